@@ -1,0 +1,125 @@
+"""The application factory."""
+import logging
+import os
+import uuid
+
+from flask import Flask, jsonify, render_template, request, session
+from flask_babel import format_datetime
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from werkzeug.exceptions import HTTPException
+
+from app.clock import clock
+from app.config import default_config
+from app.engine.service import EngineService
+from app.errors import AppError
+from app.extensions import babel, csrf, db, limiter, login_manager, migrate
+
+log = logging.getLogger(__name__)
+
+
+def create_app(config: dict | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True)
+    os.makedirs(app.instance_path, exist_ok=True)
+    app.config.update(default_config(app.instance_path))
+    app.config.update(config or {})
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"))
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = _l("Please sign in first.")
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=_select_locale)
+    limiter.init_app(app)
+    app.extensions["engine"] = EngineService(clock)
+
+    with app.app_context():
+        _tune_database()
+
+    from app.web import api, assets, auth, cases, customers, tasks
+    for blueprint in (auth.bp, tasks.bp, cases.bp, customers.bp, assets.bp):
+        app.register_blueprint(blueprint)
+    app.register_blueprint(api.bp, url_prefix="/api/v1")
+    csrf.exempt(api.bp)  # bearer tokens, no cookies: nothing for CSRF to protect
+
+    from app import cli
+    cli.register(app)
+    _register_templating(app)
+    _register_error_pages(app)
+    return app
+
+
+def _select_locale() -> str:
+    """Simplified Chinese unless the user chose English."""
+    if current_user and current_user.is_authenticated and current_user.locale:
+        return current_user.locale
+    return session.get("locale", "zh")
+
+
+def _tune_database() -> None:
+    from sqlalchemy import event
+
+    engine = db.engine
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _sqlite_pragmas(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN below
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin_immediate(conn):
+        # SQLite has one writer. Taking the write lock at BEGIN makes concurrent writers queue
+        # (busy_timeout) instead of failing mid-transaction when their snapshot went stale.
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _register_templating(app: Flask) -> None:
+    from app.web import labels
+
+    @app.template_filter("local")
+    def local_time(moment, fmt="yyyy-MM-dd HH:mm"):
+        return format_datetime(moment, fmt) if moment else ""
+
+    @app.context_processor
+    def inject():
+        return {"now": clock.now(), "labels": labels, "languages": app.config["LANGUAGES"]}
+
+
+def _register_error_pages(app: Flask) -> None:
+    def wants_json() -> bool:
+        return request.path.startswith("/api/")
+
+    @app.errorhandler(AppError)
+    def app_error(exc: AppError):
+        if wants_json():
+            return jsonify(error={"code": exc.code, "message": str(exc.message),
+                                  "fields": {k: [str(m) for m in v] for k, v in exc.fields.items()}}), exc.status
+        return render_template("error.html", status=exc.status, message=exc.message), exc.status
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        if exc.code == 429:
+            message = _l("Too many failed attempts. Please wait a few minutes and try again.")
+        else:
+            message = exc.description
+        if wants_json():
+            return jsonify(error={"code": exc.name.lower().replace(" ", "_"), "message": str(message),
+                                  "fields": {}}), exc.code
+        return render_template("error.html", status=exc.code, message=message), exc.code
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):
+        reference = uuid.uuid4().hex[:10]
+        log.exception("unexpected error, reference %s", reference)
+        message = _l("Something went wrong on our side. Quote reference %(ref)s to support.", ref=reference)
+        if wants_json():
+            return jsonify(error={"code": "internal", "message": str(message), "fields": {}}), 500
+        return render_template("error.html", status=500, message=message), 500

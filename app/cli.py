@@ -1,0 +1,54 @@
+"""Flask commands: seed-demo, processes deploy. `--now` sets the application clock for one command."""
+from datetime import datetime
+
+import click
+from flask import Flask, current_app
+
+from app.clock import clock
+from app.domain import demo
+from app.engine.definitions import DefinitionError
+
+
+def _set_now(_ctx, _param, value: str | None):
+    if value:
+        moment = datetime.fromisoformat(value)
+        if moment.tzinfo is None:
+            raise click.BadParameter("give an offset, e.g. 2026-12-01T00:00:00+08:00")
+        clock.set(moment)
+    return value
+
+
+now_option = click.option("--now", callback=_set_now, expose_value=False, is_eager=True,
+                          help="ISO 8601 time with offset to use as 'now'.")
+
+
+def register(app: Flask) -> None:
+    @app.cli.command("seed-demo")
+    @now_option
+    def seed_demo():
+        """Create the demo organisation, users (password 'demo') and customers; deploy the processes."""
+        created = demo.seed(clock.now())
+        click.echo(f"demo data: {created}")
+        _deploy(current_app.config["PROCESSES_DIR"])
+
+    @app.cli.group("processes")
+    def processes():
+        """Process definitions."""
+
+    @processes.command("deploy")
+    @click.option("--dir", "directory", default=None, help="Directory of .bpmn files (default: processes/).")
+    @now_option
+    def deploy(directory):
+        """Deploy changed BPMN files as new versions; unchanged files create nothing."""
+        _deploy(directory or current_app.config["PROCESSES_DIR"])
+
+
+def _deploy(directory: str) -> None:
+    try:
+        created = current_app.extensions["engine"].deploy_directory(directory)
+    except DefinitionError as exc:
+        raise click.ClickException(str(exc)) from exc
+    for definition in created:
+        click.echo(f"deployed {definition.key} version {definition.version}")
+    if not created:
+        click.echo("process definitions are up to date")

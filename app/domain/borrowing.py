@@ -1,0 +1,65 @@
+"""Dossier borrowing (借阅, seeds 000 and 001): what a request must satisfy, and the loan it grants."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from flask_babel import format_datetime
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from app.domain import org
+from app.domain.case import CaseStart
+from app.domain.customers import Customer, DossierLoan
+from app.domain.dossiers import active_loan, is_owning_rep
+from app.engine.models import RUNNING, Instance
+from app.errors import InvalidData
+from app.extensions import db
+
+PROCESS_KEY = "dossier_borrowing"
+
+
+def prepare_request(data: dict, requester: org.User, now: datetime) -> CaseStart:
+    """Check a borrowing request against the rules and add the facts the flow decides on."""
+    customer = db.session.get(Customer, data["customer_id"])
+    if customer is None:
+        raise InvalidData(_l("Unknown customer."), {"customer_id": [_l("Unknown customer.")]})
+    if is_owning_rep(requester, customer):
+        message = _l("This customer is in your own territory: open the dossier directly.")
+        raise InvalidData(message, {"customer_id": [message]})
+    loan = active_loan(requester, customer, now)
+    if loan is not None:
+        message = _l("You can already read this dossier until %(until)s.",
+                     until=format_datetime(loan.expires_at, "short"))
+        raise InvalidData(message, {"customer_id": [message]})
+    pending = db.session.scalar(select(Instance.id).where(
+        Instance.process_key == PROCESS_KEY, Instance.status == RUNNING,
+        Instance.started_by_id == requester.id, Instance.customer_id == customer.id).limit(1))
+    if pending is not None:
+        message = _l("You already have a request for this dossier in progress (case %(id)s).", id=pending)
+        raise InvalidData(message, {"customer_id": [message]})
+    return CaseStart(
+        data={
+            "customer_id": customer.id,
+            "customer_code": customer.code,
+            "customer_name": customer.name,
+            "purpose": data["purpose"],
+            "days": int(data["days"]),
+            # A rep of another territory needs two consents; anyone else needs three (三级同意).
+            "requester_is_sales_rep": requester.has_role(org.SALES_REP),
+        },
+        business_key=f"customer:{customer.id}",
+        customer_id=customer.id,
+    )
+
+
+def grant_loan(data: dict, case) -> dict:
+    """Service task `grant_dossier_loan`: read-only access from now for the requested days."""
+    now = case.now
+    loan = DossierLoan(customer_id=data["customer_id"], borrower_id=case.instance.started_by_id,
+                       instance_id=case.instance.id, purpose=data["purpose"], days=data["days"],
+                       starts_at=now, expires_at=now + timedelta(days=data["days"]))
+    db.session.add(loan)
+    db.session.flush()
+    case.record("loan_granted", {"loan_id": loan.id, "customer_id": loan.customer_id,
+                                 "borrower_id": loan.borrower_id, "expires_at": loan.expires_at.isoformat()})
+    return {"loan_id": loan.id}

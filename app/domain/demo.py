@@ -1,0 +1,183 @@
+"""The demo organisation: two branches and headquarters, their people, and customers of an oil products
+company with a few months of purchase records. Idempotent: what exists is left as it is."""
+from __future__ import annotations
+
+import random
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from app.domain import org
+from app.domain.accounts import hash_password
+from app.domain.customers import DIRECT, DISTRIBUTOR, Customer, PurchaseRecord
+from app.extensions import db
+
+DEMO_PASSWORD = "demo"
+
+# code, name, kind, parent code, function (departments)
+ORG_UNITS = [
+    ("hq", "总公司", org.HQ, None, None),
+    ("hq_marketing", "总公司营销处", org.DEPARTMENT, "hq", "marketing"),
+    ("hq_sales", "销售部", org.DEPARTMENT, "hq", "sales"),
+    ("hq_finance", "计划财务部", org.DEPARTMENT, "hq", "finance"),
+    ("hq_leadership", "公司领导", org.DEPARTMENT, "hq", "leadership"),
+    ("hq_compliance", "合规审查室", org.DEPARTMENT, "hq", "compliance"),
+    ("hq_process", "流程管理室", org.DEPARTMENT, "hq", "process_admin"),
+    ("east", "华东分公司", org.BRANCH, "hq", None),
+    ("E1", "华东一片区（浦东）", org.TERRITORY, "east", None),
+    ("E2", "华东二片区（苏州）", org.TERRITORY, "east", None),
+    ("east_business", "华东分公司业务部", org.DEPARTMENT, "east", "business"),
+    ("north", "华北分公司", org.BRANCH, "hq", None),
+    ("N1", "华北一片区（天津）", org.TERRITORY, "north", None),
+    ("north_business", "华北分公司业务部", org.DEPARTMENT, "north", "business"),
+]
+
+# username, display name, home unit, [(role, unit)]
+USERS = [
+    ("rep_e1", "张伟", "E1", [(org.SALES_REP, "E1")]),
+    ("rep_e2", "李娜", "E2", [(org.SALES_REP, "E2")]),
+    ("rep_n1", "王强", "N1", [(org.SALES_REP, "N1")]),
+    ("biz_east", "刘洋", "east_business", [(org.BUSINESS_SUPERVISOR, "east_business")]),
+    ("biz_north", "陈静", "north_business", [(org.BUSINESS_SUPERVISOR, "north_business")]),
+    ("mgr_east", "赵敏", "east", [(org.BRANCH_MANAGER, "east")]),
+    ("mgr_north", "孙磊", "north", [(org.BRANCH_MANAGER, "north")]),
+    ("salesmgr_east", "周杰", "east", [(org.SALES_MANAGER, "east")]),
+    ("spec_east", "吴芳", "east", [(org.CUSTOMER_SPECIALIST, "east")]),
+    ("fin_li", "李红", "hq_finance", [(org.FINANCE, "hq_finance")]),
+    ("sales_dept", "郑军", "hq_sales", [(org.SALES_DEPARTMENT, "hq_sales")]),
+    ("hq_mkt", "冯丽", "hq_marketing", [(org.HQ_MARKETING, "hq_marketing")]),
+    ("leader", "何建国", "hq_leadership", [(org.LEADERSHIP, "hq_leadership")]),
+    ("deputy_gm", "马志远", "hq_leadership", [(org.DEPUTY_GM, "hq")]),
+    ("auditor", "林晓", "hq_compliance", [(org.AUDITOR, "hq_compliance")]),
+    ("admin", "系统管理员", "hq_process", [(org.ADMIN, "hq_process")]),
+]
+
+CUSTOMERS = [
+    dict(code="HD-E1-001", name="上海浦江石化贸易有限公司", kind=DISTRIBUTOR, territory="E1",
+         address="上海市浦东新区张杨路1288号", registered_capital_wan=Decimal("5000"),
+         cooperation_since=date(2012, 3, 1), business_scope="成品油批发、仓储",
+         product_lines="柴油、汽油", main_products="0号柴油、92号汽油", downstream_market="浦东社会加油站及工矿企业",
+         contact1_name="陈建华", contact1_mobile="13801710021", contact2_name="钱丽", contact2_mobile="13916220835",
+         invoice_type="增值税专用发票", monthly_demand_tons=Decimal("900"), equipment="自有油库2座，容量8000立方米",
+         transport="自有油罐车12辆", status="正常", phone="021-58301122", settlement_method="月结",
+         bank_account="工商银行浦东支行 1001 2233 0920 1188 776", delivery_route="高桥油库—张江—川沙",
+         order_cycle="每周", visit_cycle="每3天"),
+    dict(code="HD-E1-002", name="上海申通物流运输有限公司", kind=DIRECT, territory="E1",
+         address="上海市浦东新区外高桥港区洲海路99号", registered_capital_wan=Decimal("2000"),
+         cooperation_since=date(2016, 7, 15), business_scope="道路货物运输、集装箱运输",
+         product_lines="柴油", main_products="0号柴油", downstream_market="自用（集卡车队）",
+         contact1_name="吴海", contact1_mobile="13661820456", contact2_name="黄小梅", contact2_mobile="13774560912",
+         invoice_type="增值税专用发票", monthly_demand_tons=Decimal("350"), equipment="内部加油点1座",
+         transport="公司配送", status="正常", phone="021-50461188", settlement_method="预付款",
+         bank_account="建设银行外高桥支行 3105 0161 3600 0000 2231", delivery_route="高桥油库—外高桥",
+         order_cycle="每半月", visit_cycle="每周"),
+    dict(code="HD-E1-003", name="上海嘉浦建工机械租赁有限公司", kind=DIRECT, territory="E1",
+         address="上海市浦东新区康桥镇秀浦路2555号", registered_capital_wan=Decimal("800"),
+         cooperation_since=date(2019, 4, 8), business_scope="工程机械租赁",
+         product_lines="柴油", main_products="0号柴油", downstream_market="自用（工地机械）",
+         contact1_name="杨志刚", contact1_mobile="13524781102", contact2_name="", contact2_mobile="",
+         invoice_type="增值税普通发票", monthly_demand_tons=Decimal("120"), equipment="移动加油车2辆",
+         transport="公司配送", status="正常", phone="021-68180233", settlement_method="现款现货",
+         bank_account="农业银行康桥支行 0336 0104 0008 8761", delivery_route="高桥油库—康桥工地",
+         order_cycle="每月", visit_cycle="每半月"),
+    dict(code="HD-E2-001", name="苏州吴中能源经销有限公司", kind=DISTRIBUTOR, territory="E2",
+         address="江苏省苏州市吴中区东方大道888号", registered_capital_wan=Decimal("3000"),
+         cooperation_since=date(2014, 9, 20), business_scope="成品油零售、批发",
+         product_lines="汽油、柴油", main_products="92号汽油、95号汽油", downstream_market="吴中区加油站8座",
+         contact1_name="沈国平", contact1_mobile="13962107788", contact2_name="顾敏", contact2_mobile="13814872233",
+         invoice_type="增值税专用发票", monthly_demand_tons=Decimal("650"), equipment="加油站8座",
+         transport="委托第三方承运", status="正常", phone="0512-65281100", settlement_method="月结",
+         bank_account="苏州银行吴中支行 5110 1888 0022 1736", delivery_route="苏州油库—吴中",
+         order_cycle="每周", visit_cycle="每周"),
+    dict(code="HD-E2-002", name="昆山港城公交客运有限公司", kind=DIRECT, territory="E2",
+         address="江苏省昆山市前进东路500号", registered_capital_wan=Decimal("6000"),
+         cooperation_since=date(2011, 1, 10), business_scope="城市公共交通客运",
+         product_lines="柴油", main_products="0号柴油", downstream_market="自用（公交车队）",
+         contact1_name="朱永强", contact1_mobile="13511697723", contact2_name="邱静", contact2_mobile="13771893014",
+         invoice_type="增值税专用发票", monthly_demand_tons=Decimal("480"), equipment="场站加油点3座",
+         transport="公司配送", status="正常", phone="0512-57552200", settlement_method="月结",
+         bank_account="交通银行昆山分行 3270 0060 0018 1701 0034", delivery_route="苏州油库—昆山场站",
+         order_cycle="每周", visit_cycle="每周"),
+    dict(code="HB-N1-001", name="天津滨海油品贸易有限公司", kind=DISTRIBUTOR, territory="N1",
+         address="天津市滨海新区塘沽新港路1166号", registered_capital_wan=Decimal("4500"),
+         cooperation_since=date(2013, 5, 6), business_scope="成品油批发",
+         product_lines="柴油、汽油", main_products="0号柴油", downstream_market="滨海新区港口及物流园区",
+         contact1_name="刘德成", contact1_mobile="13902036651", contact2_name="高雪", contact2_mobile="13820918876",
+         invoice_type="增值税专用发票", monthly_demand_tons=Decimal("1100"), equipment="油库1座，容量6000立方米",
+         transport="自有油罐车8辆", status="正常", phone="022-25701234", settlement_method="月结",
+         bank_account="天津银行滨海支行 1060 0112 0900 3388", delivery_route="南疆油库—塘沽",
+         order_cycle="每周", visit_cycle="每3天"),
+    dict(code="HB-N1-002", name="天津京通城际运输有限公司", kind=DIRECT, territory="N1",
+         address="天津市武清区京津公路西侧物流园", registered_capital_wan=Decimal("1500"),
+         cooperation_since=date(2020, 10, 12), business_scope="城际道路客货运输",
+         product_lines="柴油、汽油", main_products="0号柴油、92号汽油", downstream_market="自用（城际车队）",
+         contact1_name="韩磊", contact1_mobile="13622108890", contact2_name="", contact2_mobile="",
+         invoice_type="增值税专用发票", monthly_demand_tons=Decimal("260"), equipment="无",
+         transport="到站自提", status="正常", phone="022-82116600", settlement_method="预付款",
+         bank_account="中国银行武清支行 2775 6021 0098", delivery_route="到站自提",
+         order_cycle="每半月", visit_cycle="每半月"),
+]
+
+PRODUCTS = {"0号柴油": (7200, 7600), "92号汽油": (8200, 8600), "95号汽油": (8800, 9200)}
+PURCHASE_MONTHS = 6
+
+
+def seed(now: datetime) -> dict:
+    """Create whatever of the demo organisation is missing; returns counts of what was created."""
+    created = {"org_units": 0, "users": 0, "customers": 0}
+    units = {u.code: u for u in db.session.scalars(select(org.OrgUnit))}
+    for code, name, kind, parent, function in ORG_UNITS:
+        if code not in units:
+            units[code] = org.OrgUnit(code=code, name=name, kind=kind, function=function,
+                                      parent=units[parent] if parent else None)
+            db.session.add(units[code])
+            created["org_units"] += 1
+
+    roles = {r.code: r for r in db.session.scalars(select(org.Role))}
+    for _, _, _, memberships in USERS:
+        for role_code, _ in memberships:
+            if role_code not in roles:
+                roles[role_code] = org.Role(code=role_code)
+                db.session.add(roles[role_code])
+
+    existing = set(db.session.scalars(select(org.User.username)))
+    for username, display_name, home, memberships in USERS:
+        if username in existing:
+            continue
+        user = org.User(username=username, display_name=display_name, org_unit=units[home],
+                        password_hash=hash_password(DEMO_PASSWORD))
+        user.memberships = [org.Membership(role=roles[r], org_unit=units[u]) for r, u in memberships]
+        db.session.add(user)
+        created["users"] += 1
+
+    known = set(db.session.scalars(select(Customer.code)))
+    for fields in CUSTOMERS:
+        if fields["code"] in known:
+            continue
+        values = dict(fields)
+        customer = Customer(territory=units[values.pop("territory")], **values)
+        customer.purchases = _purchases(customer.code, customer.monthly_demand_tons, now.date())
+        db.session.add(customer)
+        created["customers"] += 1
+    db.session.commit()
+    return created
+
+
+def _purchases(code: str, monthly_tons: Decimal, today: date) -> list[PurchaseRecord]:
+    """A few months of orders around the customer's usual demand, the same on every run."""
+    rng = random.Random(code)
+    products = [p for p in PRODUCTS if rng.random() < 0.7] or ["0号柴油"]
+    records = []
+    for months_back in range(PURCHASE_MONTHS, 0, -1):
+        month_start = (today.replace(day=1) - timedelta(days=31 * months_back)).replace(day=1)
+        for _ in range(rng.randint(2, 4)):
+            product = rng.choice(products)
+            low, high = PRODUCTS[product]
+            tons = (monthly_tons / 3 * Decimal(rng.uniform(0.6, 1.4))).quantize(Decimal("0.01"))
+            price = Decimal(rng.randint(low, high))
+            ordered = month_start + timedelta(days=rng.randint(0, 26))
+            records.append(PurchaseRecord(ordered_on=ordered, delivered_on=ordered + timedelta(days=rng.randint(0, 2)),
+                                          product=product, quantity_tons=tons,
+                                          amount_yuan=(tons * price).quantize(Decimal("0.01"))))
+    return records

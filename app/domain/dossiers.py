@@ -1,0 +1,85 @@
+"""Who may read a dossier, and the log of every read (seeds 000, 001: dossiers are trade secrets)."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+
+from app.domain import org
+from app.domain.customers import Customer, DossierLoan, DossierRead, PurchaseRecord
+from app.errors import Forbidden
+from app.extensions import db
+
+OWN_TERRITORY, LOAN = "own_territory", "loan"
+
+
+def is_owning_rep(user: org.User, customer: Customer) -> bool:
+    return user.has_role(org.SALES_REP, customer.territory_id)
+
+
+def active_loan(user: org.User, customer: Customer, now: datetime) -> DossierLoan | None:
+    return db.session.scalar(
+        select(DossierLoan).where(DossierLoan.customer_id == customer.id, DossierLoan.borrower_id == user.id,
+                                  DossierLoan.starts_at <= now, DossierLoan.expires_at > now)
+        .order_by(DossierLoan.expires_at.desc()).limit(1))
+
+
+def readable_customer_ids(user: org.User, now: datetime) -> set[int]:
+    """The customers whose dossiers this user may open right now."""
+    territories = [m.org_unit_id for m in user.memberships if m.role.code == org.SALES_REP]
+    own = select(Customer.id).where(Customer.territory_id.in_(territories))
+    lent = select(DossierLoan.customer_id).where(DossierLoan.borrower_id == user.id,
+                                                 DossierLoan.starts_at <= now, DossierLoan.expires_at > now)
+    return set(db.session.scalars(own.union(lent)))
+
+
+def read_dossier(user: org.User, customer: Customer, now: datetime, channel: str) -> DossierRead:
+    """Allow the read or refuse it; an allowed read is logged with its ground (and loan)."""
+    if is_owning_rep(user, customer):
+        ground, loan = OWN_TERRITORY, None
+    else:
+        loan = active_loan(user, customer, now)
+        if loan is None:
+            raise Forbidden(_l("You have no access to this dossier. Borrow it first."))
+        ground = LOAN
+    entry = DossierRead(customer_id=customer.id, user_id=user.id, loan_id=loan.id if loan else None,
+                        ground=ground, channel=channel, at=now)
+    db.session.add(entry)
+    db.session.commit()
+    return entry
+
+
+def may_see_access_log(user: org.User, customer: Customer) -> bool:
+    """The owning rep, the customer's branch management and compliance reviewers."""
+    if is_owning_rep(user, customer) or user.has_role(org.AUDITOR):
+        return True
+    business = customer.branch.department("business")
+    return (user.has_role(org.BRANCH_MANAGER, customer.branch.id)
+            or (business is not None and user.has_role(org.BUSINESS_SUPERVISOR, business.id)))
+
+
+def check_access_log_right(user: org.User, customer: Customer) -> None:
+    if not may_see_access_log(user, customer):
+        raise Forbidden(_l("Only the owning rep, the branch's management and compliance see the access log."))
+
+
+def access_log(customer: Customer, limit: int = 200) -> list[DossierRead]:
+    return list(db.session.scalars(
+        select(DossierRead).where(DossierRead.customer_id == customer.id)
+        .order_by(DossierRead.at.desc(), DossierRead.id.desc()).limit(limit)))
+
+
+def loans_of(user: org.User) -> list[DossierLoan]:
+    return list(db.session.scalars(
+        select(DossierLoan).where(DossierLoan.borrower_id == user.id).order_by(DossierLoan.starts_at.desc())))
+
+
+def purchase_totals(customer: Customer) -> dict:
+    """System-generated dossier fields (seed 003): computed from purchase records, never typed in."""
+    tons, amount, orders = db.session.execute(
+        select(func.coalesce(func.sum(PurchaseRecord.quantity_tons), 0),
+               func.coalesce(func.sum(PurchaseRecord.amount_yuan), 0), func.count(PurchaseRecord.id))
+        .where(PurchaseRecord.customer_id == customer.id)).one()
+    return {"orders": orders, "tons": tons, "amount": amount,
+            "average_price": (amount / tons) if tons else None}

@@ -1,0 +1,1 @@
+"""SpiffWorkflow behind one service: definitions, start, complete, persist, project human tasks."""

@@ -1,0 +1,115 @@
+"""Process definitions: deployed from BPMN files into the database, versioned by content.
+
+A definition row never changes; a changed file becomes the next version of its process, and
+running instances keep the version they started on. Parsed specs are cached per version.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from lxml import etree
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from sqlalchemy import func, select
+
+from app.engine.models import ProcessDefinition
+from app.engine.parser import CAMUNDA_MODEL_NS, ProcessParser
+from app.extensions import db
+
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+
+
+class DefinitionError(Exception):
+    """A BPMN file that cannot be deployed; the message says why."""
+
+
+@dataclass(frozen=True)
+class ParsedDefinition:
+    spec: object
+    subprocess_specs: dict
+
+
+def _parse(xml: str, source_name: str) -> ProcessParser:
+    parser = ProcessParser()
+    try:
+        parser.add_bpmn_str(xml.encode(), filename=source_name)
+    except (ValidationException, etree.XMLSyntaxError) as exc:
+        raise DefinitionError(f"{source_name}: {exc}") from exc
+    return parser
+
+
+@lru_cache(maxsize=256)
+def _parsed(definition_id: int, key: str, xml: str, source_name: str) -> ParsedDefinition:
+    parser = _parse(xml, source_name)
+    return ParsedDefinition(parser.get_spec(key), parser.get_subprocess_specs(key))
+
+
+def parsed(definition: ProcessDefinition) -> ParsedDefinition:
+    """The SpiffWorkflow spec of a deployed version, parsed once per process."""
+    return _parsed(definition.id, definition.key, definition.bpmn_xml, definition.source_name)
+
+
+def _executable_processes(xml: str) -> list[etree._Element]:
+    root = etree.fromstring(xml.encode())
+    return root.findall(f"{{{BPMN_NS}}}process[@isExecutable='true']")
+
+
+def _start_form_key(process: etree._Element) -> str | None:
+    for start in process.findall(f"{{{BPMN_NS}}}startEvent"):
+        key = start.get(f"{{{CAMUNDA_MODEL_NS}}}formKey")
+        if key:
+            return key
+    return None
+
+
+def deploy(xml: str, source_name: str, now, find_problems) -> list[ProcessDefinition]:
+    """Deploy every executable process of one BPMN document; returns the versions it created.
+
+    `find_problems(spec, start_form_key)` lists what the application cannot run (unknown rules,
+    form keys, services …); any problem refuses the whole document.
+    """
+    parser = _parse(xml, source_name)
+    content_hash = hashlib.sha256(xml.encode()).hexdigest()
+    created = []
+    for process in _executable_processes(xml):
+        key = process.get("id")
+        try:
+            spec = parser.get_spec(key)
+        except ValidationException as exc:
+            raise DefinitionError(f"{source_name}: {exc}") from exc
+        start_form = _start_form_key(process)
+        problems = find_problems(spec, start_form)
+        if problems:
+            raise DefinitionError(f"{source_name}: " + "; ".join(problems))
+        latest = db.session.scalar(select(ProcessDefinition).where(ProcessDefinition.key == key)
+                                   .order_by(ProcessDefinition.version.desc()).limit(1))
+        if latest is not None and latest.content_hash == content_hash:
+            continue
+        definition = ProcessDefinition(
+            key=key, version=(latest.version + 1) if latest else 1, name=process.get("name") or key,
+            content_hash=content_hash, bpmn_xml=xml, source_name=source_name,
+            start_form_key=start_form, deployed_at=now)
+        db.session.add(definition)
+        created.append(definition)
+    db.session.flush()
+    return created
+
+
+def latest_definitions() -> list[ProcessDefinition]:
+    newest = (select(ProcessDefinition.key, func.max(ProcessDefinition.version).label("version"))
+              .group_by(ProcessDefinition.key).subquery())
+    return list(db.session.scalars(
+        select(ProcessDefinition).join(newest, (ProcessDefinition.key == newest.c.key)
+                                       & (ProcessDefinition.version == newest.c.version))
+        .order_by(ProcessDefinition.key)))
+
+
+def latest_definition(key: str) -> ProcessDefinition | None:
+    return db.session.scalar(select(ProcessDefinition).where(ProcessDefinition.key == key)
+                             .order_by(ProcessDefinition.version.desc()).limit(1))
+
+
+def bpmn_files(directory: str) -> list[Path]:
+    return sorted(Path(directory).glob("*.bpmn"))

@@ -1,0 +1,121 @@
+"""Tables the engine owns: definitions, instances, the human-task projection, and audit events."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.db_types import JSONDoc, UTCDateTime
+from app.domain.org import User
+from app.extensions import db
+
+# Instance status
+RUNNING, COMPLETED, TERMINATED, ERROR = "running", "completed", "terminated", "error"
+# Task state
+OPEN, DONE, CANCELLED = "open", "completed", "cancelled"
+
+
+class ProcessDefinition(db.Model):
+    """One version of one process. Immutable once deployed; versions are decided by content."""
+
+    __tablename__ = "process_definitions"
+    __table_args__ = (UniqueConstraint("key", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(80), index=True)  # the BPMN process id
+    version: Mapped[int]
+    name: Mapped[str] = mapped_column(String(200))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    bpmn_xml: Mapped[str] = mapped_column(Text)
+    source_name: Mapped[str] = mapped_column(String(200))
+    start_form_key: Mapped[str | None] = mapped_column(String(80))
+    deployed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Instance(db.Model):
+    __tablename__ = "instances"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    definition_id: Mapped[int] = mapped_column(ForeignKey("process_definitions.id"), index=True)
+    process_key: Mapped[str] = mapped_column(String(80), index=True)
+    status: Mapped[str] = mapped_column(String(20), default=RUNNING, index=True)
+    outcome: Mapped[str | None] = mapped_column(String(40))
+    business_key: Mapped[str | None] = mapped_column(String(120), index=True)
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
+    # What the initiator filed, plus facts derived at start; shown on every page of the case.
+    start_data: Mapped[dict] = mapped_column(JSONDoc, default=dict)
+    # SpiffWorkflow state without the spec (see engine.serializer), compressed.
+    state: Mapped[bytes] = mapped_column(LargeBinary)
+    version: Mapped[int] = mapped_column(default=1)  # optimistic lock
+    started_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    definition: Mapped[ProcessDefinition] = relationship(lazy="joined")
+    started_by: Mapped[User] = relationship(lazy="joined")
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class Task(db.Model):
+    """A human task as the inboxes see it: a row per SpiffWorkflow user task that became ready."""
+
+    __tablename__ = "tasks"
+    __table_args__ = (
+        Index("ix_tasks_assignee_open", "assignee_id", "state", "due_at"),
+        Index("ix_tasks_candidates_open", "candidate_role", "candidate_org_unit_id", "state", "due_at"),
+        Index("ix_tasks_instance_state", "instance_id", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"))
+    process_key: Mapped[str] = mapped_column(String(80))
+    spiff_task_id: Mapped[str] = mapped_column(String(36), unique=True)
+    spec_id: Mapped[str] = mapped_column(String(80))  # the BPMN element id
+    name: Mapped[str] = mapped_column(String(200))
+    form_key: Mapped[str] = mapped_column(String(80))
+    state: Mapped[str] = mapped_column(String(20), default=OPEN)
+    # The rule that chose the people, as written in the BPMN (e.g. "territory_rep").
+    assignment_rule: Mapped[str | None] = mapped_column(String(120))
+    # Owner: who is accountable (stays on transfer/delegation); assignee: who acts now.
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    candidate_role: Mapped[str | None] = mapped_column(String(40))
+    candidate_org_unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_units.id"))
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    version: Mapped[int] = mapped_column(default=1)  # optimistic lock
+
+    instance: Mapped[Instance] = relationship(lazy="joined")
+    assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id], lazy="joined")
+    completed_by: Mapped[User | None] = relationship(foreign_keys=[completed_by_id])
+
+    __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def is_open(self) -> bool:
+        return self.state == OPEN
+
+    def is_overdue(self, now: datetime) -> bool:
+        return self.is_open and self.due_at is not None and self.due_at < now
+
+
+class Event(db.Model):
+    """The audit trail. Rows are only ever inserted."""
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("instances.id"), index=True)
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id"))
+    type: Mapped[str] = mapped_column(String(40))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    data: Mapped[dict] = mapped_column(JSONDoc, default=dict)
+
+    actor: Mapped[User | None] = relationship(lazy="joined")
+    task: Mapped[Task | None] = relationship()

@@ -1,0 +1,77 @@
+"""BPMN parsing: Camunda's standard extension attributes carry our task properties.
+
+- user tasks: `camunda:formKey`, `camunda:assignee` (a rule resolving to one person),
+  `camunda:candidateGroups` (a rule resolving to a role in an org unit), `camunda:dueDate`
+  (an ISO 8601 duration from the task's creation, or an ISO 8601 date-time);
+- service tasks: `camunda:type="external"` with `camunda:topic` naming a domain service;
+- end events: `camunda:properties` with an `outcome` property, the case's outcome.
+SpiffWorkflow's CamundaParser reads only some of these, so the missing ones are read here.
+"""
+from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
+from SpiffWorkflow.bpmn.specs.defaults import EndEvent, ServiceTask
+from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
+from SpiffWorkflow.camunda.parser.event_parsers import CamundaEndEventParser
+from SpiffWorkflow.camunda.parser.task_spec import CAMUNDA_MODEL_NS, CamundaTaskParser
+from SpiffWorkflow.camunda.parser.task_spec import UserTaskParser as CamundaUserTaskParser
+from SpiffWorkflow.camunda.specs.user_task import UserTask as CamundaUserTask
+
+
+def camunda_attr(node, name: str) -> str | None:
+    value = node.get(f"{{{CAMUNDA_MODEL_NS}}}{name}")
+    return value.strip() if value and value.strip() else None
+
+
+class ApprovalUserTask(CamundaUserTask):
+    """A user task that knows who should do it and by when."""
+
+    def __init__(self, wf_spec, bpmn_id, form, assignee=None, candidate_groups=None, due_date=None, **kwargs):
+        super().__init__(wf_spec, bpmn_id, form, **kwargs)
+        self.assignee_rule = assignee
+        self.candidate_rule = candidate_groups
+        self.due_date = due_date
+
+
+class ApprovalUserTaskParser(CamundaUserTaskParser):
+    def create_task(self):
+        return self.spec_class(
+            self.spec, self.bpmn_id, form=self.get_form(),
+            assignee=camunda_attr(self.node, "assignee"),
+            candidate_groups=camunda_attr(self.node, "candidateGroups"),
+            due_date=camunda_attr(self.node, "dueDate"),
+            **self.bpmn_attributes)
+
+
+class DomainServiceTask(ServiceTask):
+    """Runs the domain service registered under its topic, inside the engine's transaction."""
+
+    def __init__(self, wf_spec, bpmn_id, topic, **kwargs):
+        super().__init__(wf_spec, bpmn_id, **kwargs)
+        self.topic = topic
+
+    def _execute(self, task):
+        task.workflow.script_engine.call_service(task, topic=self.topic)
+        return True
+
+
+class DomainServiceTaskParser(CamundaTaskParser):
+    def create_task(self):
+        topic = camunda_attr(self.node, "topic")
+        if camunda_attr(self.node, "type") != "external" or not topic:
+            self.raise_validation_exception(
+                'A service task needs camunda:type="external" and a camunda:topic naming the service')
+        return self.spec_class(self.spec, self.bpmn_id, topic=topic, **self.bpmn_attributes)
+
+
+class OutcomeEndEventParser(CamundaEndEventParser):
+    """End events keep their camunda:properties, so an end event can name the case's outcome."""
+
+    parse_extensions = CamundaTaskParser.parse_extensions
+
+
+class ProcessParser(CamundaParser):
+    OVERRIDE_PARSER_CLASSES = {
+        **CamundaParser.OVERRIDE_PARSER_CLASSES,
+        full_tag("userTask"): (ApprovalUserTaskParser, ApprovalUserTask),
+        full_tag("serviceTask"): (DomainServiceTaskParser, DomainServiceTask),
+        full_tag("endEvent"): (OutcomeEndEventParser, EndEvent),
+    }

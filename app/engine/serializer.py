@@ -1,0 +1,61 @@
+"""Instance state without the process spec.
+
+SpiffWorkflow's serializer writes the whole spec into every instance; it is the same for all
+instances of one definition version and is most of the bytes. Here the spec stays out of the
+state and is supplied, parsed once per version, when the state is loaded.
+"""
+import zlib
+from uuid import UUID
+
+import orjson
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
+from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
+
+FORMAT_VERSION = 1
+
+
+class _SpeclessWorkflowConverter(BpmnWorkflowConverter):
+    def to_dict(self, workflow):
+        dct = WorkflowConverter.to_dict(self, workflow)
+        dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
+        dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
+        return dct
+
+    def from_dict(self, dct, spec, subprocess_specs):
+        dct.pop("spec", None)
+        dct.pop("subprocess_specs", None)
+        workflow = self.target_class(spec, subprocess_specs, deserializing=True)
+        workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
+        workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
+        self.set_default_attributes(workflow, dct)
+        self.subprocesses_from_dict(dct["subprocesses"], workflow)
+        workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
+        return workflow
+
+
+_config = dict(CAMUNDA_CONFIG)
+_config[BpmnWorkflow] = _SpeclessWorkflowConverter
+_registry = BpmnWorkflowSerializer.configure(_config)
+
+
+def _encode_other(obj):
+    converted = _registry.convert(obj)
+    if converted is obj:
+        raise TypeError(f"cannot store a {type(obj).__name__} in workflow data")
+    return converted
+
+
+def dumps(workflow: BpmnWorkflow) -> bytes:
+    dct = _registry.convert(workflow)
+    dct["format"] = FORMAT_VERSION
+    raw = orjson.dumps(dct, default=_encode_other, option=orjson.OPT_PASSTHROUGH_DATETIME)
+    return zlib.compress(raw, 1)
+
+
+def loads(state: bytes, spec, subprocess_specs) -> BpmnWorkflow:
+    dct = orjson.loads(zlib.decompress(state))
+    dct.pop("format")
+    return _registry.restore(dct, spec=spec, subprocess_specs=subprocess_specs)
+

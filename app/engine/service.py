@@ -1,0 +1,288 @@
+"""The engine service: every change to a case goes through here, in one database transaction.
+
+Start, claim and complete each load the instance's state once, run SpiffWorkflow, save the state
+once, bring the `tasks` table in line with the workflow's ready user tasks, and append audit events.
+Two people acting on one case at once are kept apart by version columns (optimistic locking):
+the loser's transaction is rolled back and retried against the new state, where it finds out
+that its task was already done.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from flask_babel import lazy_gettext as _l
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+from SpiffWorkflow.bpmn.specs.defaults import EndEvent
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select
+from sqlalchemy.orm.exc import StaleDataError
+
+from app.domain import assignment, processes
+from app.domain.case import CaseStart
+from app.domain.org import User
+from app.engine import definitions, serializer
+from app.engine.deadlines import DeadlineError, due_at
+from app.engine.models import (
+    CANCELLED,
+    COMPLETED,
+    DONE,
+    OPEN,
+    Event,
+    Instance,
+    ProcessDefinition,
+    Task,
+)
+from app.engine.parser import ApprovalUserTask, DomainServiceTask
+from app.errors import Conflict, Forbidden, NotFound, Unassignable
+from app.extensions import db
+from forms import FORMS
+
+log = logging.getLogger(__name__)
+
+# How often an operation is replayed after losing a version race before giving up.
+MAX_ATTEMPTS = 3
+
+
+class CaseScriptEngine(PythonScriptEngine):
+    """Runs service tasks with the domain's services, in the context of the case being advanced."""
+
+    def __init__(self, case: CaseContext):
+        super().__init__()
+        self.case = case
+
+    def call_service(self, task, topic=None, **kwargs):
+        handler = processes.SERVICES[topic]
+        task.data.update(handler(task.data, self.case) or {})
+
+
+@dataclass
+class CaseContext:
+    """One operation on one case: who acts, when, and the events it produces."""
+
+    instance: Instance
+    actor: User | None
+    now: datetime
+    events: list[Event] = field(default_factory=list)
+
+    def record(self, event_type: str, data: dict | None = None, task: Task | None = None) -> None:
+        self.events.append(Event(instance_id=self.instance.id, task=task, type=event_type,
+                                 actor_id=self.actor.id if self.actor else None, at=self.now,
+                                 data=data or {}))
+
+
+def catalog_problems(spec, start_form_key: str | None) -> list[str]:
+    """What in a spec the application cannot run: unknown rules, form keys, services, bad due dates."""
+    problems = []
+    if start_form_key is not None and start_form_key not in FORMS:
+        problems.append(f"start event: unknown form key {start_form_key!r}")
+    for task_spec in spec.task_specs.values():
+        if isinstance(task_spec, ApprovalUserTask):
+            problems += [f"{task_spec.name}: {p}" for p in _user_task_problems(task_spec)]
+        elif isinstance(task_spec, DomainServiceTask) and task_spec.topic not in processes.SERVICES:
+            problems.append(f"{task_spec.name}: unknown service topic {task_spec.topic!r}")
+    return problems
+
+
+def _user_task_problems(task_spec: ApprovalUserTask) -> list[str]:
+    problems = []
+    if bool(task_spec.assignee_rule) == bool(task_spec.candidate_rule):
+        problems.append("needs exactly one of camunda:assignee and camunda:candidateGroups")
+    if task_spec.assignee_rule and task_spec.assignee_rule not in assignment.PERSON_RULES:
+        problems.append(f"camunda:assignee {task_spec.assignee_rule!r} is not a rule that finds one person")
+    if task_spec.candidate_rule and task_spec.candidate_rule not in assignment.GROUP_RULES:
+        problems.append(f"camunda:candidateGroups {task_spec.candidate_rule!r} is not a rule that finds a group")
+    if task_spec.form.key not in FORMS:
+        problems.append(f"unknown form key {task_spec.form.key!r}")
+    if task_spec.due_date:
+        try:
+            due_at(task_spec.due_date, datetime.now().astimezone())
+        except DeadlineError as exc:
+            problems.append(str(exc))
+    return problems
+
+
+class EngineService:
+    def __init__(self, clock):
+        self.clock = clock
+
+    # -- definitions ---------------------------------------------------------------------------
+
+    def deploy_directory(self, directory: str | Path) -> list[ProcessDefinition]:
+        """Deploy every .bpmn file; unchanged files create nothing, changed ones a new version."""
+        created = []
+        try:
+            for path in definitions.bpmn_files(str(directory)):
+                created += definitions.deploy(path.read_text(encoding="utf-8"), path.name,
+                                              self.clock.now(), catalog_problems)
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            raise
+        return created
+
+    # -- operations ----------------------------------------------------------------------------
+
+    def start(self, process_key: str, user: User, data: dict) -> Instance:
+        definition = definitions.latest_definition(process_key)
+        if definition is None:
+            raise NotFound(_l("No such process."))
+        return self._in_transaction(lambda: self._start(definition, user, data))
+
+    def claim(self, task_id: int, user: User) -> Task:
+        return self._in_transaction(lambda: self._claim(task_id, user))
+
+    def complete(self, task_id: int, user: User, data: dict) -> Task:
+        return self._in_transaction(lambda: self._complete(task_id, user, data))
+
+    def _in_transaction(self, operation: Callable):
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            try:
+                result = operation()
+                db.session.commit()
+                return result
+            except StaleDataError:
+                db.session.rollback()
+                log.info("version race lost, replaying (attempt %s)", attempt)
+            except Exception:
+                db.session.rollback()
+                raise
+        raise Conflict(_l("The case is being changed by others right now. Please try again."))
+
+    def _start(self, definition: ProcessDefinition, user: User, data: dict) -> Instance:
+        now = self.clock.now()
+        hook = processes.START_HOOKS.get(definition.key)
+        start = hook(data, user, now) if hook else CaseStart(data=dict(data))
+        instance = Instance(definition=definition, process_key=definition.key, business_key=start.business_key,
+                            customer_id=start.customer_id, start_data=start.data, state=b"",
+                            started_by_id=user.id, started_at=now)
+        db.session.add(instance)
+        db.session.flush()  # the id goes into the case data and the events
+        case = CaseContext(instance, user, now)
+        parsed = definitions.parsed(definition)
+        workflow = BpmnWorkflow(parsed.spec, parsed.subprocess_specs, script_engine=CaseScriptEngine(case))
+        workflow.task_tree.data.update(start.data, initiator_id=user.id, instance_id=instance.id)
+        case.record("instance_started", {"process_key": definition.key, "version": definition.version,
+                                         "form_data": data, "case_data": start.data})
+        self._advance(case, workflow)
+        return instance
+
+    def _claim(self, task_id: int, user: User) -> Task:
+        task = self._open_task(task_id)
+        if task.assignee_id == user.id:
+            return task
+        if task.assignee_id is not None:
+            raise Conflict(_l("This task has already been claimed by %(name)s.",
+                              name=task.assignee.display_name))
+        if not is_candidate(user, task):
+            raise Forbidden(_l("This task is not for you."))
+        now = self.clock.now()
+        task.assignee_id, task.owner_id, task.claimed_at = user.id, user.id, now
+        db.session.add(Event(instance_id=task.instance_id, task=task, type="task_claimed",
+                             actor_id=user.id, at=now, data={}))
+        db.session.flush()
+        return task
+
+    def _complete(self, task_id: int, user: User, data: dict) -> Task:
+        task = self._open_task(task_id)
+        if task.assignee_id != user.id:
+            if task.assignee_id is None and is_candidate(user, task):
+                raise Forbidden(_l("Claim this task before you complete it."))
+            raise Forbidden(_l("This task is not yours."))
+        instance = task.instance
+        case = CaseContext(instance, user, self.clock.now())
+        workflow = self._load(instance, case)
+        spiff_task = next((t for t in workflow.get_tasks(state=TaskState.READY, manual=True)
+                           if str(t.id) == task.spiff_task_id), None)
+        if spiff_task is None:  # the projection and the state disagree: never guess
+            raise Conflict(_l("This task is no longer waiting for a decision."))
+        spiff_task.data.update(data)
+        spiff_task.run()
+        task.state, task.completed_at, task.completed_by_id = DONE, case.now, user.id
+        case.record("task_completed", {"spec": task.spec_id, "form_key": task.form_key,
+                                       "form_data": data}, task=task)
+        self._advance(case, workflow)
+        return task
+
+    # -- the shared middle of every operation ----------------------------------------------------
+
+    def _open_task(self, task_id: int) -> Task:
+        task = db.session.get(Task, task_id, populate_existing=True)
+        if task is None:
+            raise NotFound(_l("No such task."))
+        if task.state != OPEN:
+            raise Conflict(_l("This task has already been completed."))
+        return task
+
+    def _load(self, instance: Instance, case: CaseContext) -> BpmnWorkflow:
+        parsed = definitions.parsed(instance.definition)
+        workflow = serializer.loads(instance.state, parsed.spec, parsed.subprocess_specs)
+        # A loaded workflow gets SpiffWorkflow's default script engine; always put ours back.
+        workflow.script_engine = CaseScriptEngine(case)
+        return workflow
+
+    def _advance(self, case: CaseContext, workflow: BpmnWorkflow) -> None:
+        """Run the engine to the next wait, save the state, sync the tasks table, write events."""
+        workflow.do_engine_steps()
+        instance = case.instance
+        self._sync_tasks(case, workflow)
+        if workflow.is_completed():
+            instance.status, instance.ended_at = COMPLETED, case.now
+            instance.outcome = _outcome(workflow)
+            case.record("instance_completed", {"outcome": instance.outcome})
+        instance.state = serializer.dumps(workflow)
+        db.session.add_all(case.events)
+        db.session.flush()
+
+    def _sync_tasks(self, case: CaseContext, workflow: BpmnWorkflow) -> None:
+        ready = {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
+        open_rows = db.session.scalars(select(Task).where(Task.instance_id == case.instance.id,
+                                                          Task.state == OPEN)).all()
+        for row in open_rows:
+            if row.spiff_task_id not in ready:  # cancelled by the flow (boundary event, end)
+                row.state = CANCELLED
+                case.record("task_cancelled", {"spec": row.spec_id}, task=row)
+        known = {row.spiff_task_id for row in open_rows}
+        for spiff_id, spiff_task in ready.items():
+            if spiff_id not in known:
+                self._open_task_row(case, spiff_task)
+
+    def _open_task_row(self, case: CaseContext, spiff_task) -> None:
+        spec = spiff_task.task_spec
+        rule = spec.assignee_rule or spec.candidate_rule
+        try:
+            chosen = assignment.resolve(rule, spiff_task.data)
+        except assignment.AssignmentError as exc:
+            log.warning("case %s, step %s: %s", case.instance.id, spec.name, exc)
+            raise Unassignable(_l("Nobody can be found for the step “%(step)s”: %(why)s",
+                                  step=spec.bpmn_name or spec.name, why=str(exc))) from exc
+        row = Task(instance_id=case.instance.id, process_key=case.instance.process_key,
+                   spiff_task_id=str(spiff_task.id), spec_id=spec.name, name=spec.bpmn_name or spec.name,
+                   form_key=spec.form.key, state=OPEN, assignment_rule=rule,
+                   assignee_id=chosen.assignee_id, owner_id=chosen.assignee_id,
+                   candidate_role=chosen.candidate_role, candidate_org_unit_id=chosen.candidate_org_unit_id,
+                   due_at=due_at(spec.due_date, case.now) if spec.due_date else None,
+                   created_at=case.now)
+        db.session.add(row)
+        case.record("task_created", {"spec": row.spec_id, "rule": rule, "assignee_id": row.assignee_id,
+                                     "candidate_role": row.candidate_role,
+                                     "candidate_org_unit_id": row.candidate_org_unit_id}, task=row)
+
+
+def _outcome(workflow: BpmnWorkflow) -> str | None:
+    ends = [t for t in workflow.get_tasks(state=TaskState.COMPLETED) if isinstance(t.task_spec, EndEvent)]
+    ends.sort(key=lambda t: t.last_state_change)
+    for end in reversed(ends):
+        outcome = (getattr(end.task_spec, "extensions", None) or {}).get("outcome")
+        if outcome:
+            return outcome
+    return None
+
+
+def is_candidate(user: User, task: Task) -> bool:
+    return (task.candidate_role is not None
+            and user.has_role(task.candidate_role, task.candidate_org_unit_id))

@@ -1,0 +1,200 @@
+"""The JSON API (/api/v1): the same rules as the pages, bearer tokens instead of a session.
+
+Errors are {"error": {"code", "message", "fields"}} with 400, 401, 403, 404, 409 or 422.
+"""
+from functools import wraps
+
+from flask import Blueprint, g, jsonify, request
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from app.clock import clock
+from app.domain import accounts, dossiers
+from app.domain.customers import Customer
+from app.engine import definitions, queries
+from app.engine.models import Event, Instance, Task
+from app.errors import AppError, InvalidData, NotFound
+from app.extensions import db
+from app.web import engine
+from app.web.auth import login_limit
+from forms import build_form, describe, form_data
+
+bp = Blueprint("api", __name__)
+
+
+class Unauthorized(AppError):
+    status, code = 401, "unauthorized"
+
+
+def token_required(view):
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        user = accounts.user_for_token(token.strip(), clock.now()) if scheme.lower() == "bearer" else None
+        if user is None:
+            raise Unauthorized(_l("A valid bearer token is required."))
+        g.api_user = user
+        return view(*args, **kwargs)
+    return wrapper
+
+
+def json_body() -> dict:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise InvalidData(_l("The request body must be a JSON object."))
+    return body
+
+
+def validated(form_key: str, data) -> dict:
+    """Run the form named by the BPMN over JSON data; field errors become a 400."""
+    if not isinstance(data, dict):
+        raise InvalidData(_l("`data` must be a JSON object."), {"data": [_l("Must be an object.")]})
+    form = build_form(form_key, g.api_user, json_data=data)
+    if not form.validate():
+        raise InvalidData(_l("Some fields are not valid."), form.errors)
+    return form_data(form)
+
+
+def iso(moment):
+    return moment.isoformat() if moment else None
+
+
+def task_json(task: Task) -> dict:
+    return {"id": task.id, "name": task.name, "process_key": task.process_key, "instance_id": task.instance_id,
+            "form_key": task.form_key, "state": task.state,
+            "assignee": task.assignee.username if task.assignee else None,
+            "candidate_role": task.candidate_role, "candidate_org_unit_id": task.candidate_org_unit_id,
+            "due_at": iso(task.due_at), "created_at": iso(task.created_at)}
+
+
+def instance_json(instance: Instance) -> dict:
+    return {"id": instance.id, "process_key": instance.process_key, "version": instance.definition.version,
+            "status": instance.status, "outcome": instance.outcome, "started_by": instance.started_by.username,
+            "started_at": iso(instance.started_at), "ended_at": iso(instance.ended_at),
+            "data": instance.start_data,
+            "tasks": [task_json(t) for t in queries.open_tasks_of([instance.id])[instance.id]]}
+
+
+def event_json(event: Event) -> dict:
+    return {"id": event.id, "type": event.type, "actor": event.actor.username if event.actor else None,
+            "at": iso(event.at), "task": event.task_id, "data": event.data}
+
+
+def customer_json(customer: Customer) -> dict:
+    return {"id": customer.id, "code": customer.code, "name": customer.name, "branch": customer.branch.name,
+            "territory": customer.territory.name, "kind": customer.kind}
+
+
+@bp.route("/tokens", methods=["POST"])
+@login_limit()
+def create_token():
+    body = json_body()
+    user = accounts.authenticate(str(body.get("username", "")).strip(), str(body.get("password", "")))
+    if user is None:
+        raise Unauthorized(_l("Wrong user name or password."))
+    return jsonify(token=accounts.issue_token(user, clock.now())), 201
+
+
+@bp.route("/processes")
+@token_required
+def list_processes():
+    return jsonify([{"key": d.key, "version": d.version, "name": d.name, "start_form_key": d.start_form_key}
+                    for d in definitions.latest_definitions()])
+
+
+@bp.route("/processes/<key>/instances", methods=["POST"])
+@token_required
+def start_instance(key: str):
+    definition = definitions.latest_definition(key)
+    if definition is None:
+        raise NotFound(_l("No such process."))
+    data = json_body().get("data", {})
+    if definition.start_form_key:
+        data = validated(definition.start_form_key, data)
+    instance = engine().start(key, g.api_user, data)
+    return jsonify(instance_json(instance)), 201
+
+
+@bp.route("/instances/<int:instance_id>")
+@token_required
+def get_instance(instance_id: int):
+    return jsonify(instance_json(queries.visible_instance(g.api_user, instance_id)))
+
+
+@bp.route("/instances/<int:instance_id>/events")
+@token_required
+def instance_events(instance_id: int):
+    instance = queries.visible_instance(g.api_user, instance_id)
+    return jsonify([event_json(e) for e in queries.events_of(instance)])
+
+
+@bp.route("/tasks")
+@token_required
+def list_tasks():
+    page = request.args.get("page", 1, type=int)
+    per_page = min(request.args.get("per_page", 50, type=int), 200)
+    result = queries.inbox_page(g.api_user, page, per_page)
+    return jsonify([task_json(t) for t in result.items])
+
+
+@bp.route("/tasks/<int:task_id>")
+@token_required
+def get_task(task_id: int):
+    task = queries.visible_task(g.api_user, task_id)
+    form = build_form(task.form_key, g.api_user, json_data={})
+    return jsonify({**task_json(task), "fields": describe(form), "case": instance_json(task.instance)})
+
+
+@bp.route("/tasks/<int:task_id>/claim", methods=["POST"])
+@token_required
+def claim_task(task_id: int):
+    queries.visible_task(g.api_user, task_id)
+    return jsonify(task_json(engine().claim(task_id, g.api_user)))
+
+
+@bp.route("/tasks/<int:task_id>/complete", methods=["POST"])
+@token_required
+def complete_task(task_id: int):
+    task = queries.visible_task(g.api_user, task_id)
+    data = validated(task.form_key, json_body().get("data", {}))
+    task = engine().complete(task.id, g.api_user, data)
+    return jsonify({"task": task_json(task), "instance": instance_json(task.instance)})
+
+
+@bp.route("/customers")
+@token_required
+def list_customers():
+    customers = db.session.scalars(select(Customer).order_by(Customer.code))
+    return jsonify([customer_json(c) for c in customers])
+
+
+def _customer(customer_id: int) -> Customer:
+    customer = db.session.get(Customer, customer_id)
+    if customer is None:
+        raise NotFound(_l("No such customer."))
+    return customer
+
+
+@bp.route("/customers/<int:customer_id>")
+@token_required
+def get_dossier(customer_id: int):
+    customer = _customer(customer_id)
+    read = dossiers.read_dossier(g.api_user, customer, clock.now(), channel="api")
+    fields = {column.key: getattr(customer, column.key) for column in Customer.__table__.columns}
+    fields = {k: (str(v) if v is not None and not isinstance(v, (int, str)) else v) for k, v in fields.items()}
+    totals = {k: (str(v) if v is not None else None) for k, v in dossiers.purchase_totals(customer).items()}
+    return jsonify({**customer_json(customer), "dossier": fields, "totals": totals,
+                    "purchases": [{"ordered_on": p.ordered_on.isoformat(), "product": p.product,
+                                   "quantity_tons": str(p.quantity_tons), "amount_yuan": str(p.amount_yuan),
+                                   "delivered_on": iso(p.delivered_on)} for p in customer.purchases],
+                    "read": {"ground": read.ground, "loan_id": read.loan_id}})
+
+
+@bp.route("/customers/<int:customer_id>/access-log")
+@token_required
+def get_access_log(customer_id: int):
+    customer = _customer(customer_id)
+    dossiers.check_access_log_right(g.api_user, customer)
+    return jsonify([{"user": r.user.username, "at": iso(r.at), "ground": r.ground, "loan_id": r.loan_id,
+                     "channel": r.channel} for r in dossiers.access_log(customer)])

@@ -1,0 +1,67 @@
+"""Filing requests, following my requests, and the case page."""
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+
+from app.engine import definitions, queries
+from app.errors import InvalidData
+from app.web import engine
+from forms import build_form, form_data
+
+bp = Blueprint("cases", __name__)
+
+
+@bp.route("/requests")
+@login_required
+def my_requests():
+    page = queries.my_requests_page(current_user, request.args.get("page", 1, type=int),
+                                    current_app.config["PAGE_SIZE"])
+    waiting = queries.open_tasks_of([i.id for i in page.items])
+    refusals = {i.id: queries.last_refusal(i) for i in page.items if i.outcome == "rejected"}
+    return render_template("cases/my_requests.html", page=page, waiting=waiting, refusals=refusals)
+
+
+@bp.route("/requests/new")
+@login_required
+def startable():
+    processes = [d for d in definitions.latest_definitions() if d.start_form_key]
+    return render_template("cases/startable.html", processes=processes)
+
+
+@bp.route("/requests/new/<key>", methods=["GET", "POST"])
+@login_required
+def new_request(key: str):
+    definition = definitions.latest_definition(key)
+    if definition is None or not definition.start_form_key:
+        abort(404)
+    form = build_form(definition.start_form_key, current_user)
+    if request.method == "GET" and request.args.get("customer_id", type=int) and hasattr(form, "customer_id"):
+        form.customer_id.data = request.args.get("customer_id", type=int)
+    if form.validate_on_submit():
+        try:
+            instance = engine().start(key, current_user, form_data(form))
+        except InvalidData as exc:
+            for name, messages in exc.fields.items():
+                getattr(form, name).errors.extend(messages)
+        else:
+            flash(_l("Your request has been filed (case %(id)s).", id=instance.id), "success")
+            return redirect(url_for("cases.case", instance_id=instance.id))
+    status = 400 if request.method == "POST" else 200
+    return render_template("cases/new_request.html", definition=definition, form=form), status
+
+
+@bp.route("/cases/<int:instance_id>")
+@login_required
+def case(instance_id: int):
+    instance = queries.visible_instance(current_user, instance_id)
+    tasks = queries.tasks_of(instance)
+    return render_template("cases/case.html", instance=instance, events=queries.events_of(instance),
+                           tasks=tasks, refusal=queries.last_refusal(instance))
+
+
+@bp.route("/cases/<int:instance_id>/diagram.bpmn")
+@login_required
+def diagram(instance_id: int):
+    """The exact definition version the case runs on, for the diagram viewer."""
+    instance = queries.visible_instance(current_user, instance_id)
+    return Response(instance.definition.bpmn_xml, mimetype="application/xml")

@@ -1,0 +1,54 @@
+"""Customer list, dossier page (access-gated and logged) and the dossier's access log."""
+from flask import Blueprint, abort, render_template, request
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from app.clock import clock
+from app.domain import dossiers
+from app.domain.customers import Customer
+from app.errors import Forbidden
+from app.extensions import db
+
+bp = Blueprint("customers", __name__)
+
+
+def customer_or_404(customer_id: int) -> Customer:
+    customer = db.session.get(Customer, customer_id)
+    if customer is None:
+        abort(404)
+    return customer
+
+
+@bp.route("/customers")
+@login_required
+def index():
+    query = select(Customer).order_by(Customer.code)
+    needle = request.args.get("q", "").strip()
+    if needle:
+        query = query.where(Customer.name.contains(needle) | Customer.code.contains(needle))
+    customers = db.session.scalars(query).all()
+    readable = dossiers.readable_customer_ids(current_user, clock.now())
+    return render_template("customers/index.html", customers=customers, readable=readable, needle=needle)
+
+
+@bp.route("/customers/<int:customer_id>")
+@login_required
+def dossier(customer_id: int):
+    customer = customer_or_404(customer_id)
+    try:
+        read = dossiers.read_dossier(current_user, customer, clock.now(), channel="page")
+    except Forbidden as exc:
+        return render_template("customers/no_access.html", customer=customer, message=exc.message), 403
+    purchases = customer.purchases[:24]
+    return render_template("customers/dossier.html", customer=customer, read=read, purchases=purchases,
+                           totals=dossiers.purchase_totals(customer),
+                           may_see_log=dossiers.may_see_access_log(current_user, customer))
+
+
+@bp.route("/customers/<int:customer_id>/access-log")
+@login_required
+def access_log(customer_id: int):
+    customer = customer_or_404(customer_id)
+    dossiers.check_access_log_right(current_user, customer)
+    return render_template("customers/access_log.html", customer=customer,
+                           reads=dossiers.access_log(customer))

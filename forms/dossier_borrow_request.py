@@ -1,0 +1,23 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import IntegerField, SelectField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
+
+from app.domain.customers import Customer
+from app.extensions import db
+
+
+class DossierBorrowRequestForm(FlaskForm):
+    """Start form of `dossier_borrowing`: which dossier, why, for how long."""
+
+    customer_id = SelectField(_l("Customer"), coerce=int, validators=[InputRequired()])
+    purpose = TextAreaField(_l("Purpose"), validators=[DataRequired(), Length(min=4, max=500)],
+                            description=_l("Why you need the dossier; the approvers read this."))
+    days = IntegerField(_l("Days"), validators=[InputRequired(), NumberRange(min=1, max=30)],
+                        default=7, description=_l("How long you need to read it: 1 to 30 days."))
+
+    def setup(self, user):
+        customers = db.session.execute(
+            select(Customer.id, Customer.code, Customer.name).order_by(Customer.code)).all()
+        self.customer_id.choices = [(c.id, f"{c.code} {c.name}") for c in customers]

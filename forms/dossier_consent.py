@@ -1,0 +1,16 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import RadioField, TextAreaField, ValidationError
+from wtforms.validators import InputRequired, Length
+
+
+class DossierConsentForm(FlaskForm):
+    """Each consent level of `dossier_borrowing`: consent or refuse, with a comment."""
+
+    decision = RadioField(_l("Decision"), choices=[("approve", _l("Consent")), ("reject", _l("Refuse"))],
+                          validators=[InputRequired()])
+    comment = TextAreaField(_l("Comment"), validators=[Length(max=1000)])
+
+    def validate_comment(self, field):
+        if self.decision.data == "reject" and not (field.data or "").strip():
+            raise ValidationError(_l("A refusal needs a comment: the requester is told why."))
