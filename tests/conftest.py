@@ -1,0 +1,143 @@
+"""Test fixtures: the real app on a real database (SQLite file, or PostgreSQL when DATABASE_URL is set),
+schema built by the Alembic migrations, the demo organisation seeded once per session.
+
+Each test starts from the seeded organisation with no cases, loans, reads or tokens, and with
+the application clock unfrozen.
+"""
+from __future__ import annotations
+
+import os
+import re
+
+import pytest
+from flask_migrate import upgrade
+from sqlalchemy import delete, select, text
+
+from app import create_app
+from app.clock import clock
+from app.domain import demo
+from app.domain.customers import Customer, DossierLoan, DossierRead
+from app.domain.org import ApiToken, User
+from app.engine.models import Event, Instance, ProcessDefinition, Task
+from app.extensions import db, limiter
+
+
+def _reset_schema(database_url: str) -> None:
+    if database_url.startswith("postgresql"):
+        db.session.execute(text("DROP SCHEMA public CASCADE"))
+        db.session.execute(text("CREATE SCHEMA public"))
+        db.session.commit()
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory):
+    url = os.environ.get("DATABASE_URL") or f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite'}"
+    os.environ["DATABASE_URL"] = url
+    app = create_app({
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "ARGON2_TIME_COST": 1,
+        "ARGON2_MEMORY_COST": 1024,
+        "LOGIN_FAILURE_LIMIT": "5 per 5 minutes",
+    })
+    with app.app_context():
+        _reset_schema(app.config["SQLALCHEMY_DATABASE_URI"])
+        upgrade()
+        demo.seed(clock.now())
+        app.extensions["engine"].deploy_directory(app.config["PROCESSES_DIR"])
+        app.config["BASELINE_DEFINITIONS"] = set(db.session.scalars(select(ProcessDefinition.id)))
+    yield app
+
+
+@pytest.fixture(autouse=True)
+def clean_state(app):
+    """Every test starts with no cases, loans, reads or tokens, and a running clock."""
+    yield
+    clock.set(None)
+    limiter.reset()
+    with app.app_context():
+        db.session.rollback()
+        for model in (DossierRead, DossierLoan, Event, Task, Instance, ApiToken):
+            db.session.execute(delete(model))
+        db.session.execute(delete(ProcessDefinition)
+                           .where(ProcessDefinition.id.not_in(app.config["BASELINE_DEFINITIONS"])))
+        db.session.commit()
+
+
+@pytest.fixture
+def ctx(app):
+    with app.app_context():
+        yield app
+        db.session.rollback()
+
+
+@pytest.fixture
+def engine(ctx):
+    return ctx.extensions["engine"]
+
+
+def get_user(username: str) -> User:
+    return db.session.scalar(select(User).where(User.username == username))
+
+
+def get_customer(code: str) -> Customer:
+    return db.session.scalar(select(Customer).where(Customer.code == code))
+
+
+class Api:
+    """JSON API calls as a given demo user, through Flask's test client."""
+
+    def __init__(self, app):
+        self.client = app.test_client()
+        self.tokens: dict[str, str] = {}
+
+    def token(self, username: str) -> str:
+        if username not in self.tokens:
+            response = self.client.post("/api/v1/tokens", json={"username": username, "password": demo.DEMO_PASSWORD})
+            assert response.status_code == 201, response.get_json()
+            self.tokens[username] = response.get_json()["token"]
+        return self.tokens[username]
+
+    def call(self, method: str, path: str, as_user: str, json=None):
+        return self.client.open(f"/api/v1{path}", method=method, json=json,
+                                headers={"Authorization": f"Bearer {self.token(as_user)}"})
+
+    def get(self, path, as_user):
+        return self.call("GET", path, as_user)
+
+    def post(self, path, as_user, json=None):
+        return self.call("POST", path, as_user, json=json if json is not None else {})
+
+
+@pytest.fixture
+def api(app):
+    return Api(app)
+
+
+CSRF_FIELD = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+
+
+class Browser:
+    """Page requests through Flask's test client, with real sessions and CSRF tokens."""
+
+    def __init__(self, app):
+        self.client = app.test_client()
+
+    def csrf(self, page_url: str) -> str:
+        page = self.client.get(page_url)
+        match = CSRF_FIELD.search(page.get_data(as_text=True))
+        assert match, f"no CSRF token on {page_url}"
+        return match.group(1)
+
+    def login(self, username: str, password: str = demo.DEMO_PASSWORD):
+        return self.client.post("/login", data={"username": username, "password": password,
+                                                "csrf_token": self.csrf("/login")})
+
+    def submit(self, page_url: str, data: dict, action: str | None = None):
+        """Post `data` to `action` (default: the page itself) with the page's CSRF token."""
+        return self.client.post(action or page_url, data={**data, "csrf_token": self.csrf(page_url)})
+
+
+@pytest.fixture
+def pages(app):
+    return Browser(app)
