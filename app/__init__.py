@@ -2,9 +2,10 @@
 import logging
 import os
 import uuid
+from datetime import datetime
 
 from flask import Flask, jsonify, render_template, request, session
-from flask_babel import format_datetime
+from flask_babel import format_datetime, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
@@ -88,9 +89,14 @@ def _register_templating(app: Flask) -> None:
     def local_time(moment, fmt="yyyy-MM-dd HH:mm"):
         return format_datetime(moment, fmt) if moment else ""
 
+    @app.template_filter("fromiso")
+    def from_iso(text):
+        return datetime.fromisoformat(text) if text else None
+
     @app.context_processor
     def inject():
-        return {"now": clock.now(), "labels": labels, "languages": app.config["LANGUAGES"]}
+        return {"now": clock.now(), "labels": labels, "languages": app.config["LANGUAGES"],
+                "locale": str(get_locale())}
 
 
 def _register_error_pages(app: Flask) -> None:

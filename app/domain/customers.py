@@ -107,3 +107,4 @@ class DossierRead(db.Model):
     at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     user: Mapped[User] = relationship(lazy="joined")
+    loan: Mapped[DossierLoan | None] = relationship()

@@ -7,7 +7,7 @@ from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConst
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db_types import JSONDoc, UTCDateTime
-from app.domain.org import User
+from app.domain.org import OrgUnit, User
 from app.extensions import db
 
 # Instance status
@@ -93,6 +93,7 @@ class Task(db.Model):
     instance: Mapped[Instance] = relationship(lazy="joined")
     assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id], lazy="joined")
     completed_by: Mapped[User | None] = relationship(foreign_keys=[completed_by_id])
+    candidate_org_unit: Mapped[OrgUnit | None] = relationship()
 
     __mapper_args__ = {"version_id_col": version}
 

@@ -1,0 +1,92 @@
+"""The whole borrowing flow through the real pages in headless Chromium."""
+import os
+import re
+import threading
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect, sync_playwright
+from werkzeug.serving import make_server
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def base_url(app):
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    assert Path(CHROMIUM).exists(), f"Chromium not found at {CHROMIUM} (apt-get install chromium)"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield browser
+        browser.close()
+
+
+def sign_in(browser, base_url, username, phone=False):
+    context = browser.new_context(viewport={"width": 390, "height": 844} if phone else None)
+    page = context.new_page()
+    page.goto(f"{base_url}/login")
+    page.fill("#username", username)
+    page.fill("#password", "demo")
+    page.locator("main").get_by_role("button", name="登录").click()
+    expect(page.get_by_test_id("current-user")).to_contain_text(username)
+    return page
+
+
+def consent_first_task(page, base_url, comment, claim=False):
+    page.goto(f"{base_url}/inbox")
+    page.locator("[data-testid=inbox] a").first.click()
+    if claim:
+        page.get_by_role("button", name="认领").click()
+        expect(page.locator(".alert-success")).to_be_visible()
+    page.get_by_label("同意", exact=True).check()
+    page.fill("#comment", comment)
+    page.get_by_role("button", name="提交").click()
+    expect(page.locator(".alert-success")).to_contain_text("已办理")
+    page.context.close()
+
+
+def test_borrowing_through_the_pages(browser, base_url):
+    ARTIFACTS.mkdir(exist_ok=True)
+    # The customer specialist (another department) asks to borrow an E1 dossier: three consents.
+    requester = sign_in(browser, base_url, "spec_east", phone=True)
+    requester.goto(f"{base_url}/customers")
+    row = requester.locator("tr", has_text="HD-E1-001")
+    row.get_by_role("link", name="借阅").click()
+    expect(requester.locator("#customer_id")).to_have_value(re.compile(r"\d+"))
+    requester.fill("#purpose", "核对年度合同条款，准备续签谈判")
+    requester.fill("#days", "5")
+    requester.get_by_role("button", name="提交申请").click()
+    expect(requester.locator(".alert-success")).to_contain_text("您的申请已提交")
+    requester.screenshot(path=ARTIFACTS / "case-filed-phone.png", full_page=True)
+    case_url = requester.url
+
+    rep = sign_in(browser, base_url, "rep_e1")
+    rep.goto(f"{base_url}/inbox")
+    expect(rep.get_by_test_id("inbox")).to_contain_text("片区销售代表同意")
+    rep.locator("[data-testid=inbox] a").first.click()
+    expect(rep.locator(".case-summary")).to_contain_text("核对年度合同条款")
+    rep.screenshot(path=ARTIFACTS / "task-page.png", full_page=True)
+    consent_first_task(rep, base_url, "同意，注意保密")
+
+    consent_first_task(sign_in(browser, base_url, "biz_east"), base_url, "同意", claim=True)
+    consent_first_task(sign_in(browser, base_url, "mgr_east"), base_url, "同意借阅五天")
+
+    requester.goto(case_url)
+    expect(requester.get_by_test_id("approved")).to_be_visible()
+    requester.get_by_role("link", name="查阅档案").click()
+    expect(requester.get_by_test_id("dossier-title")).to_contain_text("上海浦江石化贸易有限公司")
+    expect(requester.get_by_test_id("read-ground")).to_contain_text("借阅只读")
+    requester.screenshot(path=ARTIFACTS / "dossier-on-loan-phone.png", full_page=True)
