@@ -43,7 +43,7 @@ def describe(form: FlaskForm) -> list[dict]:
         entry = {"name": name, "type": field.type, "label": str(field.label.text),
                  "required": field.flags.required}
         if getattr(field, "choices", None) is not None:
-            entry["choices"] = [{"value": value, "label": str(label)} for value, label in field.choices]
+            entry["choices"] = [{"value": choice.value, "label": str(choice.label)} for choice in field.iter_choices()]
         for validator in field.validators:
             for bound in ("min", "max"):
                 if getattr(validator, bound, None) not in (None, -1):

@@ -2,9 +2,11 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import IntegerField, SelectField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
 from app.domain.customers import Customer
+from app.domain.org import OrgUnit
 from app.extensions import db
 
 
@@ -19,5 +21,7 @@ class DossierBorrowRequestForm(FlaskForm):
 
     def setup(self, user):
         customers = db.session.execute(
-            select(Customer.id, Customer.code, Customer.name).order_by(Customer.code)).all()
-        self.customer_id.choices = [(c.id, f"{c.code} {c.name}") for c in customers]
+            select(Customer.id, Customer.code, Customer.name, OrgUnit.name.label("territory"))
+            .join(OrgUnit, Customer.territory_id == OrgUnit.id).order_by(Customer.code)).all()
+        self.customer_id.choices = [SelectChoice(c.id, f"{c.code} {c.name}", optgroup=c.territory)
+                                    for c in customers]

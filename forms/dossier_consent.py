@@ -1,13 +1,14 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import RadioField, TextAreaField, ValidationError
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length
 
 
 class DossierConsentForm(FlaskForm):
     """Each consent level of `dossier_borrowing`: consent or refuse, with a comment."""
 
-    decision = RadioField(_l("Decision"), choices=[("approve", _l("Consent")), ("reject", _l("Refuse"))],
+    decision = RadioField(_l("Decision"), choices=[SelectChoice("approve", _l("Consent")), SelectChoice("reject", _l("Refuse"))],
                           validators=[InputRequired()])
     comment = TextAreaField(_l("Comment"), validators=[Length(max=1000)])
 

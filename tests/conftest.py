@@ -114,7 +114,7 @@ def api(app):
     return Api(app)
 
 
-CSRF_FIELD = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+CSRF_FIELD = re.compile(r'name="csrf_token"[^>]*?value="([^"]+)"')
 
 
 class Browser:
