@@ -4,7 +4,7 @@ import os
 import uuid
 from datetime import datetime
 
-from flask import Flask, jsonify, render_template, request, session
+from flask import Flask, has_request_context, jsonify, render_template, request, session
 from flask_babel import format_datetime, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -53,7 +53,9 @@ def create_app(config: dict | None = None) -> Flask:
 
 def _select_locale() -> str:
     """Simplified Chinese unless the user chose English."""
-    if current_user and current_user.is_authenticated and current_user.locale:
+    if not has_request_context():  # CLI commands, workers: messages in the company's language
+        return "zh"
+    if current_user.is_authenticated and current_user.locale:
         return current_user.locale
     return session.get("locale", "zh")
 

@@ -26,10 +26,12 @@ def register(app: Flask) -> None:
     @app.cli.command("seed-demo")
     @now_option
     def seed_demo():
-        """Create the demo organisation, users (password 'demo') and customers; deploy the processes."""
+        """Create the demo organisation, users (password 'demo'), customers and a few open cases."""
         created = demo.seed(clock.now())
         click.echo(f"demo data: {created}")
         _deploy(current_app.config["PROCESSES_DIR"])
+        cases = demo.seed_cases(current_app.extensions["engine"])
+        click.echo(f"demo cases filed: {cases}")
 
     @app.cli.group("processes")
     def processes():

@@ -6,7 +6,7 @@ class AppError(Exception):
     code = "bad_request"
 
     def __init__(self, message, fields: dict | None = None):
-        super().__init__(str(message))
+        super().__init__(message)  # may be a lazy translation: rendered in the reader's language
         self.message = message
         self.fields = fields or {}
 

@@ -41,7 +41,7 @@ def describe(form: FlaskForm) -> list[dict]:
         if field.type in ("CSRFTokenField", "SubmitField"):
             continue
         entry = {"name": name, "type": field.type, "label": str(field.label.text),
-                 "required": field.flags.required}
+                 "required": bool(field.flags.required)}
         if getattr(field, "choices", None) is not None:
             entry["choices"] = [{"value": choice.value, "label": str(choice.label)} for choice in field.iter_choices()]
         for validator in field.validators:

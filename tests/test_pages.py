@@ -7,7 +7,7 @@ from app.clock import clock
 from app.domain.customers import DossierRead
 from app.engine.models import Event, Task
 from app.extensions import db
-from tests.conftest import get_customer, get_user
+from conftest import get_customer, get_user
 
 
 def file_request(engine, requester: str, customer_code: str):

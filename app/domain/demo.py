@@ -6,11 +6,12 @@ import random
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.domain import org
 from app.domain.accounts import hash_password
 from app.domain.customers import DIRECT, DISTRIBUTOR, Customer, PurchaseRecord
+from app.engine.models import OPEN, Instance, Task
 from app.extensions import db
 
 DEMO_PASSWORD = "demo"
@@ -119,6 +120,12 @@ CUSTOMERS = [
          order_cycle="每半月", visit_cycle="每半月"),
 ]
 
+# requester, customer, purpose, days, who consents right away: cases waiting in the demo inboxes
+DEMO_CASES = [
+    ("rep_e2", "HD-E1-002", "下周拜访申通物流，需了解其配送路线和结算方式", 7, []),
+    ("spec_east", "HD-E2-001", "整理年度档案更新说明，需核对吴中能源的联系人和开票信息", 3, ["rep_e2"]),
+]
+
 PRODUCTS = {"0号柴油": (7200, 7600), "92号汽油": (8200, 8600), "95号汽油": (8800, 9200)}
 PURCHASE_MONTHS = 6
 
@@ -162,6 +169,21 @@ def seed(now: datetime) -> dict:
         created["customers"] += 1
     db.session.commit()
     return created
+
+
+def seed_cases(engine) -> int:
+    """File a few borrowing requests so the demo inboxes are not empty; only into an empty system."""
+    if db.session.scalar(select(func.count(Instance.id))):
+        return 0
+    users = {u.username: u for u in db.session.scalars(select(org.User))}
+    for requester, customer_code, purpose, days, consenting in DEMO_CASES:
+        customer = db.session.scalar(select(Customer).where(Customer.code == customer_code))
+        instance = engine.start("dossier_borrowing", users[requester],
+                                {"customer_id": customer.id, "purpose": purpose, "days": days})
+        for username in consenting:
+            task = db.session.scalar(select(Task).where(Task.instance_id == instance.id, Task.state == OPEN))
+            engine.complete(task.id, users[username], {"decision": "approve", "comment": "同意"})
+    return len(DEMO_CASES)
 
 
 def _purchases(code: str, monthly_tons: Decimal, today: date) -> list[PurchaseRecord]:

@@ -175,11 +175,11 @@ class EngineService:
         task = self._open_task(task_id)
         if task.assignee_id == user.id:
             return task
+        if not is_candidate(user, task):
+            raise Forbidden(_l("This task is not for you."))
         if task.assignee_id is not None:
             raise Conflict(_l("This task has already been claimed by %(name)s.",
                               name=task.assignee.display_name))
-        if not is_candidate(user, task):
-            raise Forbidden(_l("This task is not for you."))
         now = self.clock.now()
         task.assignee_id, task.owner_id, task.claimed_at = user.id, user.id, now
         db.session.add(Event(instance_id=task.instance_id, task=task, type="task_claimed",

@@ -57,7 +57,6 @@ def task(task_id: int):
 @bp.route("/tasks/<int:task_id>/claim", methods=["POST"])
 @login_required
 def claim(task_id: int):
-    task = queries.visible_task(current_user, task_id)
-    engine().claim(task.id, current_user)
+    engine().claim(task_id, current_user)
     flash(_l("You have claimed this task; it is now yours to decide."), "success")
-    return redirect(url_for("tasks.task", task_id=task.id))
+    return redirect(url_for("tasks.task", task_id=task_id))
