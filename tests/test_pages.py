@@ -1,13 +1,13 @@
 """The pages through Flask's test client: sign-in, CSRF, language, inbox states and access gates."""
 from datetime import timedelta
 
+from conftest import get_customer, get_user
 from sqlalchemy import func, select
 
 from app.clock import clock
 from app.domain.customers import DossierRead
 from app.engine.models import Event, Task
 from app.extensions import db
-from conftest import get_customer, get_user
 
 
 def file_request(engine, requester: str, customer_code: str):
