@@ -1,5 +1,6 @@
 """Configuration. Everything a deployment changes comes from the environment."""
 import os
+import secrets
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -16,9 +17,24 @@ def _database_url(instance_path: str) -> str:
     return url
 
 
+def _secret_key(instance_path: str) -> str:
+    """SECRET_KEY from the environment, else a random one kept in the instance folder (never a shipped value)."""
+    if os.environ.get("SECRET_KEY"):
+        return os.environ["SECRET_KEY"]
+    path = Path(instance_path) / "secret_key"
+    if not path.exists():
+        try:
+            with open(path, "x", encoding="ascii") as handle:  # "x": two workers starting at once
+                handle.write(secrets.token_hex(32))
+            path.chmod(0o600)
+        except FileExistsError:
+            pass
+    return path.read_text(encoding="ascii").strip()
+
+
 def default_config(instance_path: str) -> dict:
     return {
-        "SECRET_KEY": os.environ.get("SECRET_KEY", "dev-only-change-me"),
+        "SECRET_KEY": _secret_key(instance_path),
         "SQLALCHEMY_DATABASE_URI": _database_url(instance_path),
         "PROCESSES_DIR": str(ROOT / "processes"),
         "NODE_MODULES_DIR": str(ROOT / "node_modules"),
@@ -37,5 +53,6 @@ def default_config(instance_path: str) -> dict:
         "RATELIMIT_HEADERS_ENABLED": True,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": os.environ.get("SESSION_COOKIE_SECURE", "") == "1",
         "WTF_CSRF_TIME_LIMIT": None,
     }

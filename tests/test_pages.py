@@ -130,8 +130,11 @@ def test_dossier_pages_are_gated_and_reads_are_logged(pages, ctx):
     assert pages.client.get(f"/customers/{own.id}").status_code == 200
     refused = pages.client.get(f"/customers/{other.id}")
     assert refused.status_code == 403 and "借阅该档案" in refused.get_data(as_text=True)
+    dossier = pages.client.get(f"/customers/{own.id}")
+    assert dossier.headers["Cache-Control"] == "no-store"  # trade secrets stay out of caches
+    assert "frame-ancestors 'none'" in dossier.headers["Content-Security-Policy"]
     reads = db.session.scalars(select(DossierRead)).all()
-    assert [(r.customer_id, r.ground, r.channel) for r in reads] == [(own.id, "own_territory", "page")]
+    assert [(r.customer_id, r.ground, r.channel) for r in reads] == [(own.id, "own_territory", "page")] * 2
     assert pages.client.get(f"/customers/{own.id}/access-log").status_code == 200
     assert pages.client.get(f"/customers/{other.id}/access-log").status_code == 403
 
