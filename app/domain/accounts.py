@@ -10,6 +10,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from app.domain.org import ApiToken, User
 from app.extensions import db
@@ -63,7 +64,7 @@ def issue_token(user: User, now: datetime) -> str:
 
 
 def user_for_token(token: str, now: datetime) -> User | None:
-    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(token)))
-    if row is None or row.expires_at <= now or not row.user.active:
-        return None
-    return row.user
+    return db.session.scalar(
+        select(User).join(ApiToken, ApiToken.user_id == User.id)
+        .where(ApiToken.token_hash == _digest(token), ApiToken.expires_at > now, User.active)
+        .options(selectinload(User.memberships)))

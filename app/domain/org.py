@@ -73,7 +73,7 @@ class User(UserMixin, db.Model):
     active: Mapped[bool] = mapped_column(default=True)
 
     org_unit: Mapped[OrgUnit] = relationship()
-    memberships: Mapped[list[Membership]] = relationship(back_populates="user", lazy="selectin")
+    memberships: Mapped[list[Membership]] = relationship(back_populates="user")
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive users

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 from lxml import etree
@@ -40,15 +39,19 @@ def _parse(xml: str, source_name: str) -> ProcessParser:
     return parser
 
 
-@lru_cache(maxsize=256)
-def _parsed(definition_id: int, key: str, xml: str, source_name: str) -> ParsedDefinition:
-    parser = _parse(xml, source_name)
-    return ParsedDefinition(parser.get_spec(key), parser.get_subprocess_specs(key))
+# Keyed by content too: a database rebuilt under a running process may reuse an id for other content.
+_parsed_cache: dict[tuple[int, str, str], ParsedDefinition] = {}
 
 
 def parsed(definition: ProcessDefinition) -> ParsedDefinition:
-    """The SpiffWorkflow spec of a deployed version, parsed once per process."""
-    return _parsed(definition.id, definition.key, definition.bpmn_xml, definition.source_name)
+    """The SpiffWorkflow spec of a deployed version, parsed once per process (versions never change)."""
+    cache_key = (definition.id, definition.key, definition.content_hash)
+    cached = _parsed_cache.get(cache_key)
+    if cached is None:
+        parser = _parse(definition.bpmn_xml, definition.source_name)
+        cached = ParsedDefinition(parser.get_spec(definition.key), parser.get_subprocess_specs(definition.key))
+        _parsed_cache[cache_key] = cached
+    return cached
 
 
 def _executable_processes(xml: str) -> list[etree._Element]:

@@ -27,7 +27,7 @@ class ProcessDefinition(db.Model):
     version: Mapped[int]
     name: Mapped[str] = mapped_column(String(200))
     content_hash: Mapped[str] = mapped_column(String(64))
-    bpmn_xml: Mapped[str] = mapped_column(Text)
+    bpmn_xml: Mapped[str] = mapped_column(Text, deferred=True)  # loaded only to parse or show it
     source_name: Mapped[str] = mapped_column(String(200))
     start_form_key: Mapped[str | None] = mapped_column(String(80))
     deployed_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -53,7 +53,7 @@ class Instance(db.Model):
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     definition: Mapped[ProcessDefinition] = relationship(lazy="joined")
-    started_by: Mapped[User] = relationship(lazy="joined")
+    started_by: Mapped[User] = relationship()
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -91,7 +91,7 @@ class Task(db.Model):
     version: Mapped[int] = mapped_column(default=1)  # optimistic lock
 
     instance: Mapped[Instance] = relationship(lazy="joined")
-    assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id], lazy="joined")
+    assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
     completed_by: Mapped[User | None] = relationship(foreign_keys=[completed_by_id])
     candidate_org_unit: Mapped[OrgUnit | None] = relationship()
 

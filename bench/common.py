@@ -1,0 +1,100 @@
+"""What the benchmark scripts share: a fresh database, the borrowing case they run, machine facts.
+
+A benchmark's database is rebuilt from the migrations: a temporary SQLite file by default, or the
+PostgreSQL database named by DATABASE_URL, whose schema `public` is DROPPED and recreated.
+Never point it at a database whose data you want to keep.
+"""
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import tempfile
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from flask_migrate import upgrade
+from sqlalchemy import select, text
+
+ROOT = Path(__file__).resolve().parent.parent
+BPMN = ROOT / "processes" / "dossier_borrowing.bpmn"
+PROCESS = "dossier_borrowing"
+# The three-consent path: a customer specialist (another department) borrows an E1 dossier.
+REQUESTER, CUSTOMER_CODE = "spec_east", "HD-E1-001"
+CONSENTERS = ("rep_e1", "biz_east", "mgr_east")
+APPROVE = {"decision": "approve", "comment": "同意"}
+BENCH_CONFIG = {
+    "ARGON2_TIME_COST": 1,
+    "ARGON2_MEMORY_COST": 1024,
+    "API_TOKEN_HOURS": 24 * 365 * 10,
+    "LOGIN_FAILURE_LIMIT": "1000000 per minute",
+}
+# Each case starts two days after the last: its one-day loan has ended, so the next request is allowed.
+T0 = datetime(2026, 1, 5, 1, 0, tzinfo=UTC)
+CASE_SPACING = timedelta(days=2)
+
+
+def database_url() -> str:
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        return url
+    return f"sqlite:///{Path(tempfile.mkdtemp(prefix='bench-')) / 'bench.sqlite'}"
+
+
+def fresh_app(extra_config: dict | None = None):
+    """The real application on a freshly migrated database with the demo organisation."""
+    from app import create_app
+    from app.clock import clock
+    from app.domain import demo
+    from app.extensions import db
+
+    os.environ["DATABASE_URL"] = database_url()
+    app = create_app({**BENCH_CONFIG, **(extra_config or {})})
+    with app.app_context():
+        if db.engine.dialect.name == "postgresql":
+            db.session.execute(text("DROP SCHEMA public CASCADE"))
+            db.session.execute(text("CREATE SCHEMA public"))
+            db.session.commit()
+        upgrade()
+        demo.seed(clock.now())
+        app.extensions["engine"].deploy_directory(app.config["PROCESSES_DIR"])
+    return app
+
+
+def users_by_name(names) -> dict:
+    from app.domain.org import User
+    from app.extensions import db
+
+    return {u.username: u for u in db.session.scalars(select(User).where(User.username.in_(names)))}
+
+
+def customer_id() -> int:
+    from app.domain.customers import Customer
+    from app.extensions import db
+
+    return db.session.scalar(select(Customer.id).where(Customer.code == CUSTOMER_CODE))
+
+
+def request_data(customer: int) -> dict:
+    return {"customer_id": customer, "purpose": "核对合同条款（性能测试）", "days": 1}
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+
+
+def summary_ms(seconds: list[float]) -> dict:
+    return {"p50_ms": round(statistics.median(seconds) * 1000, 3),
+            "p95_ms": round(percentile(seconds, 0.95) * 1000, 3),
+            "p99_ms": round(percentile(seconds, 0.99) * 1000, 3)}
+
+
+def machine() -> dict:
+    model = ""
+    try:
+        model = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo", encoding="utf-8")
+                      if line.startswith("model name")), "")
+    except OSError:
+        pass
+    return {"cpus": os.cpu_count(), "cpu": model, "python": platform.python_version()}
