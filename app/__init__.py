@@ -98,7 +98,8 @@ def _tune_database() -> None:
     def _begin_immediate(conn):
         # SQLite has one writer. Taking the write lock at BEGIN makes concurrent writers queue
         # (busy_timeout) instead of failing mid-transaction when their snapshot went stale.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        if conn.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _register_templating(app: Flask) -> None:

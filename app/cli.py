@@ -1,4 +1,5 @@
-"""Flask commands: seed-demo, processes deploy. `--now` sets the application clock for one command."""
+"""Flask commands: seed-demo, processes deploy, timers. `--now` sets the application clock for one command."""
+import time
 from datetime import datetime
 
 import click
@@ -43,6 +44,33 @@ def register(app: Flask) -> None:
     def deploy(directory):
         """Deploy changed BPMN files as new versions; unchanged files create nothing."""
         _deploy(directory or current_app.config["PROCESSES_DIR"])
+
+
+    @app.cli.group("timers")
+    def timers():
+        """Wake-ups of waiting timer events."""
+
+    @timers.command("fire-due")
+    @now_option
+    def fire_due():
+        """Fire every timer due now (one pass, for cron, scripts and tests)."""
+        fired = 0
+        while current_app.extensions["engine"].fire_next_due_timer():
+            fired += 1
+        click.echo(f"fired {fired} timer(s)")
+
+    @timers.command("run")
+    @click.option("--poll", default=30.0, show_default=True, help="Longest sleep in seconds.")
+    def run(poll):
+        """Keep firing timers as they fall due; several workers may run at once."""
+        engine = current_app.extensions["engine"]
+        click.echo("timer worker running")
+        while True:
+            while engine.fire_next_due_timer():
+                pass
+            next_due = engine.next_due_at()
+            wait = poll if next_due is None else (next_due - clock.now()).total_seconds()
+            time.sleep(min(max(wait, 0.05), poll))
 
 
 def _deploy(directory: str) -> None:

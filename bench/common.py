@@ -98,3 +98,28 @@ def machine() -> dict:
     except OSError:
         pass
     return {"cpus": os.cpu_count(), "cpu": model, "python": platform.python_version()}
+
+
+def run_service_cases(app, count: int, offset: int) -> None:
+    """`count` three-consent borrowing cases through the engine service (inside an app context).
+
+    Case i runs at T0 + i × CASE_SPACING, so offsets keep separate batches from overlapping.
+    """
+    from app.clock import clock
+    from app.engine.models import OPEN, Task
+    from app.extensions import db
+
+    engine = app.extensions["engine"]
+    users = users_by_name([REQUESTER, *CONSENTERS])
+    data = request_data(customer_id())
+    for index in range(offset, offset + count):
+        clock.set(T0 + index * CASE_SPACING)
+        instance = engine.start(PROCESS, users[REQUESTER], data)
+        for username in CONSENTERS:
+            task_id = db.session.scalar(select(Task.id).where(Task.instance_id == instance.id, Task.state == OPEN))
+            if username == "biz_east":
+                engine.claim(task_id, users[username])
+            engine.complete(task_id, users[username], APPROVE)
+        if instance.outcome != "approved":
+            raise RuntimeError(f"case {instance.id} ended {instance.status}/{instance.outcome}")
+    clock.set(None)

@@ -19,7 +19,8 @@ import time
 from pathlib import Path
 
 if __package__ in (None, ""):
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    # Run as a script: the repository, not bench/ (whose http.py would shadow the stdlib's), goes first.
+    sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
@@ -77,35 +78,11 @@ def spiff_cases_per_second(cases: int, round_trip: bool) -> float:
 
 def service_cases_per_second(app, cases: int, offset: int = 0) -> float:
     """Our engine service with the database: four transactions and a claim per case, no HTTP."""
-    from app.clock import clock
-    from app.engine.models import OPEN, Task
-    from app.extensions import db
-
-    engine = app.extensions["engine"]
     with app.app_context():
-        users = common.users_by_name([common.REQUESTER, *common.CONSENTERS])
-        data = common.request_data(common.customer_id())
-
-        def one_case(index):
-            clock.set(common.T0 + index * common.CASE_SPACING)
-            instance = engine.start(common.PROCESS, users[common.REQUESTER], data)
-            for username in common.CONSENTERS:
-                task_id = db.session.scalar(
-                    Task.__table__.select().with_only_columns(Task.id)
-                    .where(Task.instance_id == instance.id, Task.state == OPEN))
-                if username == "biz_east":
-                    engine.claim(task_id, users[username])
-                engine.complete(task_id, users[username], common.APPROVE)
-            assert instance.outcome == "approved", instance.outcome
-
-        for index in range(offset, offset + WARMUP):
-            one_case(index)
+        common.run_service_cases(app, WARMUP, offset)
         began = time.perf_counter()
-        for index in range(offset + WARMUP, offset + WARMUP + cases):
-            one_case(index)
-        elapsed = time.perf_counter() - began
-        clock.set(None)
-    return cases / elapsed
+        common.run_service_cases(app, cases, offset + WARMUP)
+        return cases / (time.perf_counter() - began)
 
 
 def api_cases_per_second(app, cases: int, offset: int) -> tuple[float, list[float], list[float]]:

@@ -1,6 +1,7 @@
 """One WTForms form per form key named in the BPMN. The same class serves the pages and the API.
 
-A form may define `setup(user)` to fill choices that depend on who fills it in.
+A form may define `fill_choices(user)`: choices only a page needs to show (a list of all customers,
+say). Validation never depends on them, so the API never pays for them.
 """
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
@@ -14,17 +15,20 @@ FORMS: dict[str, type[FlaskForm]] = {
 }
 
 
-def build_form(form_key: str, user, json_data: dict | None = None, **kwargs) -> FlaskForm:
+def build_form(form_key: str, json_data: dict | None = None) -> FlaskForm:
     """The form for `form_key`, bound to the request's form data, or to a JSON object (API, no CSRF)."""
     form_class = FORMS[form_key]
-    if json_data is not None:
-        values = MultiDict({k: "" if v is None else str(v) for k, v in json_data.items()
-                            if not isinstance(v, (dict, list))})
-        form = form_class(formdata=values, meta={"csrf": False}, **kwargs)
-    else:
-        form = form_class(**kwargs)
-    if hasattr(form, "setup"):
-        form.setup(user)
+    if json_data is None:
+        return form_class()
+    values = MultiDict({k: "" if v is None else str(v) for k, v in json_data.items()
+                        if not isinstance(v, (dict, list))})
+    return form_class(formdata=values, meta={"csrf": False})
+
+
+def for_display(form: FlaskForm, user) -> FlaskForm:
+    """Fill what the page shows but validation does not need."""
+    if hasattr(form, "fill_choices"):
+        form.fill_choices(user)
     return form
 
 

@@ -13,13 +13,14 @@ from app.extensions import db
 class DossierBorrowRequestForm(FlaskForm):
     """Start form of `dossier_borrowing`: which dossier, why, for how long."""
 
-    customer_id = SelectField(_l("Customer"), coerce=int, validators=[InputRequired()])
+    # Any customer id is accepted here; the borrowing rules (app.domain.borrowing) judge it.
+    customer_id = SelectField(_l("Customer"), coerce=int, validate_choice=False, validators=[InputRequired()])
     purpose = TextAreaField(_l("Purpose"), validators=[DataRequired(), Length(min=4, max=500)],
                             description=_l("Why you need the dossier; the approvers read this."))
     days = IntegerField(_l("Days"), validators=[InputRequired(), NumberRange(min=1, max=30)],
                         default=7, description=_l("How long you need to read it: 1 to 30 days."))
 
-    def setup(self, user):
+    def fill_choices(self, user):
         customers = db.session.execute(
             select(Customer.id, Customer.code, Customer.name, OrgUnit.name.label("territory"))
             .join(OrgUnit, Customer.territory_id == OrgUnit.id).order_by(Customer.code)).all()

@@ -18,7 +18,7 @@ from app.clock import clock
 from app.domain import demo
 from app.domain.customers import Customer, DossierLoan, DossierRead
 from app.domain.org import ApiToken, User
-from app.engine.models import Event, Instance, ProcessDefinition, Task
+from app.engine.models import Event, Instance, ProcessDefinition, Task, Timer
 from app.extensions import db, limiter
 
 
@@ -57,7 +57,7 @@ def clean_state(app):
     limiter.reset()
     with app.app_context():
         db.session.rollback()
-        for model in (DossierRead, DossierLoan, Event, Task, Instance, ApiToken):
+        for model in (DossierRead, DossierLoan, Event, Timer, Task, Instance, ApiToken):
             db.session.execute(delete(model))
         db.session.execute(delete(ProcessDefinition)
                            .where(ProcessDefinition.id.not_in(app.config["BASELINE_DEFINITIONS"])))
@@ -141,3 +141,31 @@ class Browser:
 @pytest.fixture
 def pages(app):
     return Browser(app)
+
+
+BENCH_SMOKE_DATABASE = "bench_smoke"
+
+
+@pytest.fixture
+def bench_database(tmp_path, monkeypatch) -> str:
+    """A database of this run's kind for a benchmark, which rebuilds it: never the test session's own.
+
+    SQLite: a file of the test's own. PostgreSQL: the database `bench_smoke` on the same server.
+    """
+    from sqlalchemy import create_engine, make_url
+
+    url = os.environ.get("DATABASE_URL", "")
+    if url.startswith("sqlite") or not url:
+        bench_url = f"sqlite:///{tmp_path / 'bench.sqlite'}"
+    else:
+        server = make_url(url.replace("postgresql://", "postgresql+psycopg://", 1))
+        assert server.database != BENCH_SMOKE_DATABASE
+        admin = create_engine(server, isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            if not connection.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"),
+                                     {"name": BENCH_SMOKE_DATABASE}):
+                connection.execute(text(f"CREATE DATABASE {BENCH_SMOKE_DATABASE}"))
+        admin.dispose()
+        bench_url = server.set(database=BENCH_SMOKE_DATABASE).render_as_string(hide_password=False)
+    monkeypatch.setenv("DATABASE_URL", bench_url)
+    return bench_url

@@ -10,7 +10,6 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from app.domain.org import ApiToken, User
 from app.extensions import db
@@ -66,5 +65,4 @@ def issue_token(user: User, now: datetime) -> str:
 def user_for_token(token: str, now: datetime) -> User | None:
     return db.session.scalar(
         select(User).join(ApiToken, ApiToken.user_id == User.id)
-        .where(ApiToken.token_hash == _digest(token), ApiToken.expires_at > now, User.active)
-        .options(selectinload(User.memberships)))
+        .where(ApiToken.token_hash == _digest(token), ApiToken.expires_at > now, User.active))

@@ -1,7 +1,22 @@
-"""Due times written in BPMN: an ISO 8601 duration counted from a moment, or an ISO 8601 date-time."""
-from datetime import UTC, datetime
+"""Due times: ISO 8601 in BPMN, and business deadlines on the company's calendar.
 
+The company runs on Asia/Shanghai time and China's official calendar: public holidays, and the
+weekend days that are made working days (调休). The `holidays` package keeps that calendar;
+skipping only Saturdays and Sundays would get every Golden Week and Spring Festival wrong.
+Times are stored in UTC; these functions take and return aware datetimes.
+"""
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+import holidays
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+
+COMPANY_TZ = ZoneInfo("Asia/Shanghai")
+# Office hours counted by working_hours_after (local time).
+WORKING_PERIODS = ((time(9, 0), time(12, 0)), (time(13, 0), time(18, 0)))
 
 
 class DeadlineError(ValueError):
@@ -9,6 +24,7 @@ class DeadlineError(ValueError):
 
 
 def due_at(expression: str, start: datetime) -> datetime:
+    """An ISO 8601 duration counted from `start`, or an ISO 8601 date-time with an offset."""
     text = expression.strip()
     try:
         if text.upper().startswith("P"):
@@ -20,3 +36,59 @@ def due_at(expression: str, start: datetime) -> datetime:
     if moment.tzinfo is None:
         raise DeadlineError(f"a date-time needs an offset or Z: {expression!r}")
     return moment.astimezone(UTC)
+
+
+@lru_cache(maxsize=16)
+def _calendar(year: int) -> holidays.HolidayBase:
+    return holidays.China(years=year)
+
+
+def is_working_day(day: date) -> bool:
+    return _calendar(day.year).is_working_day(day)
+
+
+def local(moment: datetime) -> datetime:
+    return moment.astimezone(COMPANY_TZ)
+
+
+def day_of_month(moment: datetime, day: int, months_ahead: int = 0) -> datetime:
+    """00:00 company time on `day` of the month `months_ahead` after `moment`'s (local) month."""
+    here = local(moment)
+    month_index = here.year * 12 + here.month - 1 + months_ahead
+    midnight = datetime(month_index // 12, month_index % 12 + 1, day, tzinfo=COMPANY_TZ)
+    return midnight.astimezone(UTC)
+
+
+def next_day_of_month(moment: datetime, day: int) -> datetime:
+    """The first 00:00 company time on `day` of a month that is strictly after `moment`."""
+    this_month = day_of_month(moment, day)
+    return this_month if this_month > moment else day_of_month(moment, day, months_ahead=1)
+
+
+def working_days_after(moment: datetime, days: int) -> datetime:
+    """The same local time of day, `days` working days after `moment`'s date."""
+    here = local(moment)
+    current, counted = here.date(), 0
+    while counted < days:
+        current += timedelta(days=1)
+        counted += is_working_day(current)
+    return datetime.combine(current, here.timetz()).astimezone(UTC)
+
+
+def working_hours_after(moment: datetime, hours: float) -> datetime:
+    """When `hours` of office time (WORKING_PERIODS on working days) have passed since `moment`."""
+    remaining = timedelta(hours=hours)
+    here = local(moment)
+    day = here.date()
+    while True:
+        if is_working_day(day):
+            for opens, closes in WORKING_PERIODS:
+                start = max(datetime.combine(day, opens, COMPANY_TZ), here)
+                end = datetime.combine(day, closes, COMPANY_TZ)
+                if start >= end:
+                    continue
+                if end - start >= remaining:
+                    return (start + remaining).astimezone(UTC)
+                remaining -= end - start
+        day += timedelta(days=1)
+        here = datetime.combine(day, time(0), COMPANY_TZ)

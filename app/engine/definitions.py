@@ -11,6 +11,7 @@ from pathlib import Path
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from sqlalchemy import func, select
 
 from app.engine.models import ProcessDefinition
@@ -28,6 +29,12 @@ class DefinitionError(Exception):
 class ParsedDefinition:
     spec: object
     subprocess_specs: dict
+    has_timers: bool  # whether saving an instance must write its wake-ups
+
+
+def _has_timers(spec, subprocess_specs: dict) -> bool:
+    return any(isinstance(getattr(task_spec, "event_definition", None), TimerEventDefinition)
+               for one in (spec, *subprocess_specs.values()) for task_spec in one.task_specs.values())
 
 
 def _parse(xml: str, source_name: str) -> ProcessParser:
@@ -49,7 +56,8 @@ def parsed(definition: ProcessDefinition) -> ParsedDefinition:
     cached = _parsed_cache.get(cache_key)
     if cached is None:
         parser = _parse(definition.bpmn_xml, definition.source_name)
-        cached = ParsedDefinition(parser.get_spec(definition.key), parser.get_subprocess_specs(definition.key))
+        spec, subprocess_specs = parser.get_spec(definition.key), parser.get_subprocess_specs(definition.key)
+        cached = ParsedDefinition(spec, subprocess_specs, _has_timers(spec, subprocess_specs))
         _parsed_cache[cache_key] = cached
     return cached
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db_types import JSONDoc, UTCDateTime
@@ -14,6 +14,9 @@ from app.extensions import db
 RUNNING, COMPLETED, TERMINATED, ERROR = "running", "completed", "terminated", "error"
 # Task state
 OPEN, DONE, CANCELLED = "open", "completed", "cancelled"
+# The rows of the inboxes' partial indexes; queries must spell these conditions out to use them.
+OPEN_ASSIGNED = "state = 'open' AND assignee_id IS NOT NULL"
+OPEN_UNCLAIMED = "state = 'open' AND assignee_id IS NULL"
 
 
 class ProcessDefinition(db.Model):
@@ -38,7 +41,9 @@ class Instance(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     definition_id: Mapped[int] = mapped_column(ForeignKey("process_definitions.id"), index=True)
-    process_key: Mapped[str] = mapped_column(String(80), index=True)
+    # Not indexed: a handful of processes share millions of rows, and the index only lured SQLite
+    # (which has no statistics) into reading a whole process's cases for a month of audit events.
+    process_key: Mapped[str] = mapped_column(String(80))
     status: Mapped[str] = mapped_column(String(20), default=RUNNING, index=True)
     outcome: Mapped[str | None] = mapped_column(String(40))
     business_key: Mapped[str | None] = mapped_column(String(120), index=True)
@@ -62,9 +67,15 @@ class Task(db.Model):
     """A human task as the inboxes see it: a row per SpiffWorkflow user task that became ready."""
 
     __tablename__ = "tasks"
+    # The inboxes read open tasks only: partial indexes (PostgreSQL and SQLite alike) hold just those,
+    # split so that "assigned to me" and "offered to my group" each find their rows directly, and
+    # carry the sort columns and the id so that a page's ids come from the index alone
+    # (queries.inbox_page).
     __table_args__ = (
-        Index("ix_tasks_assignee_open", "assignee_id", "state", "due_at"),
-        Index("ix_tasks_candidates_open", "candidate_role", "candidate_org_unit_id", "state", "due_at"),
+        Index("ix_tasks_open_assignee", "assignee_id", "due_at", "created_at", "id",
+              sqlite_where=text(OPEN_ASSIGNED), postgresql_where=text(OPEN_ASSIGNED)),
+        Index("ix_tasks_open_candidates", "candidate_role", "candidate_org_unit_id", "due_at", "created_at", "id",
+              sqlite_where=text(OPEN_UNCLAIMED), postgresql_where=text(OPEN_UNCLAIMED)),
         Index("ix_tasks_instance_state", "instance_id", "state"),
     )
 
@@ -109,14 +120,42 @@ class Event(db.Model):
     """The audit trail. Rows are only ever inserted."""
 
     __tablename__ = "events"
+    # The compliance search (queries.search_events): one person's actions over a period, and
+    # everything of a period, filtered by process (join instances) or type without reading the rows.
+    __table_args__ = (
+        Index("ix_events_actor_at", "actor_id", "at"),
+        Index("ix_events_at_instance_type", "at", "instance_id", "type"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     instance_id: Mapped[int | None] = mapped_column(ForeignKey("instances.id"), index=True)
     task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id"))
     type: Mapped[str] = mapped_column(String(40))
-    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
-    at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
     data: Mapped[dict] = mapped_column(JSONDoc, default=dict)
 
     actor: Mapped[User | None] = relationship(lazy="joined")
     task: Mapped[Task | None] = relationship()
+
+
+# Timer kinds
+TASK_TIMER = "task"  # a BPMN timer event waiting in an instance
+
+
+class Timer(db.Model):
+    """A scheduled wake-up: when an instance's waiting timer event is due. Written in the same
+    transaction that saves the instance; a worker deletes the row in the transaction that fires it."""
+
+    __tablename__ = "timers"
+    __table_args__ = (Index("ix_timers_due", "due_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), default=TASK_TIMER)
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("instances.id"), index=True)
+    spiff_task_id: Mapped[str | None] = mapped_column(String(36))
+    spec_id: Mapped[str | None] = mapped_column(String(80))
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Failed firings: how often, and why the last one failed (the row stays, due again later).
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)

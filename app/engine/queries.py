@@ -1,8 +1,13 @@
 """Read side: inboxes, requests and case histories come from tables, never from workflow state."""
 from __future__ import annotations
 
+from datetime import datetime
+from functools import lru_cache
+
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, case, exists, false, func, or_, select
+from flask_sqlalchemy.pagination import Pagination
+from sqlalchemy import and_, bindparam, exists, false, func, literal, or_, select, union_all
+from sqlalchemy.orm import joinedload, lazyload
 
 from app.domain import org
 from app.engine.models import OPEN, Event, Instance, Task
@@ -17,18 +22,76 @@ def _candidate_filter(user: org.User):
     return and_(Task.assignee_id.is_(None), or_(*pairs) if pairs else false())
 
 
+@lru_cache(maxsize=64)
+def _inbox_statements(groups: int):
+    """The inbox's two statements for a user in `groups` groups (role in an org unit), built once.
+
+    Rows: my open tasks, and the open unclaimed ones offered to each of my groups, one SELECT each,
+    glued with UNION ALL (they never overlap: assigned or not, one membership per role and unit).
+    Each SELECT spells out the condition of its partial index (models.OPEN_ASSIGNED, OPEN_UNCLAIMED)
+    with 'open' written into the SQL, not bound, and reads only what the index holds: SQLite and
+    PostgreSQL answer it from the index alone. Parameters: see _inbox_parameters.
+    """
+    is_open = Task.state == literal(OPEN, literal_execute=True)
+    columns = (Task.id, Task.due_at.is_(None).label("no_due_date"), Task.due_at, Task.created_at)
+    parts = [select(*columns).where(is_open, Task.assignee_id == bindparam("user_id"))]
+    parts += [select(*columns).where(is_open, Task.assignee_id.is_(None),
+                                     Task.candidate_role == bindparam(f"role_{i}"),
+                                     Task.candidate_org_unit_id == bindparam(f"unit_{i}"))
+              for i in range(groups)]
+    rows = union_all(*parts)
+    # Ordered on the UNION itself (by output column names): SQLite sorts each part and merges them.
+    order = rows.selected_columns
+    ordered = rows.order_by(order.no_due_date, order.due_at, order.created_at, order.id)
+    return ordered, select(func.count()).select_from(rows.subquery("inbox"))
+
+
+def _inbox_parameters(user: org.User) -> dict:
+    parameters = {"user_id": user.id}
+    for i, membership in enumerate(user.memberships):
+        parameters[f"role_{i}"], parameters[f"unit_{i}"] = membership.role.code, membership.org_unit_id
+    return parameters
+
+
 def inbox_query(user: org.User):
-    """My open tasks and the ones I may claim: overdue and soonest due first, then oldest."""
-    return (select(Task).where(Task.state == OPEN, or_(Task.assignee_id == user.id, _candidate_filter(user)))
-            .order_by(case((Task.due_at.is_(None), 1), else_=0), Task.due_at, Task.created_at, Task.id))
+    """My open tasks and the ones I may claim, overdue and soonest due first (none due last), then oldest:
+    their ids (first column). Returns the statement and its parameters, for `db.session.scalars`.
+    """
+    return _inbox_statements(len(user.memberships))[0], _inbox_parameters(user)
 
 
-def inbox_page(user: org.User, page: int, per_page: int):
-    return db.paginate(inbox_query(user), page=page, per_page=per_page, error_out=False)
+def _with_cases(query):
+    """What an inbox row shows besides the task: who has it or may claim it, and whose case it is."""
+    return query.options(joinedload(Task.assignee), joinedload(Task.candidate_org_unit),
+                         joinedload(Task.instance).joinedload(Instance.started_by))
+
+
+class _InboxPagination(Pagination):
+    """A page of the inbox: the page's ids are sorted and cut from the indexes alone (inbox_query), and
+    only then joined to their tasks and cases. Sorted after the joins, every matching task (thousands
+    for a busy group) would be joined to its case first."""
+
+    def _query_items(self) -> list[Task]:
+        statement, parameters = inbox_query(self._query_args["user"])
+        page = statement.limit(self.per_page).offset(self._query_offset).subquery("page")
+        query = select(Task).join(page, Task.id == page.c.id)
+        query = (_with_cases(query) if self._query_args["cases"]
+                 else query.options(joinedload(Task.assignee), lazyload(Task.instance)))
+        query = query.order_by(page.c.no_due_date, page.c.due_at, page.c.created_at, page.c.id)
+        return list(db.session.scalars(query, parameters))
+
+    def _query_count(self) -> int:
+        return inbox_count(self._query_args["user"])
+
+
+def inbox_page(user: org.User, page: int, per_page: int, *, cases: bool = True, count: bool = True):
+    """One page of the inbox; without `cases` the tasks come without their cases (and the names
+    of the groups they are offered to), without `count` the page has no total."""
+    return _InboxPagination(page=page, per_page=per_page, error_out=False, count=count, user=user, cases=cases)
 
 
 def inbox_count(user: org.User) -> int:
-    return db.session.scalar(select(func.count()).select_from(inbox_query(user).order_by(None).subquery()))
+    return db.session.scalar(_inbox_statements(len(user.memberships))[1], _inbox_parameters(user))
 
 
 def my_requests_page(user: org.User, page: int, per_page: int):
@@ -95,3 +158,39 @@ def visible_task(user: org.User, task_id: int) -> Task:
     if task.assignee_id != user.id and task.completed_by_id != user.id and not unclaimed_candidate:
         raise Forbidden(_l("This task is not yours."))
     return task
+
+
+def _actor_id(actor: str | int):
+    """A user name, or failing that a numeric user id, as the id to filter on (None: nobody)."""
+    if isinstance(actor, int):
+        return actor
+    found = db.session.scalar(select(org.User.id).where(org.User.username == actor))
+    if found is None and actor.isdigit():
+        return int(actor)
+    return found
+
+
+def search_events(*, actor: str | int | None = None, process_key: str | None = None,
+                  event_type: str | None = None, since: datetime | None = None, until: datetime | None = None,
+                  instance_id: int | None = None, page: int = 1, per_page: int = 50):
+    """The compliance search over the audit trail, newest first, one page of it.
+
+    `actor` is a user name or a user id; `since` is inclusive and `until` exclusive (aware
+    datetimes). Every filter given must hold.
+    """
+    query = select(Event)
+    if actor is not None:
+        actor_id = _actor_id(actor)
+        query = query.where(Event.actor_id == actor_id if actor_id is not None else false())
+    if process_key:
+        query = query.join(Instance, Event.instance_id == Instance.id).where(Instance.process_key == process_key)
+    if event_type:
+        query = query.where(Event.type == event_type)
+    if since is not None:
+        query = query.where(Event.at >= since)
+    if until is not None:
+        query = query.where(Event.at < until)
+    if instance_id is not None:
+        query = query.where(Event.instance_id == instance_id)
+    query = query.order_by(Event.at.desc(), Event.id.desc())
+    return db.paginate(query, page=page, per_page=per_page, max_per_page=200, error_out=False)

@@ -11,31 +11,34 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from flask_babel import lazy_gettext as _l
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.specs.defaults import EndEvent
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.domain import assignment, processes
 from app.domain.case import CaseStart
 from app.domain.org import User
-from app.engine import definitions, serializer
+from app.engine import definitions, serializer, spiff_clock
 from app.engine.deadlines import DeadlineError, due_at
 from app.engine.models import (
     CANCELLED,
     COMPLETED,
     DONE,
     OPEN,
+    TASK_TIMER,
     Event,
     Instance,
     ProcessDefinition,
     Task,
+    Timer,
 )
 from app.engine.parser import ApprovalUserTask, DomainServiceTask
 from app.errors import Conflict, Forbidden, NotFound, Unassignable
@@ -43,6 +46,7 @@ from app.extensions import db
 from forms import FORMS
 
 log = logging.getLogger(__name__)
+spiff_clock.install()
 
 # How often an operation is replayed after losing a version race before giving up.
 MAX_ATTEMPTS = 3
@@ -67,12 +71,17 @@ class CaseContext:
     instance: Instance
     actor: User | None
     now: datetime
-    events: list[Event] = field(default_factory=list)
+    has_timers: bool = False
+    events: list[tuple[str, dict, Task | None]] = field(default_factory=list)
 
     def record(self, event_type: str, data: dict | None = None, task: Task | None = None) -> None:
-        self.events.append(Event(instance_id=self.instance.id, task=task, type=event_type,
-                                 actor_id=self.actor.id if self.actor else None, at=self.now,
-                                 data=data or {}))
+        self.events.append((event_type, data or {}, task))
+
+    def event_rows(self) -> list[dict]:
+        """The recorded events as rows, once their tasks have ids (after a flush)."""
+        actor_id = self.actor.id if self.actor else None
+        return [{"instance_id": self.instance.id, "task_id": task.id if task else None, "type": event_type,
+                 "actor_id": actor_id, "at": self.now, "data": data} for event_type, data, task in self.events]
 
 
 def catalog_problems(spec, start_form_key: str | None) -> list[str]:
@@ -139,6 +148,35 @@ class EngineService:
     def complete(self, task_id: int, user: User, data: dict) -> Task:
         return self._in_transaction(lambda: self._complete(task_id, user, data))
 
+    def fire_next_due_timer(self) -> bool:
+        """Fire one due timer, if any is due and not being fired by another worker; False if none.
+
+        The wake-up row is locked (FOR UPDATE SKIP LOCKED on PostgreSQL; SQLite's transactions are
+        one at a time) and deleted in the transaction that advances its instance: a timer fires
+        exactly once, and a worker that dies mid-firing leaves it due for the next one.
+        """
+        try:
+            timer = db.session.scalar(select(Timer).where(Timer.due_at <= self.clock.now())
+                                      .order_by(Timer.due_at, Timer.id).limit(1)
+                                      .with_for_update(skip_locked=True))
+            if timer is None:
+                db.session.rollback()
+                return False
+            timer_id = timer.id
+            self._fire(timer)
+            db.session.commit()
+        except StaleDataError:  # a person acted on the case meanwhile: the timer is still due
+            db.session.rollback()
+        except Exception as exc:
+            db.session.rollback()
+            self._postpone(timer_id, exc)
+        return True
+
+    def next_due_at(self) -> datetime | None:
+        due = db.session.scalar(select(func.min(Timer.due_at)))
+        db.session.rollback()
+        return due
+
     def _in_transaction(self, operation: Callable):
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
@@ -162,12 +200,12 @@ class EngineService:
                             started_by_id=user.id, started_at=now)
         db.session.add(instance)
         db.session.flush()  # the id goes into the case data and the events
-        case = CaseContext(instance, user, now)
         parsed = definitions.parsed(definition)
+        case = CaseContext(instance, user, now, has_timers=parsed.has_timers)
         workflow = BpmnWorkflow(parsed.spec, parsed.subprocess_specs, script_engine=CaseScriptEngine(case))
         workflow.task_tree.data.update(start.data, initiator_id=user.id, instance_id=instance.id)
         case.record("instance_started", {"process_key": definition.key, "version": definition.version,
-                                         "form_data": data, "case_data": start.data})
+                                         "form_data": data})
         self._advance(case, workflow)
         return instance
 
@@ -208,6 +246,28 @@ class EngineService:
         self._advance(case, workflow)
         return task
 
+    def _fire(self, timer: Timer) -> None:
+        instance = db.session.get(Instance, timer.instance_id)
+        case = CaseContext(instance, None, self.clock.now())
+        workflow = self._load(instance, case)
+        for task in _waiting_timers(workflow):  # every timer of the instance that is due now fires
+            due = _timer_due(task)
+            if due <= case.now:
+                case.record("timer_fired", {"spec": task.task_spec.name, "due_at": due.isoformat()})
+        db.session.delete(timer)
+        workflow.refresh_timers()  # do_engine_steps alone would leave a due catch event waiting
+        self._advance(case, workflow)
+
+    def _postpone(self, timer_id: int, error: Exception) -> None:
+        """A firing failed (a script error, say): keep the wake-up, try again later, say why."""
+        log.exception("timer %s failed to fire", timer_id)
+        timer = db.session.get(Timer, timer_id)
+        if timer is not None:
+            timer.attempts += 1
+            timer.last_error = f"{type(error).__name__}: {error}"[:2000]
+            timer.due_at = self.clock.now() + timedelta(minutes=min(2 ** timer.attempts, 60))
+            db.session.commit()
+
     # -- the shared middle of every operation ----------------------------------------------------
 
     def _open_task(self, task_id: int) -> Task:
@@ -220,6 +280,7 @@ class EngineService:
 
     def _load(self, instance: Instance, case: CaseContext) -> BpmnWorkflow:
         parsed = definitions.parsed(instance.definition)
+        case.has_timers = parsed.has_timers
         workflow = serializer.loads(instance.state, parsed.spec, parsed.subprocess_specs)
         # A loaded workflow gets SpiffWorkflow's default script engine; always put ours back.
         workflow.script_engine = CaseScriptEngine(case)
@@ -230,13 +291,15 @@ class EngineService:
         workflow.do_engine_steps()
         instance = case.instance
         self._sync_tasks(case, workflow)
+        if case.has_timers:
+            self._sync_timers(case, workflow)
         if workflow.is_completed():
             instance.status, instance.ended_at = COMPLETED, case.now
             instance.outcome = _outcome(workflow)
             case.record("instance_completed", {"outcome": instance.outcome})
         instance.state = serializer.dumps(workflow)
-        db.session.add_all(case.events)
         db.session.flush()
+        db.session.execute(insert(Event), case.event_rows())  # one statement for all of them
 
     def _sync_tasks(self, case: CaseContext, workflow: BpmnWorkflow) -> None:
         ready = {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
@@ -250,6 +313,16 @@ class EngineService:
         for spiff_id, spiff_task in ready.items():
             if spiff_id not in known:
                 self._open_task_row(case, spiff_task)
+
+    def _sync_timers(self, case: CaseContext, workflow: BpmnWorkflow) -> None:
+        """The instance's wake-up rows become exactly its waiting timer events."""
+        db.session.execute(delete(Timer).where(Timer.instance_id == case.instance.id,
+                                               Timer.kind == TASK_TIMER))
+        rows = [{"kind": TASK_TIMER, "instance_id": case.instance.id, "spiff_task_id": str(task.id),
+                 "spec_id": task.task_spec.name, "due_at": _timer_due(task)}
+                for task in _waiting_timers(workflow)]
+        if rows:
+            db.session.execute(insert(Timer), rows)
 
     def _open_task_row(self, case: CaseContext, spiff_task) -> None:
         spec = spiff_task.task_spec
@@ -271,6 +344,19 @@ class EngineService:
         case.record("task_created", {"spec": row.spec_id, "rule": rule, "assignee_id": row.assignee_id,
                                      "candidate_role": row.candidate_role,
                                      "candidate_org_unit_id": row.candidate_org_unit_id}, task=row)
+
+
+def _waiting_timers(workflow: BpmnWorkflow):
+    """The workflow's timer events that are waiting, subprocesses included."""
+    return [task for task in workflow.event_manager.tasks.values()
+            if isinstance(task.task_spec.event_definition, TimerEventDefinition)
+            and task.has_state(TaskState.WAITING)]
+
+
+def _timer_due(task) -> datetime:
+    """When a waiting timer event is due, from what SpiffWorkflow stored when it started waiting."""
+    value = task.task_spec.event_definition.details(task).value
+    return TimerEventDefinition.get_datetime(value if isinstance(value, str) else value["next"])
 
 
 def _outcome(workflow: BpmnWorkflow) -> str | None:

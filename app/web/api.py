@@ -2,6 +2,8 @@
 
 Errors are {"error": {"code", "message", "fields"}} with 400, 401, 403, 404, 409 or 422.
 """
+import re
+from datetime import datetime
 from functools import wraps
 
 from flask import Blueprint, g, jsonify, request
@@ -9,11 +11,11 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from app.clock import clock
-from app.domain import accounts, dossiers
+from app.domain import accounts, dossiers, org
 from app.domain.customers import Customer
 from app.engine import definitions, queries
 from app.engine.models import Event, Instance, Task
-from app.errors import AppError, InvalidData, NotFound
+from app.errors import AppError, Forbidden, InvalidData, NotFound
 from app.extensions import db
 from app.web import engine
 from app.web.auth import login_limit
@@ -50,7 +52,7 @@ def validated(form_key: str, data) -> dict:
     """Run the form named by the BPMN over JSON data; field errors become a 400."""
     if not isinstance(data, dict):
         raise InvalidData(_l("`data` must be a JSON object."), {"data": [_l("Must be an object.")]})
-    form = build_form(form_key, g.api_user, json_data=data)
+    form = build_form(form_key, json_data=data)
     if not form.validate():
         raise InvalidData(_l("Some fields are not valid."), form.errors)
     return form_data(form)
@@ -134,7 +136,8 @@ def instance_events(instance_id: int):
 def list_tasks():
     page = request.args.get("page", 1, type=int)
     per_page = min(request.args.get("per_page", 50, type=int), 200)
-    result = queries.inbox_page(g.api_user, page, per_page)
+    # A task's JSON names no case and the list has no total: load neither.
+    result = queries.inbox_page(g.api_user, page, per_page, cases=False, count=False)
     return jsonify([task_json(t) for t in result.items])
 
 
@@ -142,7 +145,7 @@ def list_tasks():
 @token_required
 def get_task(task_id: int):
     task = queries.visible_task(g.api_user, task_id)
-    form = build_form(task.form_key, g.api_user, json_data={})
+    form = build_form(task.form_key, json_data={})
     return jsonify({**task_json(task), "fields": describe(form), "case": instance_json(task.instance)})
 
 
@@ -197,3 +200,58 @@ def get_access_log(customer_id: int):
     dossiers.check_access_log_right(g.api_user, customer)
     return jsonify([{"user": r.user.username, "at": iso(r.at), "ground": r.ground, "loan_id": r.loan_id,
                      "channel": r.channel} for r in dossiers.access_log(customer)])
+
+
+def _date_time_arg(name: str, errors: dict):
+    """An ISO 8601 date-time with offset from the query string (None if absent); problems go to `errors`."""
+    value = request.args.get(name, "").strip()
+    if not value:
+        return None
+    # An unencoded "+08:00" arrives as " 08:00": a query string turns "+" into a space.
+    value = re.sub(r" (\d\d(:?\d\d)?)$", r"+\1", value)
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        errors[name] = [_l("Not an ISO 8601 date-time with offset, e.g. 2026-01-01T00:00:00+08:00.")]
+        return None
+    return moment
+
+
+def _int_arg(name: str, errors: dict, default: int | None = None):
+    value = request.args.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        errors[name] = [_l("Must be a whole number.")]
+        return default
+
+
+@bp.route("/events")
+@token_required
+def search_events():
+    """The compliance search over the audit trail (compliance reviewers only), newest first.
+
+    Filters: actor (user name or id), process_key, type, since (inclusive), until (exclusive),
+    instance; page and per_page (at most 200).
+    """
+    if not g.api_user.has_role(org.AUDITOR):
+        raise Forbidden(_l("Only compliance reviewers may search the audit trail."))
+    errors: dict = {}
+    since, until = _date_time_arg("since", errors), _date_time_arg("until", errors)
+    if since is not None and until is not None and until <= since:
+        errors["until"] = [_l("Must be later than `since`.")]
+    instance_id = _int_arg("instance", errors)
+    page = max(_int_arg("page", errors, 1), 1)
+    per_page = min(max(_int_arg("per_page", errors, 50), 1), 200)
+    if errors:
+        raise InvalidData(_l("Some search parameters are not valid."), errors)
+    actor = request.args.get("actor", "").strip() or None
+    result = queries.search_events(actor=actor, process_key=request.args.get("process_key") or None,
+                                   event_type=request.args.get("type") or None, since=since, until=until,
+                                   instance_id=instance_id, page=page, per_page=per_page)
+    return jsonify(items=[event_json(e) for e in result.items], page=result.page, pages=result.pages,
+                   total=result.total)

@@ -6,7 +6,7 @@ from flask_login import current_user, login_required
 from app.engine import definitions, queries
 from app.errors import InvalidData
 from app.web import engine
-from forms import build_form, form_data
+from forms import build_form, for_display, form_data
 
 bp = Blueprint("cases", __name__)
 
@@ -34,7 +34,7 @@ def new_request(key: str):
     definition = definitions.latest_definition(key)
     if definition is None or not definition.start_form_key:
         abort(404)
-    form = build_form(definition.start_form_key, current_user)
+    form = build_form(definition.start_form_key)
     if request.method == "GET" and request.args.get("customer_id", type=int) and hasattr(form, "customer_id"):
         form.customer_id.data = request.args.get("customer_id", type=int)
     if form.validate_on_submit():
@@ -47,7 +47,8 @@ def new_request(key: str):
             flash(_l("Your request has been filed (case %(id)s).", id=instance.id), "success")
             return redirect(url_for("cases.case", instance_id=instance.id))
     status = 400 if request.method == "POST" else 200
-    return render_template("cases/new_request.html", definition=definition, form=form), status
+    return render_template("cases/new_request.html", definition=definition,
+                           form=for_display(form, current_user)), status
 
 
 @bp.route("/cases/<int:instance_id>")

@@ -7,7 +7,7 @@ from app.engine import queries
 from app.engine.service import is_candidate
 from app.errors import InvalidData
 from app.web import engine
-from forms import build_form, form_data
+from forms import build_form, for_display, form_data
 
 bp = Blueprint("tasks", __name__)
 
@@ -29,7 +29,7 @@ def inbox():
 def _render_task(task, form, status=200):
     instance = task.instance
     return render_template(
-        "tasks/task.html", task=task, instance=instance, form=form,
+        "tasks/task.html", task=task, instance=instance, form=for_display(form, current_user),
         may_act=task.is_open and task.assignee_id == current_user.id,
         may_claim=task.is_open and task.assignee_id is None and is_candidate(current_user, task),
         events=queries.events_of(instance), tasks=queries.tasks_of(instance)), status
@@ -39,7 +39,7 @@ def _render_task(task, form, status=200):
 @login_required
 def task(task_id: int):
     task = queries.visible_task(current_user, task_id)
-    form = build_form(task.form_key, current_user)
+    form = build_form(task.form_key)
     if request.method == "POST":
         if not form.validate_on_submit():
             return _render_task(task, form, 400)

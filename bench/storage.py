@@ -1,0 +1,92 @@
+"""Bytes in the database per completed borrowing case: instance state, tasks, events, loan, indexes.
+
+    .venv/bin/python bench/storage.py [--cases N]      # DATABASE_URL=postgresql://… for PostgreSQL
+
+Runs N three-consent cases through the engine service and measures what the tables grew by:
+on PostgreSQL pg_total_relation_size (heap, TOAST, indexes), on SQLite the pages of the dbstat view,
+both after compacting (VACUUM FULL / VACUUM), so that superseded row versions do not count.
+The database is rebuilt (see bench/common.py). The last line of output is one JSON object.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+if __package__ in (None, ""):
+    # Run as a script: the repository, not bench/ (whose http.py would shadow the stdlib's), goes first.
+    sys.path[0] = str(Path(__file__).resolve().parent.parent)
+
+from sqlalchemy import func, select, text
+
+from bench import common
+
+TABLES = ("instances", "tasks", "events", "dossier_loans")
+
+
+def table_bytes(db) -> dict[str, int]:
+    """Allocated bytes per case table, its indexes included."""
+    if db.engine.dialect.name == "postgresql":
+        return {t: db.session.scalar(text("SELECT pg_total_relation_size(:t)"), {"t": t}) for t in TABLES}
+    sizes = dict.fromkeys(TABLES, 0)
+    rows = db.session.execute(text("SELECT tbl_name, name FROM sqlite_schema WHERE tbl_name IN (%s)"
+                                   % ",".join(f"'{t}'" for t in TABLES)))
+    for table, name in rows:
+        sizes[table] += db.session.scalar(text("SELECT coalesce(sum(pgsize), 0) FROM dbstat WHERE name = :n"),
+                                          {"n": name})
+    return sizes
+
+
+def compact(db) -> None:
+    """Rewrite the tables so that only live rows count (PostgreSQL keeps old row versions until vacuumed)."""
+    db.session.commit()
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        if db.engine.dialect.name == "postgresql":
+            for table in TABLES:
+                connection.execute(text(f"VACUUM FULL {table}"))
+        else:
+            connection.execute(text("VACUUM"))
+
+
+def row_counts(db) -> dict[str, int]:
+    return {t: db.session.scalar(select(func.count()).select_from(text(t))) for t in TABLES}
+
+
+def run(cases: int) -> dict:
+    from app.extensions import db
+    from app.engine.models import Instance
+
+    app = common.fresh_app()
+    with app.app_context():
+        compact(db)
+        before_bytes, before_rows = table_bytes(db), row_counts(db)
+        common.run_service_cases(app, cases, offset=0)
+        compact(db)
+        after_bytes, after_rows = table_bytes(db), row_counts(db)
+        state_bytes = db.session.scalar(select(func.avg(func.length(Instance.state))))
+        dialect = db.engine.dialect.name
+    grown = {t: after_bytes[t] - before_bytes[t] for t in TABLES}
+    rows = {t: after_rows[t] - before_rows[t] for t in TABLES}
+    return {
+        "benchmark": "storage", "database": dialect, "cases": cases,
+        "bytes_per_case": round(sum(grown.values()) / cases),
+        "bytes_per_case_by_table": {t: round(v / cases) for t, v in grown.items()},
+        "rows_per_case": round(sum(rows.values()) / cases, 2),
+        "rows_per_case_by_table": {t: round(v / cases, 2) for t, v in rows.items()},
+        "instance_state_bytes_avg": round(float(state_bytes)),
+        "machine": common.machine(),
+    }
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--cases", type=int, default=500, help="completed cases to measure (default 500)")
+    args = parser.parse_args(argv)
+    result = run(args.cases)
+    print(json.dumps(result, ensure_ascii=False))
+    return result
+
+
+if __name__ == "__main__":
+    main()

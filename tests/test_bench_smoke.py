@@ -1,0 +1,31 @@
+"""The benchmarks at a tiny size, so that they cannot rot: each runs end to end and reports its figures."""
+import json
+
+from bench import engine, http, storage
+
+
+def last_json_line(capsys) -> dict:
+    return json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+
+
+def test_engine_bench_compares_the_service_with_the_ceiling(bench_database, capsys):
+    result = engine.main(["--cases", "3"])
+    assert last_json_line(capsys) == json.loads(json.dumps(result, ensure_ascii=False))
+    for variant in ("a_spiff_memory", "b_spiff_round_trip", "c_service", "d_api"):
+        assert result[f"{variant}_cases_per_s"] > 0
+    assert result["c_over_b"] > 0 and result["d_over_b"] > 0
+    assert result["api_task_completion"]["p50_ms"] > 0
+
+
+def test_storage_bench_counts_the_rows_of_a_completed_case(bench_database, capsys):
+    result = storage.main(["--cases", "3"])
+    assert last_json_line(capsys)["bytes_per_case"] == result["bytes_per_case"] > 0
+    assert result["rows_per_case_by_table"] == {"instances": 1, "tasks": 3, "events": 10, "dossier_loans": 1}
+
+
+def test_http_bench_runs_a_real_server_and_checks_every_case(bench_database, capsys):
+    result = http.main(["--users", "2", "--cases", "4", "--seconds", "60", "--workers", "2"])
+    assert last_json_line(capsys)["cases_filed"] == 4
+    assert result["errors"] == 0, result["error_kinds"]
+    assert result["consistency"] == {"ok": True, "cases_checked": 4, "problems": []}
+    assert result["completed_cases_per_s"] > 0 and result["latency"]["p50_ms"] > 0

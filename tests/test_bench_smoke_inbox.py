@@ -1,0 +1,107 @@
+"""bench/inbox.py end to end at a tiny size: every figure is reported, the data has the sizes asked
+for, and the two measured users really see what the benchmark says they see.
+
+The bench never touches the test session's database: on SQLite it gets its own file, on
+PostgreSQL (DATABASE_URL set) its own database `bench_smoke` on the same server.
+"""
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, make_url, text
+
+BENCH = Path(__file__).resolve().parent.parent / "bench" / "inbox.py"
+SMOKE_DATABASE = "bench_smoke"
+SIZES = {"completed": 2_000, "open": 300, "users": 50, "roles": 5, "samples": 5, "assigned": 20, "claimable": 150}
+API_PAGE = 100  # what the bench asks the inbox API for (the API's largest page)
+
+
+@pytest.fixture(autouse=True)
+def clean_state():
+    """Replaces conftest's: these tests never start the test session's app or touch its database."""
+    yield
+
+
+def load_bench():
+    spec = importlib.util.spec_from_file_location("bench_inbox_under_test", BENCH)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the file executes
+    spec.loader.exec_module(module)
+    return module
+
+
+def bench_database_url(bench, tmp_path) -> str:
+    """A database of the test run's kind that is not the test session's own."""
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith(("postgres://", "postgresql")):
+        return f"sqlite:///{tmp_path / 'bench.sqlite'}"
+    server = make_url(bench.sqlalchemy_url(url))
+    assert server.database != SMOKE_DATABASE, "the bench would drop the test session's database"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            exists = connection.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"),
+                                       {"name": SMOKE_DATABASE})
+            if not exists:
+                connection.execute(text(f"CREATE DATABASE {SMOKE_DATABASE}"))
+    finally:
+        admin.dispose()
+    return server.set(database=SMOKE_DATABASE).render_as_string(hide_password=False)
+
+
+def test_the_inbox_bench_measures_what_it_says_at_a_tiny_size(tmp_path, capsys):
+    bench = load_bench()
+    url = bench_database_url(bench, tmp_path)
+    argv = [item for name, value in SIZES.items() for item in (f"--{name}", str(value))]
+
+    result = bench.main(argv + ["--database-url", url])
+
+    out = capsys.readouterr().out.strip().splitlines()
+    assert json.loads(out[-1]) == result  # the last line of stdout is the JSON
+    assert result["database"] == ("postgresql" if url.startswith("postgresql") else "sqlite")
+    assert result["sizes"] == SIZES
+    for figure in ("schema_seconds", "generation_seconds", "analyze_seconds"):
+        assert isinstance(result[figure], (int, float)) and result[figure] >= 0, figure
+    assert set(result["machine"]) >= {"cpus", "cpu", "python"}
+    assert result["planner_statistics"] == ("VACUUM ANALYZE" if result["database"] == "postgresql" else "none")
+
+    rows = result["rows"]
+    assert rows["tasks_completed"] == SIZES["completed"]
+    assert rows["tasks_open"] == SIZES["open"]
+    assert rows["tasks"] == SIZES["completed"] + SIZES["open"]
+    assert rows["users"] == SIZES["users"]
+    assert rows["roles"] == SIZES["roles"]
+    assert rows["process_definitions"] == 1
+    assert rows["memberships"] >= rows["users"]
+    assert SIZES["open"] <= rows["instances"] < rows["tasks"]
+    assert rows["events"] >= 2 * rows["tasks"]  # created and (for most) completed, plus the cases' own
+
+    checks = result["checks"]
+    assert checks["assigned_api_items"] == SIZES["assigned"]
+    assert checks["assigned_api_all_assigned_to_user"] is True
+    assert checks["assigned_page_total"] == SIZES["assigned"]
+    assert checks["claimable_page_total"] == SIZES["claimable"]
+    assert checks["claimable_api_items"] == min(SIZES["claimable"], API_PAGE)
+    assert checks["claimable_api_all_unclaimed_for_role"] is True
+
+    timings = result["timings"]
+    assert set(timings) == set(bench.MEASUREMENTS)
+    for name, figures in timings.items():
+        assert 0 < figures["p50_ms"] <= figures["p95_ms"] <= figures["max_ms"], name
+    assert timings["api_events_actor_quarter"]["mean_total"] >= 0
+    assert timings["api_events_process_month"]["mean_total"] > 0
+
+
+def test_sizes_that_cannot_hold_the_measured_users_are_refused(capsys):
+    bench = load_bench()
+    with pytest.raises(SystemExit):
+        bench.parse_args(["--open", "100", "--assigned", "50", "--claimable", "60"])
+    assert "--open must be at least --assigned + --claimable" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        bench.parse_args(["--roles", "4"])
+    assert "--roles must be at least 5" in capsys.readouterr().err
