@@ -30,9 +30,9 @@ def table_bytes(db) -> dict[str, int]:
     if db.engine.dialect.name == "postgresql":
         return {t: db.session.scalar(text("SELECT pg_total_relation_size(:t)"), {"t": t}) for t in TABLES}
     sizes = dict.fromkeys(TABLES, 0)
-    rows = db.session.execute(text("SELECT tbl_name, name FROM sqlite_schema WHERE tbl_name IN (%s)"
-                                   % ",".join(f"'{t}'" for t in TABLES)))
-    for table, name in rows:
+    for table, name in db.session.execute(text("SELECT tbl_name, name FROM sqlite_schema")):
+        if table not in sizes:
+            continue
         sizes[table] += db.session.scalar(text("SELECT coalesce(sum(pgsize), 0) FROM dbstat WHERE name = :n"),
                                           {"n": name})
     return sizes
@@ -54,8 +54,8 @@ def row_counts(db) -> dict[str, int]:
 
 
 def run(cases: int) -> dict:
-    from app.extensions import db
     from app.engine.models import Instance
+    from app.extensions import db
 
     app = common.fresh_app()
     with app.app_context():

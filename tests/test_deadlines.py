@@ -3,6 +3,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from app.engine.deadlines import COMPANY_TZ as CST
 from app.engine.deadlines import (
     DeadlineError,
     day_of_month,
@@ -12,7 +13,6 @@ from app.engine.deadlines import (
     working_days_after,
     working_hours_after,
 )
-from app.engine.deadlines import COMPANY_TZ as CST
 
 
 def cst(*args) -> datetime:
