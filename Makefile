@@ -1,4 +1,4 @@
-# make demo: set everything up and serve the demo on SQLite at http://127.0.0.1:5000
+# make demo: set everything up and serve the demo on SQLite at http://127.0.0.1:5000 (with a timer worker)
 # make test: run the whole test suite (DATABASE_URL=postgresql://… runs it on PostgreSQL)
 PYTHON ?= python3
 VENV := .venv
@@ -30,7 +30,7 @@ extract-messages: $(VENV)/.installed
 demo: setup
 	$(BIN)/flask db upgrade
 	$(BIN)/flask seed-demo
-	$(BIN)/flask run --host 127.0.0.1 --port 5000
+	$(BIN)/flask timers run & trap 'kill $$!' EXIT INT TERM; $(BIN)/flask run --host 127.0.0.1 --port 5000
 
 test: setup
 	$(BIN)/python -m pytest
