@@ -4,7 +4,7 @@ import os
 import uuid
 from datetime import datetime
 
-from flask import Flask, has_request_context, jsonify, render_template, request, session
+from flask import Flask, g, has_request_context, jsonify, render_template, request, session
 from flask_babel import format_datetime, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -115,7 +115,10 @@ def _register_templating(app: Flask) -> None:
 
     @app.context_processor
     def inject():
-        waiting = inbox_count(current_user) if current_user.is_authenticated else 0
+        if "inbox_waiting" in g:
+            waiting = g.inbox_waiting
+        else:
+            waiting = inbox_count(current_user) if current_user.is_authenticated else 0
         return {"now": clock.now(), "labels": labels, "languages": app.config["LANGUAGES"],
                 "locale": str(get_locale()), "inbox_waiting": waiting}
 

@@ -37,7 +37,6 @@ from bench import common
 
 EXPECTED_TRAIL = ["instance_started", "task_created", "task_completed", "task_created", "task_claimed",
                   "task_completed", "task_created", "task_completed", "loan_granted", "instance_completed"]
-EXTRA_CUSTOMERS = 20  # more E1 customers, so requesters have dossiers left to ask for
 
 
 def free_port() -> int:
@@ -46,8 +45,9 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def prepare_database(app, requesters: int) -> tuple[list[str], list[int]]:
-    """Extra requesters (customer specialists of the east branch) and E1 customers for the load."""
+def prepare_database(app, requesters: int, cases: int) -> tuple[list[str], list[int]]:
+    """Requesters (customer specialists of the east branch) and enough E1 customers for the load:
+    a requester asks for each dossier once (a second request would meet his running loan)."""
     from app.domain import org
     from app.domain.accounts import hash_password
     from app.domain.customers import DIRECT, Customer
@@ -64,8 +64,8 @@ def prepare_database(app, requesters: int) -> tuple[list[str], list[int]]:
             user = org.User(username=name, display_name=name, org_unit=east, password_hash=password_hash)
             user.memberships = [org.Membership(role=role, org_unit=east)]
             db.session.add(user)
-        for i in range(EXTRA_CUSTOMERS):
-            db.session.add(Customer(code=f"HD-E1-{900 + i}", name=f"压测客户{i:02d}", kind=DIRECT, territory=e1))
+        for i in range(-(-cases // requesters)):
+            db.session.add(Customer(code=f"HD-E1-L{i:04d}", name=f"压测客户{i:04d}", kind=DIRECT, territory=e1))
         db.session.commit()
         customers = list(db.session.scalars(select(Customer.id).where(Customer.territory_id == e1.id)))
     return names, customers
@@ -194,7 +194,7 @@ def check_consistency(app, filed: list[int]) -> dict:
 
 def run(users: int, cases: int, seconds: float, workers: int) -> dict:
     app = common.fresh_app()
-    requesters, customers = prepare_database(app, users)
+    requesters, customers = prepare_database(app, users, cases)
     port = free_port()
     env = {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
            "LOGIN_FAILURE_LIMIT": "1000000 per minute"}

@@ -1,5 +1,5 @@
 """The inbox and the task page: read the case, claim, decide."""
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
@@ -23,6 +23,7 @@ def home():
 def inbox():
     page = queries.inbox_page(current_user, request.args.get("page", 1, type=int),
                               current_app.config["PAGE_SIZE"])
+    g.inbox_waiting = page.total  # the top bar's count: already known, not counted again
     return render_template("tasks/inbox.html", page=page)
 
 
