@@ -6,6 +6,8 @@ Never point it at a database whose data you want to keep.
 """
 from __future__ import annotations
 
+import argparse
+import json
 import os
 import platform
 import statistics
@@ -123,3 +125,13 @@ def run_service_cases(app, count: int, offset: int) -> None:
         if instance.outcome != "approved":
             raise RuntimeError(f"case {instance.id} ended {instance.status}/{instance.outcome}")
     clock.set(None)
+
+
+def command_line(doc: str, run, argv, **options) -> dict:
+    """Parse `--name` options (name=(type, default, help)), call `run(**values)`, print its JSON last."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    for name, (kind, default, help_text) in options.items():
+        parser.add_argument(f"--{name}", type=kind, default=default, help=f"{help_text} (default {default})")
+    result = run(**vars(parser.parse_args(argv)))
+    print(json.dumps(result, ensure_ascii=False))
+    return result

@@ -11,8 +11,6 @@ The database is rebuilt (see bench/common.py). The last line of output is one JS
 """
 from __future__ import annotations
 
-import argparse
-import json
 import statistics
 import sys
 import time
@@ -157,12 +155,7 @@ def run(cases: int) -> dict:
 
 
 def main(argv=None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--cases", type=int, default=300, help="cases per variant (default 300)")
-    args = parser.parse_args(argv)
-    result = run(args.cases)
-    print(json.dumps(result, ensure_ascii=False))
-    return result
+    return common.command_line(__doc__, run, argv, cases=(int, 300, "cases per variant"))
 
 
 if __name__ == "__main__":

@@ -20,7 +20,6 @@ if __package__ in (None, ""):
     # Run as a script, bench/ would be first on the path and this file would shadow the stdlib's http.
     sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
-import argparse
 import http.client
 import json
 import os
@@ -245,15 +244,9 @@ def run(users: int, cases: int, seconds: float, workers: int) -> dict:
 
 
 def main(argv=None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--users", type=int, default=16, help="concurrent virtual users (default 16)")
-    parser.add_argument("--cases", type=int, default=1000, help="cases to file at most (default 1000)")
-    parser.add_argument("--seconds", type=float, default=120, help="time limit of the load (default 120)")
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers (default 4)")
-    args = parser.parse_args(argv)
-    result = run(args.users, args.cases, args.seconds, args.workers)
-    print(json.dumps(result, ensure_ascii=False))
-    return result
+    return common.command_line(__doc__, run, argv, users=(int, 16, "concurrent virtual users"),
+                               cases=(int, 1000, "cases to file at most"),
+                               seconds=(float, 120, "time limit of the load"), workers=(int, 4, "gunicorn workers"))
 
 
 if __name__ == "__main__":

@@ -9,8 +9,6 @@ The database is rebuilt (see bench/common.py). The last line of output is one JS
 """
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -80,12 +78,7 @@ def run(cases: int) -> dict:
 
 
 def main(argv=None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--cases", type=int, default=500, help="completed cases to measure (default 500)")
-    args = parser.parse_args(argv)
-    result = run(args.cases)
-    print(json.dumps(result, ensure_ascii=False))
-    return result
+    return common.command_line(__doc__, run, argv, cases=(int, 500, "completed cases to measure"))
 
 
 if __name__ == "__main__":

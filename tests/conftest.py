@@ -11,7 +11,7 @@ import re
 
 import pytest
 from flask_migrate import upgrade
-from sqlalchemy import delete, select, text
+from sqlalchemy import delete, select, text, update
 
 from app import create_app
 from app.clock import clock
@@ -51,7 +51,7 @@ def app(tmp_path_factory):
 
 @pytest.fixture(autouse=True)
 def clean_state(app):
-    """Every test starts with no cases, loans, reads or tokens, and a running clock."""
+    """Every test starts with no cases, loans, reads or tokens, default languages, and a running clock."""
     yield
     clock.set(None)
     limiter.reset()
@@ -59,6 +59,7 @@ def clean_state(app):
         db.session.rollback()
         for model in (DossierRead, DossierLoan, Event, Timer, Task, Instance, ApiToken):
             db.session.execute(delete(model))
+        db.session.execute(update(User).values(locale=None))  # a test may have switched a language
         db.session.execute(delete(ProcessDefinition)
                            .where(ProcessDefinition.id.not_in(app.config["BASELINE_DEFINITIONS"])))
         db.session.commit()
