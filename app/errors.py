@@ -35,3 +35,9 @@ class Unassignable(AppError):
     """The organisation has nobody for a step; an administrator must fix it."""
 
     status, code = 422, "unassignable"
+
+
+class DefinitionFault(AppError):
+    """The process definition failed while running (a runaway script, say); administrators must fix it."""
+
+    status, code = 422, "definition_fault"

@@ -26,7 +26,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from app.domain import assignment, processes
 from app.domain.case import CaseStart
 from app.domain.org import User
-from app.engine import definitions, serializer, spiff_clock
+from app.engine import definitions, sandbox, serializer, spiff_clock
 from app.engine.deadlines import DeadlineError, due_at
 from app.engine.models import (
     CANCELLED,
@@ -41,12 +41,13 @@ from app.engine.models import (
     Timer,
 )
 from app.engine.parser import ApprovalUserTask, DomainServiceTask
-from app.errors import Conflict, Forbidden, NotFound, Unassignable
+from app.errors import Conflict, DefinitionFault, Forbidden, NotFound, Unassignable
 from app.extensions import db
 from forms import FORMS
 
 log = logging.getLogger(__name__)
 spiff_clock.install()
+SANDBOX = sandbox.SandboxEnvironment()  # stateless: one for all workflows
 
 # How often an operation is replayed after losing a version race before giving up.
 MAX_ATTEMPTS = 3
@@ -56,7 +57,7 @@ class CaseScriptEngine(PythonScriptEngine):
     """Runs service tasks with the domain's services, in the context of the case being advanced."""
 
     def __init__(self, case: CaseContext):
-        super().__init__()
+        super().__init__(environment=SANDBOX)
         self.case = case
 
     def call_service(self, task, topic=None, **kwargs):
@@ -90,10 +91,25 @@ def catalog_problems(spec, start_form_key: str | None) -> list[str]:
     if start_form_key is not None and start_form_key not in FORMS:
         problems.append(f"start event: unknown form key {start_form_key!r}")
     for task_spec in spec.task_specs.values():
+        problems += [f"{task_spec.name}: {p}" for p in _expression_problems(task_spec)]
         if isinstance(task_spec, ApprovalUserTask):
             problems += [f"{task_spec.name}: {p}" for p in _user_task_problems(task_spec)]
         elif isinstance(task_spec, DomainServiceTask) and task_spec.topic not in processes.SERVICES:
             problems.append(f"{task_spec.name}: unknown service topic {task_spec.topic!r}")
+    return problems
+
+
+def _expression_problems(task_spec) -> list[str]:
+    """Every expression and script of a task spec must compile under the sandbox."""
+    # A gateway's conditions are SpiffWorkflow operators holding the expression text.
+    expressions = [condition.args[0] for condition, _ in getattr(task_spec, "cond_task_specs", []) if condition]
+    expressions += [text for text in (getattr(task_spec, "condition", None), getattr(task_spec, "cardinality", None),
+                                      getattr(getattr(task_spec, "event_definition", None), "expression", None))
+                    if isinstance(text, str)]
+    problems = [problem for text in expressions if (problem := sandbox.check(text))]
+    script = getattr(task_spec, "script", None)
+    if isinstance(script, str) and (problem := sandbox.check(script, expression=False)):
+        problems.append(problem)
     return problems
 
 
@@ -167,7 +183,7 @@ class EngineService:
             db.session.commit()
         except StaleDataError:  # a person acted on the case meanwhile: the timer is still due
             db.session.rollback()
-        except Exception as exc:
+        except (Exception, sandbox.ScriptLimitExceeded) as exc:
             db.session.rollback()
             self._postpone(timer_id, exc)
         return True
@@ -186,6 +202,11 @@ class EngineService:
             except StaleDataError:
                 db.session.rollback()
                 log.info("version race lost, replaying (attempt %s)", attempt)
+            except sandbox.ScriptLimitExceeded as exc:
+                db.session.rollback()
+                log.error("definition stopped: %s", exc)
+                raise DefinitionFault(_l("The process definition stopped a runaway script: %(why)s",
+                                         why=str(exc))) from None
             except Exception:
                 db.session.rollback()
                 raise
