@@ -20,7 +20,7 @@ node_modules/.installed: package.json package-lock.json
 	touch $@
 
 translations: $(VENV)/.installed
-	$(BIN)/pybabel compile --use-fuzzy -d app/translations
+	$(BIN)/pybabel compile -d app/translations
 
 # After changing user-facing strings: refresh the catalogue, then translate the new entries.
 extract-messages: $(VENV)/.installed

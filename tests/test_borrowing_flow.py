@@ -479,3 +479,24 @@ def test_processes_customers_and_task_fields_are_described(api):
     assert fields["decision"]["required"] is True
     assert not fields["comment"]["required"]  # optional (a refusal's comment is checked on submit)
     assert task["case"]["id"] == instance["id"]
+
+
+def test_the_case_list_shows_only_cases_the_caller_may_see(api):
+    mine = start(api, "rep_e2", E1_CUSTOMER)
+    others = start(api, "spec_east", OTHER_E1_CUSTOMER)
+    consent(api, "rep_e1", others)
+
+    def listed(user, query=""):
+        response = api.get(f"/instances{query}", user)
+        assert response.status_code == 200, response.get_json()
+        return sorted(item["id"] for item in response.get_json()["items"])
+
+    assert listed("rep_e2") == [mine["id"]]  # his own request only
+    assert listed("rep_e1") == sorted([mine["id"], others["id"]])  # he has a task in both
+    assert listed("biz_east") == [others["id"]]  # may claim its business-dept task
+    assert listed("rep_n1") == []
+    assert listed("auditor") == sorted([mine["id"], others["id"]])
+    assert listed("auditor", f"?process_key={PROCESS}&status=running") == sorted([mine["id"], others["id"]])
+    assert listed("auditor", "?status=completed") == []
+    bad = api.get("/instances?status=finished", "auditor")
+    assert bad.status_code == 400 and "status" in bad.get_json()["error"]["fields"]

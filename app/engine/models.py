@@ -12,6 +12,7 @@ from app.extensions import db
 
 # Instance status
 RUNNING, COMPLETED, TERMINATED, ERROR = "running", "completed", "terminated", "error"
+STATUSES = (RUNNING, COMPLETED, TERMINATED, ERROR)
 # Task state
 OPEN, DONE, CANCELLED = "open", "completed", "cancelled"
 # The rows of the inboxes' partial indexes; queries must spell these conditions out to use them.

@@ -6,7 +6,7 @@ from functools import lru_cache
 
 from flask_babel import lazy_gettext as _l
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import and_, bindparam, exists, false, func, literal, or_, select, union_all
+from sqlalchemy import and_, bindparam, exists, false, func, literal, or_, select, true, union_all
 from sqlalchemy.orm import joinedload, lazyload
 
 from app.domain import org
@@ -128,14 +128,31 @@ def tasks_of(instance: Instance) -> list[Task]:
                                    .order_by(Task.created_at, Task.id)))
 
 
+def _visible_cases(user: org.User):
+    """Who may see a case: its initiator, anyone who has or had a task in it, whoever may claim one
+    of its tasks, and compliance reviewers (all cases)."""
+    if user.has_role(org.AUDITOR):
+        return true()
+    involved = exists().where(Task.instance_id == Instance.id,
+                              or_(Task.assignee_id == user.id, Task.completed_by_id == user.id,
+                                  and_(Task.state == OPEN, _candidate_filter(user))))
+    return or_(Instance.started_by_id == user.id, involved)
+
+
 def may_view_case(user: org.User, instance: Instance) -> bool:
-    """The initiator, anyone who has or had a task in it, whoever may claim one, and compliance."""
-    if instance.started_by_id == user.id or user.has_role(org.AUDITOR):
-        return True
-    involved = select(Task.id).where(Task.instance_id == instance.id,
-                                     or_(Task.assignee_id == user.id, Task.completed_by_id == user.id,
-                                         and_(Task.state == OPEN, _candidate_filter(user))))
-    return db.session.scalar(select(exists(involved)))
+    return db.session.scalar(select(exists().where(Instance.id == instance.id, _visible_cases(user))))
+
+
+def visible_cases_page(user: org.User, page: int, per_page: int, *, process_key: str | None = None,
+                       status: str | None = None):
+    """The cases this user may see, newest first, optionally of one process or status."""
+    query = select(Instance).where(_visible_cases(user))
+    if process_key:
+        query = query.where(Instance.process_key == process_key)
+    if status:
+        query = query.where(Instance.status == status)
+    query = query.order_by(Instance.started_at.desc(), Instance.id.desc())
+    return db.paginate(query, page=page, per_page=per_page, max_per_page=200, error_out=False)
 
 
 def visible_instance(user: org.User, instance_id: int) -> Instance:

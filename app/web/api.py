@@ -14,7 +14,7 @@ from app.clock import clock
 from app.domain import accounts, dossiers, org
 from app.domain.customers import Customer
 from app.engine import definitions, queries
-from app.engine.models import Event, Instance, Task
+from app.engine.models import STATUSES, Event, Instance, Task
 from app.errors import AppError, Forbidden, InvalidData, NotFound
 from app.extensions import db
 from app.web import engine
@@ -116,6 +116,20 @@ def start_instance(key: str):
         data = validated(definition.start_form_key, data)
     instance = engine().start(key, g.api_user, data)
     return jsonify(instance_json(instance)), 201
+
+
+@bp.route("/instances")
+@token_required
+def list_instances():
+    status = request.args.get("status") or None
+    if status not in (None, *STATUSES):
+        raise InvalidData(_l("Some fields are not valid."),
+                          {"status": [_l("One of: %(values)s.", values=", ".join(STATUSES))]})
+    result = queries.visible_cases_page(g.api_user, request.args.get("page", 1, type=int),
+                                        request.args.get("per_page", 50, type=int),
+                                        process_key=request.args.get("process_key") or None, status=status)
+    return jsonify({"items": [instance_json(i) for i in result.items], "page": result.page,
+                    "pages": result.pages, "total": result.total})
 
 
 @bp.route("/instances/<int:instance_id>")
