@@ -37,9 +37,7 @@ if sys.path and Path(sys.path[0] or ".").resolve() == ROOT / "bench":
 import argparse  # noqa: E402
 import hashlib  # noqa: E402
 import json  # noqa: E402
-import math  # noqa: E402
 import os  # noqa: E402
-import platform  # noqa: E402
 import random  # noqa: E402
 import re  # noqa: E402
 import shutil  # noqa: E402
@@ -60,6 +58,7 @@ from app.domain import org  # noqa: E402
 from app.domain.accounts import hash_password  # noqa: E402
 from app.engine.models import DONE, OPEN, Event, Instance, ProcessDefinition, Task  # noqa: E402
 from app.extensions import db  # noqa: E402
+from bench import common  # noqa: E402
 
 PROCESS_KEY = "dossier_borrowing"
 BPMN_FILE = ROOT / "processes" / "dossier_borrowing.bpmn"
@@ -596,11 +595,6 @@ def signed_in_browser(app, username: str):
     return client
 
 
-def percentile(ordered: list[float], fraction: float) -> float:
-    """Nearest rank on sorted values."""
-    return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
-
-
 def timed(samples: int, request, warmup: int = 3) -> dict:
     for _ in range(warmup):
         request()
@@ -609,10 +603,7 @@ def timed(samples: int, request, warmup: int = 3) -> dict:
         begin = time.perf_counter()
         request()
         durations.append(time.perf_counter() - begin)
-    durations.sort()
-    return {"p50_ms": round(statistics.median(durations) * 1000, 2),
-            "p95_ms": round(percentile(durations, 0.95) * 1000, 2),
-            "max_ms": round(durations[-1] * 1000, 2)}
+    return {**common.summary_ms(durations), "max_ms": round(max(durations) * 1000, 3)}
 
 
 def ok(response):
@@ -750,18 +741,10 @@ def main(argv: list[str] | None = None) -> dict:
         "rows": rows,
         "checks": checks,
         "timings": timings,
-        "machine": {"cpus": os.cpu_count(), "cpu": cpu_model(), "python": platform.python_version()},
+        "machine": common.machine(),
     }
     print(json.dumps(result, ensure_ascii=False))
     return result
-
-
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as handle:
-            return next((line.split(":", 1)[1].strip() for line in handle if line.startswith("model name")), "")
-    except OSError:
-        return ""
 
 
 if __name__ == "__main__":
