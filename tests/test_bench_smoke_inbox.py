@@ -8,15 +8,12 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import sys
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, make_url, text
 
 BENCH = Path(__file__).resolve().parent.parent / "bench" / "inbox.py"
-SMOKE_DATABASE = "bench_smoke"
 SIZES = {"completed": 2_000, "open": 300, "users": 50, "roles": 5, "samples": 5, "assigned": 20, "claimable": 150}
 API_PAGE = 100  # what the bench asks the inbox API for (the API's largest page)
 
@@ -35,28 +32,9 @@ def load_bench():
     return module
 
 
-def bench_database_url(bench, tmp_path) -> str:
-    """A database of the test run's kind that is not the test session's own."""
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith(("postgres://", "postgresql")):
-        return f"sqlite:///{tmp_path / 'bench.sqlite'}"
-    server = make_url(bench.sqlalchemy_url(url))
-    assert server.database != SMOKE_DATABASE, "the bench would drop the test session's database"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            exists = connection.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"),
-                                       {"name": SMOKE_DATABASE})
-            if not exists:
-                connection.execute(text(f"CREATE DATABASE {SMOKE_DATABASE}"))
-    finally:
-        admin.dispose()
-    return server.set(database=SMOKE_DATABASE).render_as_string(hide_password=False)
-
-
-def test_the_inbox_bench_measures_what_it_says_at_a_tiny_size(tmp_path, capsys):
+def test_the_inbox_bench_measures_what_it_says_at_a_tiny_size(bench_database, capsys):
     bench = load_bench()
-    url = bench_database_url(bench, tmp_path)
+    url = bench.sqlalchemy_url(bench_database)
     argv = [item for name, value in SIZES.items() for item in (f"--{name}", str(value))]
 
     result = bench.main(argv + ["--database-url", url])
