@@ -244,7 +244,7 @@ class EngineService:
     # -- the shared middle of every operation ----------------------------------------------------
 
     def _open_task(self, task_id: int) -> Task:
-        task = db.session.get(Task, task_id, populate_existing=True)
+        task = db.session.get(Task, task_id)  # a replay after a rollback reloads it (rollback expires all)
         if task is None:
             raise NotFound(_l("No such task."))
         if task.state != OPEN:
