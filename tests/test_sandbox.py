@@ -138,3 +138,30 @@ def test_a_runaway_script_in_a_running_case_is_stopped_and_changes_nothing(engin
     with pytest.raises(DefinitionFault):
         engine.start("consent_with_deadlines", get_user("rep_e2"), {"customer_id": 1})
     assert db.session.scalars(select(Instance.id)).all() == []
+
+
+SUBPROCESS_BPMN = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="x">
+  <bpmn:process id="hidden_escape" isExecutable="true">
+    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:subProcess id="inner"><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
+      <bpmn:startEvent id="inner_start"><bpmn:outgoing>g1</bpmn:outgoing></bpmn:startEvent>
+      <bpmn:scriptTask id="walk"><bpmn:incoming>g1</bpmn:incoming><bpmn:outgoing>g2</bpmn:outgoing>
+        <bpmn:script>x = [].__class__.__base__.__subclasses__()</bpmn:script></bpmn:scriptTask>
+      <bpmn:endEvent id="inner_end"><bpmn:incoming>g2</bpmn:incoming></bpmn:endEvent>
+      <bpmn:sequenceFlow id="g1" sourceRef="inner_start" targetRef="walk" />
+      <bpmn:sequenceFlow id="g2" sourceRef="walk" targetRef="inner_end" />
+    </bpmn:subProcess>
+    <bpmn:endEvent id="end"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="inner" />
+    <bpmn:sequenceFlow id="f2" sourceRef="inner" targetRef="end" />
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
+def test_an_escape_inside_a_subprocess_is_not_deployed(engine, tmp_path):
+    (tmp_path / "hidden.bpmn").write_text(SUBPROCESS_BPMN, encoding="utf-8")
+    with pytest.raises(DefinitionError, match="walk"):
+        engine.deploy_directory(tmp_path)
+    assert db.session.scalar(select(ProcessDefinition).where(ProcessDefinition.key == "hidden_escape")) is None

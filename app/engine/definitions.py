@@ -78,8 +78,8 @@ def _start_form_key(process: etree._Element) -> str | None:
 def deploy(xml: str, source_name: str, now, find_problems) -> list[ProcessDefinition]:
     """Deploy every executable process of one BPMN document; returns the versions it created.
 
-    `find_problems(spec, start_form_key)` lists what the application cannot run (unknown rules,
-    form keys, services …); any problem refuses the whole document.
+    `find_problems(specs, start_form_key)` lists what the application cannot run in the process and
+    its subprocesses (unknown rules, form keys, services …); any problem refuses the whole document.
     """
     parser = _parse(xml, source_name)
     content_hash = hashlib.sha256(xml.encode()).hexdigest()
@@ -91,7 +91,7 @@ def deploy(xml: str, source_name: str, now, find_problems) -> list[ProcessDefini
         except ValidationException as exc:
             raise DefinitionError(f"{source_name}: {exc}") from exc
         start_form = _start_form_key(process)
-        problems = find_problems(spec, start_form)
+        problems = find_problems([spec, *parser.get_subprocess_specs(key).values()], start_form)
         if problems:
             raise DefinitionError(f"{source_name}: " + "; ".join(problems))
         latest = db.session.scalar(select(ProcessDefinition).where(ProcessDefinition.key == key)

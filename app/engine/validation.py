@@ -10,12 +10,13 @@ from app.engine.parser import ApprovalUserTask, DomainServiceTask
 from forms import FORMS
 
 
-def definition_problems(spec, start_form_key: str | None) -> list[str]:
-    """What in a spec the application cannot run: unknown rules, form keys, services, bad due dates."""
+def definition_problems(specs, start_form_key: str | None) -> list[str]:
+    """What in a process (and its subprocesses) the application cannot run: unknown rules, form keys,
+    services, bad due dates, expressions the sandbox refuses."""
     problems = []
     if start_form_key is not None and start_form_key not in FORMS:
         problems.append(f"start event: unknown form key {start_form_key!r}")
-    for task_spec in spec.task_specs.values():
+    for task_spec in (task_spec for spec in specs for task_spec in spec.task_specs.values()):
         problems += [f"{task_spec.name}: {p}" for p in _expression_problems(task_spec)]
         if isinstance(task_spec, ApprovalUserTask):
             problems += [f"{task_spec.name}: {p}" for p in _user_task_problems(task_spec)]
