@@ -5,13 +5,14 @@ import uuid
 from datetime import datetime
 
 from flask import Flask, g, has_request_context, jsonify, render_template, request, session
-from flask_babel import format_datetime, get_locale
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
 from app.clock import clock
 from app.config import default_config
+from app.engine.deadlines import COMPANY_TZ
 from app.engine.queries import inbox_count
 from app.engine.service import EngineService
 from app.errors import AppError
@@ -106,8 +107,11 @@ def _register_templating(app: Flask) -> None:
     from app.web import labels
 
     @app.template_filter("local")
-    def local_time(moment, fmt="yyyy-MM-dd HH:mm"):
-        return format_datetime(moment, fmt) if moment else ""
+    def local_time(moment, seconds=False):
+        """Company time, the same digits in every language (and far cheaper than Babel's formatter)."""
+        if not moment:
+            return ""
+        return moment.astimezone(COMPANY_TZ).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
 
     @app.template_filter("fromiso")
     def from_iso(text):
