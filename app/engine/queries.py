@@ -100,12 +100,16 @@ def my_requests_page(user: org.User, page: int, per_page: int):
     return db.paginate(query, page=page, per_page=per_page, error_out=False)
 
 
+# What pages and the API show of a task's people: load it with the task, not one query per row.
+_WHO = (joinedload(Task.assignee), joinedload(Task.candidate_org_unit))
+
+
 def open_tasks_of(instance_ids: list[int]) -> dict[int, list[Task]]:
     """Who each case is waiting for."""
     result: dict[int, list[Task]] = {i: [] for i in instance_ids}
     if instance_ids:
         for task in db.session.scalars(select(Task).where(Task.instance_id.in_(instance_ids), Task.state == OPEN)
-                                       .order_by(Task.created_at)):
+                                       .options(*_WHO).order_by(Task.created_at)):
             result[task.instance_id].append(task)
     return result
 
@@ -124,7 +128,7 @@ def last_refusal(instance: Instance) -> Event | None:
 
 
 def tasks_of(instance: Instance) -> list[Task]:
-    return list(db.session.scalars(select(Task).where(Task.instance_id == instance.id)
+    return list(db.session.scalars(select(Task).where(Task.instance_id == instance.id).options(*_WHO)
                                    .order_by(Task.created_at, Task.id)))
 
 
