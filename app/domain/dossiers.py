@@ -8,10 +8,17 @@ from sqlalchemy import func, select
 
 from app.domain import org
 from app.domain.customers import Customer, DossierLoan, DossierRead, PurchaseRecord
-from app.errors import Forbidden
+from app.errors import Forbidden, NotFound
 from app.extensions import db
 
 OWN_TERRITORY, LOAN = "own_territory", "loan"
+
+
+def get_customer(customer_id: int) -> Customer:
+    customer = db.session.get(Customer, customer_id)
+    if customer is None:
+        raise NotFound(_l("No such customer."))
+    return customer
 
 
 def is_owning_rep(user: org.User, customer: Customer) -> bool:

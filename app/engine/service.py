@@ -123,6 +123,7 @@ class EngineService:
         one at a time) and deleted in the transaction that advances its instance: a timer fires
         exactly once, and a worker that dies mid-firing leaves it due for the next one.
         """
+        timer_id = None
         try:
             timer = db.session.scalar(select(Timer).where(Timer.due_at <= self.clock.now())
                                       .order_by(Timer.due_at, Timer.id).limit(1)
@@ -137,6 +138,8 @@ class EngineService:
             db.session.rollback()
         except (Exception, sandbox.ScriptLimitExceeded) as exc:
             db.session.rollback()
+            if timer_id is None:  # failed before a timer was taken: nothing to postpone
+                raise
             self._postpone(timer_id, exc)
         return True
 
@@ -220,6 +223,7 @@ class EngineService:
         return task
 
     def _fire(self, timer: Timer) -> None:
+        """Advance the timer's instance; saving it rewrites its wake-ups, so the fired row goes too."""
         instance = db.session.get(Instance, timer.instance_id)
         case = CaseContext(instance, None, self.clock.now())
         workflow = self._load(instance, case)
@@ -227,7 +231,6 @@ class EngineService:
             due = _timer_due(task)
             if due <= case.now:
                 case.record("timer_fired", {"spec": task.task_spec.name, "due_at": due.isoformat()})
-        db.session.delete(timer)
         workflow.refresh_timers()  # do_engine_steps alone would leave a due catch event waiting
         self._advance(case, workflow)
 

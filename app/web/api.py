@@ -185,21 +185,18 @@ def list_customers():
     return jsonify([customer_json(c) for c in customers])
 
 
-def _customer(customer_id: int) -> Customer:
-    customer = db.session.get(Customer, customer_id)
-    if customer is None:
-        raise NotFound(_l("No such customer."))
-    return customer
+def _plain(value):
+    """JSON for dossier values: numbers and text as they are, decimals and dates as strings."""
+    return value if value is None or isinstance(value, (int, str)) else str(value)
 
 
 @bp.route("/customers/<int:customer_id>")
 @token_required
 def get_dossier(customer_id: int):
-    customer = _customer(customer_id)
+    customer = dossiers.get_customer(customer_id)
     read = dossiers.read_dossier(g.api_user, customer, clock.now(), channel="api")
-    fields = {column.key: getattr(customer, column.key) for column in Customer.__table__.columns}
-    fields = {k: (str(v) if v is not None and not isinstance(v, (int, str)) else v) for k, v in fields.items()}
-    totals = {k: (str(v) if v is not None else None) for k, v in dossiers.purchase_totals(customer).items()}
+    fields = {column.key: _plain(getattr(customer, column.key)) for column in Customer.__table__.columns}
+    totals = {k: _plain(v) for k, v in dossiers.purchase_totals(customer).items()}
     return jsonify({**customer_json(customer), "dossier": fields, "totals": totals,
                     "purchases": [{"ordered_on": p.ordered_on.isoformat(), "product": p.product,
                                    "quantity_tons": str(p.quantity_tons), "amount_yuan": str(p.amount_yuan),
@@ -210,7 +207,7 @@ def get_dossier(customer_id: int):
 @bp.route("/customers/<int:customer_id>/access-log")
 @token_required
 def get_access_log(customer_id: int):
-    customer = _customer(customer_id)
+    customer = dossiers.get_customer(customer_id)
     dossiers.check_access_log_right(g.api_user, customer)
     return jsonify([{"user": r.user.username, "at": iso(r.at), "ground": r.ground, "loan_id": r.loan_id,
                      "channel": r.channel} for r in dossiers.access_log(customer)])

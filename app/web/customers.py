@@ -1,5 +1,5 @@
 """Customer list, dossier page (access-gated and logged) and the dossier's access log."""
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, render_template, request
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -10,13 +10,6 @@ from app.errors import Forbidden
 from app.extensions import db
 
 bp = Blueprint("customers", __name__)
-
-
-def customer_or_404(customer_id: int) -> Customer:
-    customer = db.session.get(Customer, customer_id)
-    if customer is None:
-        abort(404)
-    return customer
 
 
 @bp.route("/customers")
@@ -34,7 +27,7 @@ def index():
 @bp.route("/customers/<int:customer_id>")
 @login_required
 def dossier(customer_id: int):
-    customer = customer_or_404(customer_id)
+    customer = dossiers.get_customer(customer_id)
     try:
         read = dossiers.read_dossier(current_user, customer, clock.now(), channel="page")
     except Forbidden as exc:
@@ -48,7 +41,7 @@ def dossier(customer_id: int):
 @bp.route("/customers/<int:customer_id>/access-log")
 @login_required
 def access_log(customer_id: int):
-    customer = customer_or_404(customer_id)
+    customer = dossiers.get_customer(customer_id)
     dossiers.check_access_log_right(current_user, customer)
     return render_template("customers/access_log.html", customer=customer,
                            reads=dossiers.access_log(customer))
