@@ -127,6 +127,16 @@ def _register_templating(app: Flask) -> None:
                 "locale": str(get_locale()), "inbox_waiting": waiting}
 
 
+def _messages(errors):
+    """Field errors as JSON: a list of rows (WTForms' FieldList) keeps each row's errors by field;
+    rows without errors are left out."""
+    if isinstance(errors, dict):
+        return {key: _messages(value) for key, value in errors.items()}
+    if isinstance(errors, (list, tuple)):
+        return [_messages(item) for item in errors if item]
+    return str(errors)
+
+
 def _register_error_pages(app: Flask) -> None:
     def wants_json() -> bool:
         return request.path.startswith("/api/")
@@ -135,7 +145,7 @@ def _register_error_pages(app: Flask) -> None:
     def app_error(exc: AppError):
         if wants_json():
             return jsonify(error={"code": exc.code, "message": str(exc.message),
-                                  "fields": {k: [str(m) for m in v] for k, v in exc.fields.items()}}), exc.status
+                                  "fields": _messages(exc.fields)}), exc.status
         return render_template("error.html", status=exc.status, message=exc.message), exc.status
 
     @app.errorhandler(HTTPException)

@@ -51,7 +51,7 @@ from urllib.parse import urlencode  # noqa: E402
 import orjson  # noqa: E402
 import psycopg  # noqa: E402
 from lxml import etree  # noqa: E402
-from sqlalchemy import bindparam, func, insert, select, text  # noqa: E402
+from sqlalchemy import func, select, text  # noqa: E402
 
 from app import create_app  # noqa: E402
 from app.domain import org  # noqa: E402
@@ -122,8 +122,8 @@ def build_schema() -> None:
 
 
 class Loader:
-    """Bulk inserts over one connection: COPY on PostgreSQL; on SQLite, SQLAlchemy Core's compiled
-    insert() run as one executemany per batch of ~10,000 rows.
+    """Bulk inserts over one connection: COPY on PostgreSQL; on SQLite, one INSERT run as one
+    executemany per batch of ~10,000 rows.
 
     Rows are tuples already in the database's own terms (`stamp` and `doc` make them): the ORM's
     per-value type processing would cost more than the inserts themselves.
@@ -175,8 +175,8 @@ class Loader:
                         copy.write_row(row)
             self.raw.driver_connection.commit()
             return
-        statement = str(insert(table).values({c: bindparam(c) for c in columns})
-                        .compile(dialect=db.engine.dialect, column_keys=list(columns)))
+        # Plain SQL naming just these columns: the others take the database's defaults.
+        statement = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
         for start in range(0, len(rows), BATCH):
             self.connection.exec_driver_sql(statement, rows[start:start + BATCH])
         self.connection.commit()

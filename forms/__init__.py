@@ -1,18 +1,60 @@
 """One WTForms form per form key named in the BPMN. The same class serves the pages and the API.
 
-A form may define `fill_choices(user)`: choices only a page needs to show (a list of all customers,
-say). Validation never depends on them, so the API never pays for them.
+A form may define
+- `fill_choices(user)`: choices only a page needs to show (a list of all customers, say).
+  Validation never depends on them, so the API never pays for them;
+- `for_task(task)`: bind the form to the task it decides (a rating sheet's rows come from the
+  case, not from what is posted); `context()` then tells API clients what the page shows;
+- `template`: a template that renders the form's fields on the task page, instead of one by one.
 """
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
 
 from forms.dossier_borrow_request import DossierBorrowRequestForm
 from forms.dossier_consent import DossierConsentForm
+from forms.notice_acknowledge import NoticeAcknowledgeForm
+from forms.star_rating import (
+    StarHighApprovalForm,
+    StarLowReviewForm,
+    StarRatingInformForm,
+    StarRatingSheetForm,
+    StarRatingStartForm,
+    StarSecondRatingForm,
+)
 
 FORMS: dict[str, type[FlaskForm]] = {
     "dossier_borrow_request": DossierBorrowRequestForm,
     "dossier_consent": DossierConsentForm,
+    "notice_acknowledge": NoticeAcknowledgeForm,
+    "star_rating_start": StarRatingStartForm,
+    "star_rating_sheet": StarRatingSheetForm,
+    "star_second_rating": StarSecondRatingForm,
+    "star_low_review": StarLowReviewForm,
+    "star_high_approval": StarHighApprovalForm,
+    "star_rating_inform": StarRatingInformForm,
 }
+
+
+def _form_values(data: dict, prefix: str = ""):
+    """JSON as WTForms field names: lists of objects become `ratings-0-stars` and so on."""
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, list):
+            for index, item in enumerate(value):
+                if isinstance(item, dict):
+                    yield from _form_values(item, f"{name}-{index}-")
+                else:
+                    yield f"{name}-{index}", item
+        elif not isinstance(value, dict):
+            yield name, value
+
+
+def _form_value(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):  # as a checkbox posts it; str(False) would read as checked
+        return "true" if value else "false"
+    return str(value)
 
 
 def build_form(form_key: str, json_data: dict | None = None) -> FlaskForm:
@@ -20,9 +62,19 @@ def build_form(form_key: str, json_data: dict | None = None) -> FlaskForm:
     form_class = FORMS[form_key]
     if json_data is None:
         return form_class()
-    values = MultiDict({k: "" if v is None else str(v) for k, v in json_data.items()
-                        if not isinstance(v, (dict, list))})
+    values = MultiDict([(name, _form_value(value)) for name, value in _form_values(json_data)])
     return form_class(formdata=values, meta={"csrf": False})
+
+
+def task_form(task, json_data: dict | None = None) -> FlaskForm:
+    """The form that decides `task`, bound to it (see `for_task`)."""
+    form = build_form(task.form_key, json_data)
+    return form.for_task(task) if hasattr(form, "for_task") else form
+
+
+def context(form: FlaskForm) -> dict:
+    """What the task page shows besides the fields, for API clients."""
+    return form.context() if hasattr(form, "context") else {}
 
 
 def for_display(form: FlaskForm, user) -> FlaskForm:
@@ -46,6 +98,8 @@ def describe(form: FlaskForm) -> list[dict]:
             continue
         entry = {"name": name, "type": field.type, "label": str(field.label.text),
                  "required": bool(field.flags.required)}
+        if field.type == "FieldList":  # a list of rows: describe one row
+            entry["items"] = describe(field.unbound_field.args[0]())
         if getattr(field, "choices", None) is not None:
             entry["choices"] = [{"value": choice.value, "label": str(choice.label)} for choice in field.iter_choices()]
         for validator in field.validators:

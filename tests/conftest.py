@@ -18,7 +18,8 @@ from app.clock import clock
 from app.domain import demo
 from app.domain.customers import Customer, DossierLoan, DossierRead
 from app.domain.org import ApiToken, User
-from app.engine.models import Event, Instance, ProcessDefinition, Task, Timer
+from app.domain.star_rating import StarRating
+from app.engine.models import Event, Instance, ProcessDefinition, Task, TaskCandidate, Timer
 from app.extensions import db, limiter
 
 
@@ -45,21 +46,25 @@ def app(tmp_path_factory):
         upgrade()
         demo.seed(clock.now())
         app.extensions["engine"].deploy_directory(app.config["PROCESSES_DIR"])
+        db.session.execute(delete(Timer))  # the schedule's wake-up on the real clock: see clean_state
+        db.session.commit()
         app.config["BASELINE_DEFINITIONS"] = set(db.session.scalars(select(ProcessDefinition.id)))
     yield app
 
 
 @pytest.fixture(autouse=True)
 def clean_state(app):
-    """Every test starts with no cases, loans, reads or tokens, default languages, and a running clock."""
+    """Every test starts with no cases, loans, reads, ratings, tokens or wake-ups (a test that needs the
+    star rating's schedule deploys with its own clock), default languages, and a running clock."""
     yield
     clock.set(None)
     limiter.reset()
     with app.app_context():
         db.session.rollback()
-        for model in (DossierRead, DossierLoan, Event, Timer, Task, Instance, ApiToken):
+        for model in (DossierRead, DossierLoan, StarRating, Event, Timer, TaskCandidate, Task, Instance, ApiToken):
             db.session.execute(delete(model))
         db.session.execute(update(User).values(locale=None))  # a test may have switched a language
+        db.session.execute(update(Customer).values(resource_guarantee=False, extra_discount_yuan_per_ton=0))
         db.session.execute(delete(ProcessDefinition)
                            .where(ProcessDefinition.id.not_in(app.config["BASELINE_DEFINITIONS"])))
         db.session.commit()
@@ -75,6 +80,16 @@ def ctx(app):
 @pytest.fixture
 def engine(ctx):
     return ctx.extensions["engine"]
+
+
+def fire_due(engine, moment) -> int:
+    """Set the clock to `moment` and fire every timer due then, as `flask timers fire-due` does."""
+    clock.set(moment)
+    fired = 0
+    while engine.fire_next_due_timer():
+        fired += 1
+    db.session.expire_all()
+    return fired
 
 
 def get_user(username: str) -> User:

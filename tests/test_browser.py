@@ -8,6 +8,9 @@ import pytest
 from playwright.sync_api import expect, sync_playwright
 from werkzeug.serving import make_server
 
+from app.clock import clock
+from app.domain.star_rating import previous_month
+
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
@@ -90,3 +93,45 @@ def test_borrowing_through_the_pages(browser, base_url):
     expect(requester.get_by_test_id("dossier-title")).to_contain_text("上海浦江石化贸易有限公司")
     expect(requester.get_by_test_id("read-ground")).to_contain_text("借阅只读")
     requester.screenshot(path=ARTIFACTS / "dossier-on-loan-phone.png", full_page=True)
+
+
+def test_the_specialist_files_the_rating_sheet_and_it_goes_to_hq(browser, base_url):
+    ARTIFACTS.mkdir(exist_ok=True)
+    # A process administrator opens last month's rating of the east branch by hand.
+    admin = sign_in(browser, base_url, "admin")
+    admin.goto(f"{base_url}/requests/new/star_rating")
+    admin.select_option("#branch", "east")
+    admin.fill("#month", previous_month(clock.now()))
+    admin.get_by_role("button", name="提交申请").click()
+    expect(admin.locator(".alert-success")).to_be_visible()
+    admin.context.close()
+
+    specialist = sign_in(browser, base_url, "spec_east", phone=True)
+    specialist.goto(f"{base_url}/inbox")
+    specialist.locator("[data-testid=inbox] a", has_text="分公司初评").click()
+    specialist.get_by_role("button", name="认领").click()
+    sheet = specialist.get_by_test_id("rating-sheet")
+    expect(sheet.locator("tbody tr")).to_have_count(5)
+    specialist.screenshot(path=ARTIFACTS / "rating-sheet-phone.png", full_page=True)
+
+    # Change the first customer's star without a reason: refused, nothing lost; then with one.
+    first = sheet.locator("tbody tr").first
+    code = first.get_attribute("data-customer")
+    suggested = first.locator("select").input_value()
+    changed = "1" if suggested != "1" else "2"
+    first.locator("select").select_option(changed)
+    specialist.get_by_role("button", name="提交").click()
+    expect(specialist.locator(".invalid-feedback").first).to_contain_text(code)
+    first = specialist.get_by_test_id("rating-sheet").locator(f"tr[data-customer='{code}']")
+    expect(first.locator("select")).to_have_value(changed)
+    first.locator("input[type=text]").fill("本月到货不足，按实际调整")
+    specialist.get_by_role("button", name="提交").click()
+    expect(specialist.locator(".alert-success")).to_contain_text("已办理")
+
+    hq = sign_in(browser, base_url, "hq_mkt")
+    hq.goto(f"{base_url}/inbox")
+    expect(hq.get_by_test_id("inbox")).to_contain_text("营销处")
+    hq.locator("[data-testid=inbox] a", has_text="营销处").first.click()
+    hq.get_by_role("button", name="认领").click()
+    expect(hq.get_by_test_id("rating-sheet")).to_be_visible()
+    hq.screenshot(path=ARTIFACTS / "rating-at-hq.png", full_page=True)

@@ -1,13 +1,16 @@
 """Assignment rules: who a BPMN task means ("rep of the dossier's territory"), resolved at run time.
 
 The BPMN names a rule in `camunda:assignee` (a rule that finds one person) or
-`camunda:candidateGroups` (a rule that finds a role in an org unit, whose members claim the task).
-Each rule reads the case's data; rules about a dossier read `customer_id`.
+`camunda:candidateGroups` (rules, comma-separated, each finding a role in an org unit, whose members
+claim the task). Each rule reads the case's data: rules about a branch read `branch_id`, or else the
+branch of the case's customer (`customer_id`).
 """
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from sqlalchemy import select
 
 from app.domain import org
 from app.domain.customers import Customer
@@ -32,6 +35,23 @@ def _customer(data: dict) -> Customer:
     return customer
 
 
+def _branch(data: dict) -> org.OrgUnit:
+    if data.get("branch_id") is not None:
+        branch = db.session.get(org.OrgUnit, data["branch_id"])
+        if branch is None or branch.kind != org.BRANCH:
+            raise AssignmentError(f"the case names no known branch ({data['branch_id']!r})")
+        return branch
+    return _customer(data).branch
+
+
+def _hq_department(function: str) -> org.OrgUnit:
+    hq = db.session.scalar(select(org.OrgUnit).where(org.OrgUnit.kind == org.HQ))
+    department = hq.department(function) if hq is not None else None
+    if department is None:
+        raise AssignmentError(f"headquarters has no {function} department")
+    return department
+
+
 def _the_one(role: str, unit: org.OrgUnit) -> Assignment:
     people = org.users_with_role(role, unit.id)
     if not people:
@@ -45,17 +65,32 @@ def territory_rep(data: dict) -> Assignment:
 
 
 def branch_manager(data: dict) -> Assignment:
-    """The manager of the branch the case's customer belongs to."""
-    return _the_one(org.BRANCH_MANAGER, _customer(data).branch)
+    """The manager of the case's branch."""
+    return _the_one(org.BRANCH_MANAGER, _branch(data))
 
 
 def branch_business_dept(data: dict) -> Assignment:
-    """The business department supervisors of the customer's branch; any one of them claims."""
-    branch = _customer(data).branch
+    """The business department supervisors of the case's branch; any one of them claims."""
+    branch = _branch(data)
     department = branch.department("business")
     if department is None:
         raise AssignmentError(f"{branch.name} has no business department")
     return Assignment(candidate_role=org.BUSINESS_SUPERVISOR, candidate_org_unit_id=department.id)
+
+
+def branch_customer_specialist(data: dict) -> Assignment:
+    """The customer specialists (客户专员) of the case's branch."""
+    return Assignment(candidate_role=org.CUSTOMER_SPECIALIST, candidate_org_unit_id=_branch(data).id)
+
+
+def hq_marketing(data: dict) -> Assignment:
+    """Headquarters' marketing office (营销处)."""
+    return Assignment(candidate_role=org.HQ_MARKETING, candidate_org_unit_id=_hq_department("marketing").id)
+
+
+def company_leadership(data: dict) -> Assignment:
+    """The company's leaders (公司领导)."""
+    return Assignment(candidate_role=org.LEADERSHIP, candidate_org_unit_id=_hq_department("leadership").id)
 
 
 PERSON_RULES: dict[str, Callable[[dict], Assignment]] = {
@@ -64,7 +99,15 @@ PERSON_RULES: dict[str, Callable[[dict], Assignment]] = {
 }
 GROUP_RULES: dict[str, Callable[[dict], Assignment]] = {
     "branch_business_dept": branch_business_dept,
+    "branch_customer_specialist": branch_customer_specialist,
+    "hq_marketing": hq_marketing,
+    "company_leadership": company_leadership,
 }
+
+
+def group_rules(text: str | None) -> list[str]:
+    """The rules of a `camunda:candidateGroups` value, in order."""
+    return [rule.strip() for rule in (text or "").split(",") if rule.strip()]
 
 
 def resolve(rule: str, data: dict) -> Assignment:

@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from app.domain import org
-from app.domain.case import CaseStart
+from app.domain.case import CaseStart, ServiceCall
 from app.domain.customers import Customer, DossierLoan
 from app.domain.dossiers import active_loan, is_owning_rep
 from app.engine.models import RUNNING, Instance
@@ -52,8 +52,9 @@ def prepare_request(data: dict, requester: org.User, now: datetime) -> CaseStart
     )
 
 
-def grant_loan(data: dict, case) -> dict:
+def grant_loan(call: ServiceCall) -> dict:
     """Service task `grant_dossier_loan`: read-only access from now for the requested days."""
+    data, case = call.data, call.case
     now = case.now
     loan = DossierLoan(customer_id=data["customer_id"], borrower_id=case.instance.started_by_id,
                        instance_id=case.instance.id, purpose=data["purpose"], days=data["days"],

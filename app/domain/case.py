@@ -1,7 +1,9 @@
 """The small contract between the engine and the domain's per-process hooks."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass
@@ -11,3 +13,18 @@ class CaseStart:
     data: dict
     business_key: str | None = None
     customer_id: int | None = None
+    # Set when there may only ever be one such case (the database refuses a second one).
+    unique_key: str | None = None
+
+
+@dataclass
+class ServiceCall:
+    """What a BPMN service task hands its domain service.
+
+    `case` is the engine's CaseContext (the instance, who acts, now, `record` for events);
+    `decide(inputs)` applies the DMN decision the service task names (None if it names none).
+    """
+
+    data: dict
+    case: Any
+    decide: Callable[[dict], dict] | None = None

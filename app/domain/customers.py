@@ -49,6 +49,10 @@ class Customer(db.Model):
     delivery_route: Mapped[str] = mapped_column(String(200), default="")
     order_cycle: Mapped[str] = mapped_column(String(60), default="")
     visit_cycle: Mapped[str] = mapped_column(String(60), default="")
+    # System-generated: the star rating's preferential policy, recomputed when a month is approved
+    # (app.domain.star_rating.refresh_preferences).
+    resource_guarantee: Mapped[bool] = mapped_column(default=False)
+    extra_discount_yuan_per_ton: Mapped[int] = mapped_column(default=0)
 
     territory: Mapped[OrgUnit] = relationship(lazy="joined")
     purchases: Mapped[list[PurchaseRecord]] = relationship(

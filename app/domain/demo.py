@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
-from app.domain import org
+from app.domain import org, star_rating
 from app.domain.accounts import hash_password
 from app.domain.customers import DIRECT, DISTRIBUTOR, Customer, PurchaseRecord
 from app.engine.models import OPEN, Instance, Task
@@ -172,7 +172,8 @@ def seed(now: datetime) -> dict:
 
 
 def seed_cases(engine) -> int:
-    """File a few borrowing requests so the demo inboxes are not empty; only into an empty system."""
+    """File a few borrowing requests and open last month's star rating of the east branch, so the
+    demo inboxes are not empty; only into an empty system."""
     if db.session.scalar(select(func.count(Instance.id))):
         return 0
     users = {u.username: u for u in db.session.scalars(select(org.User))}
@@ -183,15 +184,18 @@ def seed_cases(engine) -> int:
         for username in consenting:
             task = db.session.scalar(select(Task).where(Task.instance_id == instance.id, Task.state == OPEN))
             engine.complete(task.id, users[username], {"decision": "approve", "comment": "同意"})
-    return len(DEMO_CASES)
+    engine.start(star_rating.PROCESS_KEY, users["admin"],
+                 {"branch": "east", "month": star_rating.previous_month(engine.clock.now())})
+    return len(DEMO_CASES) + 1
 
 
 def _purchases(code: str, monthly_tons: Decimal, today: date) -> list[PurchaseRecord]:
-    """A few months of orders around the customer's usual demand, the same on every run."""
+    """Orders of the last few months and of this month so far, around the customer's usual demand,
+    the same on every run."""
     rng = random.Random(code)
     products = [p for p in PRODUCTS if rng.random() < 0.7] or ["0号柴油"]
     records = []
-    for months_back in range(PURCHASE_MONTHS, 0, -1):
+    for months_back in range(PURCHASE_MONTHS, -1, -1):
         month_start = (today.replace(day=1) - timedelta(days=31 * months_back)).replace(day=1)
         for _ in range(rng.randint(2, 4)):
             product = rng.choice(products)
@@ -199,6 +203,8 @@ def _purchases(code: str, monthly_tons: Decimal, today: date) -> list[PurchaseRe
             tons = (monthly_tons / 3 * Decimal(rng.uniform(0.6, 1.4))).quantize(Decimal("0.01"))
             price = Decimal(rng.randint(low, high))
             ordered = month_start + timedelta(days=rng.randint(0, 26))
+            if ordered > today:
+                continue
             records.append(PurchaseRecord(ordered_on=ordered, delivered_on=ordered + timedelta(days=rng.randint(0, 2)),
                                           product=product, quantity_tons=tons,
                                           amount_yuan=(tons * price).quantize(Decimal("0.01"))))

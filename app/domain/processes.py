@@ -1,14 +1,39 @@
 """What the engine needs to know about each process that Python, not BPMN, decides.
 
 - start hooks check a new case's data against the company's rules and add derived facts;
+- starters: who may open a case of a process by hand (anyone, unless listed here);
+- scheduled starts: for a process whose BPMN declares a `schedule`, the cases one firing opens;
 - services are the `camunda:topic` names a BPMN service task may call.
 """
-from app.domain import borrowing
+from functools import partial
+
+from app.domain import borrowing, org, reminders, star_rating
 
 START_HOOKS = {
     borrowing.PROCESS_KEY: borrowing.prepare_request,
+    star_rating.PROCESS_KEY: star_rating.prepare_start,
+}
+
+STARTERS = {
+    star_rating.PROCESS_KEY: {org.ADMIN},
+}
+
+SCHEDULED_STARTS = {
+    star_rating.PROCESS_KEY: star_rating.scheduled_starts,
 }
 
 SERVICES = {
     "grant_dossier_loan": borrowing.grant_loan,
+    "remind_overdue": reminders.remind_overdue,
+    "prepare_star_rating_sheet": star_rating.prepare_sheet,
+    "record_initial_stars": star_rating.record_initial,
+    "record_second_round_stars": star_rating.record_second_round,
+    "approve_low_stars": partial(star_rating.approve_part, part=star_rating.LOW),
+    "approve_high_stars": partial(star_rating.approve_part, part=star_rating.HIGH),
+    "finalize_star_rating": star_rating.finalize,
 }
+
+
+def may_start(process_key: str, user: org.User) -> bool:
+    roles = STARTERS.get(process_key)
+    return roles is None or any(user.has_role(role) for role in roles)

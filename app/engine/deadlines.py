@@ -59,6 +59,26 @@ def day_of_month(moment: datetime, day: int, months_ahead: int = 0) -> datetime:
     return midnight.astimezone(UTC)
 
 
+def day_after_month(month: str, day: int) -> datetime:
+    """00:00 company time on `day` of the month after `month` ("YYYY-MM"): the 2nd after October
+    is November 2nd. Monthly deadlines of a case about one month are counted this way."""
+    try:
+        year, number = (int(part) for part in month.split("-"))
+        first = datetime(year, number, 1, tzinfo=COMPANY_TZ)
+    except (ValueError, AttributeError) as exc:
+        raise DeadlineError(f"not a month (YYYY-MM): {month!r}") from exc
+    return day_of_month(first, day, months_ahead=1)
+
+
+def is_literal(expression: str) -> bool:
+    """Whether a due date is written as ISO 8601 itself rather than as an expression giving one."""
+    try:
+        due_at(expression, datetime.now(UTC))
+    except DeadlineError:
+        return False
+    return True
+
+
 def next_day_of_month(moment: datetime, day: int) -> datetime:
     """The first 00:00 company time on `day` of a month that is strictly after `moment`."""
     this_month = day_of_month(moment, day)

@@ -14,11 +14,13 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from sqlalchemy import func, select
 
+from app.engine import schedules
 from app.engine.models import ProcessDefinition
 from app.engine.parser import CAMUNDA_MODEL_NS, ProcessParser
 from app.extensions import db
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+NAMESPACES = {"bpmn": BPMN_NS, "camunda": CAMUNDA_MODEL_NS}
 
 
 class DefinitionError(Exception):
@@ -37,9 +39,12 @@ def _has_timers(spec, subprocess_specs: dict) -> bool:
                for one in (spec, *subprocess_specs.values()) for task_spec in one.task_specs.values())
 
 
-def _parse(xml: str, source_name: str) -> ProcessParser:
+def _parse(xml: str, source_name: str, dmn_files: dict[str, str]) -> ProcessParser:
+    """A parser holding one BPMN document and the DMN files its decisions may come from."""
     parser = ProcessParser()
     try:
+        for name, dmn in sorted(dmn_files.items()):
+            parser.add_dmn_str(dmn.encode(), filename=name)
         parser.add_bpmn_str(xml.encode(), filename=source_name)
     except (ValidationException, etree.XMLSyntaxError) as exc:
         raise DefinitionError(f"{source_name}: {exc}") from exc
@@ -55,7 +60,7 @@ def parsed(definition: ProcessDefinition) -> ParsedDefinition:
     cache_key = (definition.id, definition.key, definition.content_hash)
     cached = _parsed_cache.get(cache_key)
     if cached is None:
-        parser = _parse(definition.bpmn_xml, definition.source_name)
+        parser = _parse(definition.bpmn_xml, definition.source_name, definition.dmn_xml)
         spec, subprocess_specs = parser.get_spec(definition.key), parser.get_subprocess_specs(definition.key)
         cached = ParsedDefinition(spec, subprocess_specs, _has_timers(spec, subprocess_specs))
         _parsed_cache[cache_key] = cached
@@ -67,6 +72,14 @@ def _executable_processes(xml: str) -> list[etree._Element]:
     return root.findall(f"{{{BPMN_NS}}}process[@isExecutable='true']")
 
 
+def _decision_refs(process: etree._Element) -> set[str]:
+    """The DMN decisions a process uses: business rule tasks' and domain services' `decision`."""
+    refs = set(process.xpath(".//bpmn:businessRuleTask/@camunda:decisionRef", namespaces=NAMESPACES))
+    refs.update(process.xpath(".//bpmn:serviceTask/bpmn:extensionElements/camunda:properties/"
+                              "camunda:property[@name='decision']/@value", namespaces=NAMESPACES))
+    return refs
+
+
 def _start_form_key(process: etree._Element) -> str | None:
     for start in process.findall(f"{{{BPMN_NS}}}startEvent"):
         key = start.get(f"{{{CAMUNDA_MODEL_NS}}}formKey")
@@ -75,14 +88,18 @@ def _start_form_key(process: etree._Element) -> str | None:
     return None
 
 
-def deploy(xml: str, source_name: str, now, find_problems) -> list[ProcessDefinition]:
+def deploy(xml: str, source_name: str, now, find_problems, dmn_files: dict[str, str] | None = None
+           ) -> list[ProcessDefinition]:
     """Deploy every executable process of one BPMN document; returns the versions it created.
 
-    `find_problems(specs, start_form_key)` lists what the application cannot run in the process and
-    its subprocesses (unknown rules, form keys, services …); any problem refuses the whole document.
+    `dmn_files` ({file name: xml}) are where decisions may come from; the ones a process uses
+    become part of its version (a changed decision table is a new version of the process).
+    `find_problems(specs, start_form_key=, schedule=)` lists what the application cannot run in the
+    process and its subprocesses (unknown rules, form keys, services …); any problem refuses the
+    whole document.
     """
-    parser = _parse(xml, source_name)
-    content_hash = hashlib.sha256(xml.encode()).hexdigest()
+    dmn_files = dmn_files or {}
+    parser = _parse(xml, source_name, dmn_files)
     created = []
     for process in _executable_processes(xml):
         key = process.get("id")
@@ -90,18 +107,22 @@ def deploy(xml: str, source_name: str, now, find_problems) -> list[ProcessDefini
             spec = parser.get_spec(key)
         except ValidationException as exc:
             raise DefinitionError(f"{source_name}: {exc}") from exc
-        start_form = _start_form_key(process)
-        problems = find_problems([spec, *parser.get_subprocess_specs(key).values()], start_form)
+        start_form, schedule = _start_form_key(process), schedules.declared(process, NAMESPACES)
+        problems = find_problems([spec, *parser.get_subprocess_specs(key).values()],
+                                 start_form_key=start_form, schedule=schedule)
         if problems:
             raise DefinitionError(f"{source_name}: " + "; ".join(problems))
+        used = {name: dmn_files[name] for name in sorted(
+            {parser.dmn_parsers[ref].filename for ref in _decision_refs(process)})}
+        content_hash = hashlib.sha256("\n".join([xml, *used.values()]).encode()).hexdigest()
         latest = db.session.scalar(select(ProcessDefinition).where(ProcessDefinition.key == key)
                                    .order_by(ProcessDefinition.version.desc()).limit(1))
         if latest is not None and latest.content_hash == content_hash:
             continue
         definition = ProcessDefinition(
             key=key, version=(latest.version + 1) if latest else 1, name=process.get("name") or key,
-            content_hash=content_hash, bpmn_xml=xml, source_name=source_name,
-            start_form_key=start_form, deployed_at=now)
+            content_hash=content_hash, bpmn_xml=xml, source_name=source_name, dmn_xml=used,
+            start_form_key=start_form, schedule=schedule, deployed_at=now)
         db.session.add(definition)
         created.append(definition)
     db.session.flush()
@@ -124,3 +145,7 @@ def latest_definition(key: str) -> ProcessDefinition | None:
 
 def bpmn_files(directory: str) -> list[Path]:
     return sorted(Path(directory).glob("*.bpmn"))
+
+
+def dmn_files(directory: str) -> dict[str, str]:
+    return {path.name: path.read_text(encoding="utf-8") for path in sorted(Path(directory).glob("*.dmn"))}

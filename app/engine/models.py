@@ -34,11 +34,17 @@ class ProcessDefinition(db.Model):
     bpmn_xml: Mapped[str] = mapped_column(Text, deferred=True)  # loaded only to parse or show it
     source_name: Mapped[str] = mapped_column(String(200))
     start_form_key: Mapped[str | None] = mapped_column(String(80))
+    # When the application opens cases of this process by itself (a `schedule` property of the
+    # process, e.g. "monthly on day 1 at 00:00"), see engine.schedules.
+    schedule: Mapped[str | None] = mapped_column(String(120))
+    # The DMN files the process's decisions come from, {file name: xml}: part of the version.
+    dmn_xml: Mapped[dict] = mapped_column(JSONDoc, default=dict, deferred=True)
     deployed_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class Instance(db.Model):
     __tablename__ = "instances"
+    __table_args__ = (UniqueConstraint("unique_key", name="uq_instances_unique_key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     definition_id: Mapped[int] = mapped_column(ForeignKey("process_definitions.id"), index=True)
@@ -48,18 +54,20 @@ class Instance(db.Model):
     status: Mapped[str] = mapped_column(String(20), default=RUNNING, index=True)
     outcome: Mapped[str | None] = mapped_column(String(40))
     business_key: Mapped[str | None] = mapped_column(String(120), index=True)
+    # What there may be only one case of, ever (e.g. the star rating of one branch for one month).
+    unique_key: Mapped[str | None] = mapped_column(String(120))
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
     # What the initiator filed, plus facts derived at start; shown on every page of the case.
     start_data: Mapped[dict] = mapped_column(JSONDoc, default=dict)
     # SpiffWorkflow state without the spec (see engine.serializer), compressed.
     state: Mapped[bytes] = mapped_column(LargeBinary)
     version: Mapped[int] = mapped_column(default=1)  # optimistic lock
-    started_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    started_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)  # None: the schedule
     started_at: Mapped[datetime] = mapped_column(UTCDateTime())
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     definition: Mapped[ProcessDefinition] = relationship(lazy="joined")
-    started_by: Mapped[User] = relationship()
+    started_by: Mapped[User | None] = relationship()
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -109,12 +117,30 @@ class Task(db.Model):
 
     __mapper_args__ = {"version_id_col": version}
 
+    further_candidates: Mapped[list[TaskCandidate]] = relationship(cascade="all, delete-orphan")
+
     @property
     def is_open(self) -> bool:
         return self.state == OPEN
 
     def is_overdue(self, now: datetime) -> bool:
         return self.is_open and self.due_at is not None and self.due_at < now
+
+
+class TaskCandidate(db.Model):
+    """A further group an unclaimed task is offered to, beyond the task's own candidate columns
+    (`camunda:candidateGroups` may name several rules). Rows live only while the task is offered:
+    claiming or closing the task deletes them, so the inbox reads live offers only."""
+
+    __tablename__ = "task_candidates"
+    __table_args__ = (Index("ix_task_candidates_group", "role", "org_unit_id", "task_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id"), index=True)
+    role: Mapped[str] = mapped_column(String(40))
+    org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"))
+
+    org_unit: Mapped[OrgUnit] = relationship(lazy="joined")
 
 
 class Event(db.Model):
@@ -142,18 +168,26 @@ class Event(db.Model):
 
 # Timer kinds
 TASK_TIMER = "task"  # a BPMN timer event waiting in an instance
+SCHEDULE = "schedule"  # the next time the application opens cases of a scheduled process
+SCHEDULED = f"kind = '{SCHEDULE}'"
 
 
 class Timer(db.Model):
-    """A scheduled wake-up: when an instance's waiting timer event is due. Written in the same
-    transaction that saves the instance; a worker deletes the row in the transaction that fires it."""
+    """A scheduled wake-up: when an instance's waiting timer event is due (written in the same
+    transaction that saves the instance, deleted in the one that fires it), or when a scheduled
+    process next opens cases (one row per process, moved on in the transaction that opens them)."""
 
     __tablename__ = "timers"
-    __table_args__ = (Index("ix_timers_due", "due_at"),)
+    __table_args__ = (
+        Index("ix_timers_due", "due_at"),
+        Index("uq_timers_schedule", "process_key", unique=True,
+              sqlite_where=text(SCHEDULED), postgresql_where=text(SCHEDULED)),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(20), default=TASK_TIMER)
     instance_id: Mapped[int | None] = mapped_column(ForeignKey("instances.id"), index=True)
+    process_key: Mapped[str | None] = mapped_column(String(80))  # of a schedule
     spiff_task_id: Mapped[str | None] = mapped_column(String(36))
     spec_id: Mapped[str | None] = mapped_column(String(80))
     due_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -1,9 +1,11 @@
 """BPMN parsing: Camunda's standard extension attributes carry our task properties.
 
 - user tasks: `camunda:formKey`, `camunda:assignee` (a rule resolving to one person),
-  `camunda:candidateGroups` (a rule resolving to a role in an org unit), `camunda:dueDate`
-  (an ISO 8601 duration from the task's creation, or an ISO 8601 date-time);
-- service tasks: `camunda:type="external"` with `camunda:topic` naming a domain service;
+  `camunda:candidateGroups` (comma-separated rules, each resolving to a role in an org unit),
+  `camunda:dueDate` (an ISO 8601 duration from the task's creation, an ISO 8601 date-time, or a
+  sandboxed expression over the case data giving one, e.g. `day_after_month(month, 2)`);
+- service tasks: `camunda:type="external"` with `camunda:topic` naming a domain service, and
+  optionally a `decision` property (camunda:properties) naming a DMN decision the service applies;
 - end events: `camunda:properties` with an `outcome` property, the case's outcome.
 SpiffWorkflow's CamundaParser reads only some of these, so the missing ones are read here.
 """
@@ -42,11 +44,13 @@ class ApprovalUserTaskParser(CamundaUserTaskParser):
 
 
 class DomainServiceTask(ServiceTask):
-    """Runs the domain service registered under its topic, inside the engine's transaction."""
+    """Runs the domain service registered under its topic, inside the engine's transaction.
+    With a decision, the service may apply that DMN table (deployed with the process version)."""
 
-    def __init__(self, wf_spec, bpmn_id, topic, **kwargs):
+    def __init__(self, wf_spec, bpmn_id, topic, decision=None, **kwargs):
         super().__init__(wf_spec, bpmn_id, **kwargs)
         self.topic = topic
+        self.decision = decision  # a SpiffWorkflow DMNEngine, or None
 
     def _execute(self, task):
         task.workflow.script_engine.call_service(task, topic=self.topic)
@@ -59,7 +63,9 @@ class DomainServiceTaskParser(CamundaTaskParser):
         if camunda_attr(self.node, "type") != "external" or not topic:
             self.raise_validation_exception(
                 'A service task needs camunda:type="external" and a camunda:topic naming the service')
-        return self.spec_class(self.spec, self.bpmn_id, topic=topic, **self.bpmn_attributes)
+        decision_ref = self.parse_extensions().get("decision")
+        decision = self.process_parser.parser.get_engine(decision_ref, self.node) if decision_ref else None
+        return self.spec_class(self.spec, self.bpmn_id, topic=topic, decision=decision, **self.bpmn_attributes)
 
 
 class OutcomeEndEventParser(CamundaEndEventParser):

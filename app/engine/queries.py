@@ -6,31 +6,37 @@ from functools import lru_cache
 
 from flask_babel import lazy_gettext as _l
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import and_, bindparam, exists, false, func, literal, or_, select, true, union_all
+from sqlalchemy import and_, bindparam, exists, false, func, literal, or_, select, true, union
 from sqlalchemy.orm import joinedload, lazyload
 
 from app.domain import org
-from app.engine.models import OPEN, Event, Instance, Task
+from app.engine.models import OPEN, Event, Instance, Task, TaskCandidate
 from app.errors import Forbidden, NotFound
 from app.extensions import db
 
 
 def _candidate_filter(user: org.User):
-    """Open, unclaimed tasks offered to a role the user holds in that org unit."""
+    """Unclaimed tasks offered to a role the user holds in that org unit (first or further group)."""
+    if not user.memberships:
+        return false()
     pairs = [and_(Task.candidate_role == m.role.code, Task.candidate_org_unit_id == m.org_unit_id)
              for m in user.memberships]
-    return and_(Task.assignee_id.is_(None), or_(*pairs) if pairs else false())
+    further = exists().where(TaskCandidate.task_id == Task.id, or_(*[
+        and_(TaskCandidate.role == m.role.code, TaskCandidate.org_unit_id == m.org_unit_id)
+        for m in user.memberships]))
+    return and_(Task.assignee_id.is_(None), or_(*pairs, further))
 
 
 @lru_cache(maxsize=64)
 def _inbox_statements(groups: int):
     """The inbox's two statements for a user in `groups` groups (role in an org unit), built once.
 
-    Rows: my open tasks, and the open unclaimed ones offered to each of my groups, one SELECT each,
-    glued with UNION ALL (they never overlap: assigned or not, one membership per role and unit).
-    Each SELECT spells out the condition of its partial index (models.OPEN_ASSIGNED, OPEN_UNCLAIMED)
-    with 'open' written into the SQL, not bound, and reads only what the index holds: SQLite and
-    PostgreSQL answer it from the index alone. Parameters: see _inbox_parameters.
+    Rows: my open tasks, the open unclaimed ones offered to each of my groups, and those offered to
+    a group of mine as a further group (TaskCandidate), one SELECT each, glued with UNION (a task
+    offered to two of my groups is one row). Each SELECT on tasks spells out the condition of its
+    partial index (models.OPEN_ASSIGNED, OPEN_UNCLAIMED) with 'open' written into the SQL, not
+    bound, and reads only what the index holds: SQLite and PostgreSQL answer it from the index
+    alone. Parameters: see _inbox_parameters.
     """
     is_open = Task.state == literal(OPEN, literal_execute=True)
     columns = (Task.id, Task.due_at.is_(None).label("no_due_date"), Task.due_at, Task.created_at)
@@ -39,7 +45,11 @@ def _inbox_statements(groups: int):
                                      Task.candidate_role == bindparam(f"role_{i}"),
                                      Task.candidate_org_unit_id == bindparam(f"unit_{i}"))
               for i in range(groups)]
-    rows = union_all(*parts)
+    parts += [select(*columns).join(TaskCandidate, TaskCandidate.task_id == Task.id)
+              .where(TaskCandidate.role == bindparam(f"role_{i}"), TaskCandidate.org_unit_id == bindparam(f"unit_{i}"),
+                     is_open, Task.assignee_id.is_(None))
+              for i in range(groups)]
+    rows = union(*parts)
     # Ordered on the UNION itself (by output column names): SQLite sorts each part and merges them.
     order = rows.selected_columns
     ordered = rows.order_by(order.no_due_date, order.due_at, order.created_at, order.id)
@@ -124,6 +134,17 @@ def last_refusal(instance: Instance) -> Event | None:
     for event in reversed(events_of(instance)):
         if event.type == "task_completed" and event.data.get("form_data", {}).get("decision") == "reject":
             return event
+    return None
+
+
+def return_behind(task: Task) -> Event | None:
+    """The return that brought this task about (the decision completed just before it was created),
+    if it was one: who sent the case back and what must change."""
+    completed = db.session.scalar(select(Event).where(Event.instance_id == task.instance_id,
+                                                      Event.type == "task_completed", Event.at <= task.created_at)
+                                  .order_by(Event.at.desc(), Event.id.desc()).limit(1))
+    if completed is not None and completed.data.get("form_data", {}).get("decision") == "return":
+        return completed
     return None
 
 

@@ -144,6 +144,12 @@ def day_of_month(day: int, months_ahead: int = 0) -> str:
     return deadlines.day_of_month(clock.now(), day, months_ahead).isoformat()
 
 
+def day_after_month(month: str, day: int) -> str:
+    """00:00 Asia/Shanghai on `day` of the month after `month` ("YYYY-MM"), as ISO 8601: the
+    deadline of a monthly case, e.g. `day_after_month(month, 2)` for the star rating's 2nd."""
+    return deadlines.day_after_month(month, day).isoformat()
+
+
 def working_days(days: int) -> str:
     """`days` working days from now on China's official calendar, as ISO 8601."""
     return deadlines.working_days_after(clock.now(), days).isoformat()
@@ -155,7 +161,7 @@ def working_hours(hours: float) -> str:
 
 
 HELPERS = {
-    "now": now, "day_of_month": day_of_month, "working_days": working_days, "working_hours": working_hours,
+    "now": now, "day_of_month": day_of_month, "day_after_month": day_after_month, "working_days": working_days, "working_hours": working_hours,
     "Decimal": Decimal, "datetime_from_iso": datetime.fromisoformat,
 }
 BUILTINS = {

@@ -24,23 +24,25 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.domain import assignment, processes
-from app.domain.case import CaseStart
+from app.domain.case import CaseStart, ServiceCall
 from app.domain.org import User
-from app.engine import definitions, sandbox, serializer, spiff_clock, validation
-from app.engine.deadlines import due_at
+from app.engine import definitions, sandbox, schedules, serializer, spiff_clock, validation
+from app.engine.deadlines import due_at, is_literal
 from app.engine.models import (
     CANCELLED,
     COMPLETED,
     DONE,
     OPEN,
+    SCHEDULE,
     TASK_TIMER,
     Event,
     Instance,
     ProcessDefinition,
     Task,
+    TaskCandidate,
     Timer,
 )
-from app.errors import Conflict, DefinitionFault, Forbidden, NotFound, Unassignable
+from app.errors import AppError, Conflict, DefinitionFault, Forbidden, NotFound, Unassignable
 from app.extensions import db
 
 log = logging.getLogger(__name__)
@@ -59,8 +61,20 @@ class CaseScriptEngine(PythonScriptEngine):
         self.case = case
 
     def call_service(self, task, topic=None, **kwargs):
+        decision = task.task_spec.decision
+        decide = (lambda inputs: decision.result(_DecisionInput(task, inputs))) if decision else None
         handler = processes.SERVICES[topic]
-        task.data.update(handler(task.data, self.case) or {})
+        task.data.update(handler(ServiceCall(task.data, self.case, decide)) or {})
+
+
+class _DecisionInput:
+    """A service task as SpiffWorkflow's DMN engine sees it, with one row's inputs as its data."""
+
+    def __init__(self, task, data: dict):
+        self._task, self.data = task, data
+
+    def __getattr__(self, name):
+        return getattr(self._task, name)
 
 
 @dataclass
@@ -90,12 +104,17 @@ class EngineService:
     # -- definitions ---------------------------------------------------------------------------
 
     def deploy_directory(self, directory: str | Path) -> list[ProcessDefinition]:
-        """Deploy every .bpmn file; unchanged files create nothing, changed ones a new version."""
+        """Deploy every .bpmn file (with the .dmn files beside them); unchanged files create nothing,
+        changed ones a new version. Scheduled processes get their next wake-up."""
         created = []
+        now = self.clock.now()
+        dmn_files = definitions.dmn_files(str(directory))
         try:
             for path in definitions.bpmn_files(str(directory)):
-                created += definitions.deploy(path.read_text(encoding="utf-8"), path.name,
-                                              self.clock.now(), validation.definition_problems)
+                created += definitions.deploy(path.read_text(encoding="utf-8"), path.name, now,
+                                              validation.definition_problems, dmn_files)
+            for definition in definitions.latest_definitions():
+                schedules.sync(definition, now)
             db.session.commit()
         except Exception:
             db.session.rollback()
@@ -108,6 +127,8 @@ class EngineService:
         definition = definitions.latest_definition(process_key)
         if definition is None:
             raise NotFound(_l("No such process."))
+        if not processes.may_start(process_key, user):
+            raise Forbidden(_l("You may not open cases of this process."))
         return self._in_transaction(lambda: self._start(definition, user, data))
 
     def claim(self, task_id: int, user: User) -> Task:
@@ -125,14 +146,18 @@ class EngineService:
         """
         timer_id = None
         try:
-            timer = db.session.scalar(select(Timer).where(Timer.due_at <= self.clock.now())
+            # Strictly before now, as SpiffWorkflow decides when a timer event has fired.
+            timer = db.session.scalar(select(Timer).where(Timer.due_at < self.clock.now())
                                       .order_by(Timer.due_at, Timer.id).limit(1)
                                       .with_for_update(skip_locked=True))
             if timer is None:
                 db.session.rollback()
                 return False
             timer_id = timer.id
-            self._fire(timer)
+            if timer.kind == SCHEDULE:
+                self._open_scheduled_cases(timer)
+            else:
+                self._fire(timer)
             db.session.commit()
         except StaleDataError:  # a person acted on the case meanwhile: the timer is still due
             db.session.rollback()
@@ -167,21 +192,22 @@ class EngineService:
                 raise
         raise Conflict(_l("The case is being changed by others right now. Please try again."))
 
-    def _start(self, definition: ProcessDefinition, user: User, data: dict) -> Instance:
+    def _start(self, definition: ProcessDefinition, user: User | None, data: dict) -> Instance:
+        """Open a case; without a user, the schedule opens it."""
         now = self.clock.now()
         hook = processes.START_HOOKS.get(definition.key)
         start = hook(data, user, now) if hook else CaseStart(data=dict(data))
         instance = Instance(definition=definition, process_key=definition.key, business_key=start.business_key,
-                            customer_id=start.customer_id, start_data=start.data, state=b"",
-                            started_by_id=user.id, started_at=now)
+                            unique_key=start.unique_key, customer_id=start.customer_id, start_data=start.data,
+                            state=b"", started_by_id=user.id if user else None, started_at=now)
         db.session.add(instance)
         db.session.flush()  # the id goes into the case data and the events
         parsed = definitions.parsed(definition)
         case = CaseContext(instance, user, now, has_timers=parsed.has_timers)
         workflow = BpmnWorkflow(parsed.spec, parsed.subprocess_specs, script_engine=CaseScriptEngine(case))
-        workflow.task_tree.data.update(start.data, initiator_id=user.id, instance_id=instance.id)
+        workflow.task_tree.data.update(start.data, initiator_id=instance.started_by_id, instance_id=instance.id)
         case.record("instance_started", {"process_key": definition.key, "version": definition.version,
-                                         "form_data": data})
+                                         "form_data": data, "scheduled": user is None})
         self._advance(case, workflow)
         return instance
 
@@ -196,6 +222,7 @@ class EngineService:
                               name=task.assignee.display_name))
         now = self.clock.now()
         task.assignee_id, task.owner_id, task.claimed_at = user.id, user.id, now
+        _withdraw_further_offers(task)
         db.session.add(Event(instance_id=task.instance_id, task=task, type="task_claimed",
                              actor_id=user.id, at=now, data={}))
         db.session.flush()
@@ -217,6 +244,7 @@ class EngineService:
         spiff_task.data.update(data)
         spiff_task.run()
         task.state, task.completed_at, task.completed_by_id = DONE, case.now, user.id
+        _withdraw_further_offers(task)
         case.record("task_completed", {"spec": task.spec_id, "form_key": task.form_key,
                                        "form_data": data}, task=task)
         self._advance(case, workflow)
@@ -227,22 +255,53 @@ class EngineService:
         instance = db.session.get(Instance, timer.instance_id)
         case = CaseContext(instance, None, self.clock.now())
         workflow = self._load(instance, case)
+        due = {}
         for task in _waiting_timers(workflow):  # every timer of the instance that is due now fires
-            due = _timer_due(task)
-            if due <= case.now:
-                case.record("timer_fired", {"spec": task.task_spec.name, "due_at": due.isoformat()})
+            when = _timer_due(task)
+            if when < case.now:
+                due[task.id] = task.task_spec.name
+                case.record("timer_fired", {"spec": task.task_spec.name, "due_at": when.isoformat()})
         workflow.refresh_timers()  # do_engine_steps alone would leave a due catch event waiting
         self._advance(case, workflow)
+        stuck = [due[task.id] for task in _waiting_timers(workflow) if task.id in due]
+        if stuck:  # it would be due again at once: fail (and back off) rather than spin
+            raise RuntimeError(f"timer events {stuck} stayed waiting after they fell due")
+
+    def _open_scheduled_cases(self, timer: Timer) -> None:
+        """A scheduled process is due: open its cases and move the wake-up to the next firing, in this
+        transaction. A case already opened (by hand, or by an earlier try) is left alone; a case that
+        cannot be opened keeps the wake-up due for a retry, without holding back the others."""
+        definition = definitions.latest_definition(timer.process_key)
+        if definition is None or definition.schedule is None:  # the schedule was taken out
+            db.session.delete(timer)
+            return
+        failures = []
+        for data in processes.SCHEDULED_STARTS[definition.key](timer.due_at):
+            try:
+                with db.session.begin_nested():
+                    self._start(definition, None, data)
+            except Conflict:
+                pass
+            except AppError as exc:
+                failures.append(f"{data}: {exc}")
+        if failures:
+            self._retry_later(timer, "; ".join(failures))
+        else:
+            timer.due_at = schedules.parse(definition.schedule).next_after(timer.due_at)
+            timer.attempts, timer.last_error = 0, None
 
     def _postpone(self, timer_id: int, error: Exception) -> None:
         """A firing failed (a script error, say): keep the wake-up, try again later, say why."""
         log.exception("timer %s failed to fire", timer_id)
         timer = db.session.get(Timer, timer_id)
         if timer is not None:
-            timer.attempts += 1
-            timer.last_error = f"{type(error).__name__}: {error}"[:2000]
-            timer.due_at = self.clock.now() + timedelta(minutes=min(2 ** timer.attempts, 60))
+            self._retry_later(timer, f"{type(error).__name__}: {error}")
             db.session.commit()
+
+    def _retry_later(self, timer: Timer, why: str) -> None:
+        timer.attempts += 1
+        timer.last_error = why[:2000]
+        timer.due_at = self.clock.now() + timedelta(minutes=min(2 ** timer.attempts, 60))
 
     # -- the shared middle of every operation ----------------------------------------------------
 
@@ -284,6 +343,7 @@ class EngineService:
         for row in open_rows:
             if row.spiff_task_id not in ready:  # cancelled by the flow (boundary event, end)
                 row.state = CANCELLED
+                _withdraw_further_offers(row)
                 case.record("task_cancelled", {"spec": row.spec_id}, task=row)
         known = {row.spiff_task_id for row in open_rows}
         for spiff_id, spiff_task in ready.items():
@@ -304,7 +364,9 @@ class EngineService:
         spec = spiff_task.task_spec
         rule = spec.assignee_rule or spec.candidate_rule
         try:
-            chosen = assignment.resolve(rule, spiff_task.data)
+            chosen, *further = [assignment.resolve(one, spiff_task.data)
+                                for one in ([spec.assignee_rule] if spec.assignee_rule
+                                            else assignment.group_rules(spec.candidate_rule))]
         except assignment.AssignmentError as exc:
             log.warning("case %s, step %s: %s", case.instance.id, spec.name, exc)
             raise Unassignable(_l("Nobody can be found for the step “%(step)s”: %(why)s",
@@ -314,8 +376,10 @@ class EngineService:
                    form_key=spec.form.key, state=OPEN, assignment_rule=rule,
                    assignee_id=chosen.assignee_id, owner_id=chosen.assignee_id,
                    candidate_role=chosen.candidate_role, candidate_org_unit_id=chosen.candidate_org_unit_id,
-                   due_at=due_at(spec.due_date, case.now) if spec.due_date else None,
-                   created_at=case.now)
+                   due_at=_task_due_at(spiff_task, case.now) if spec.due_date else None,
+                   created_at=case.now,
+                   further_candidates=[TaskCandidate(role=group.candidate_role, org_unit_id=group.candidate_org_unit_id)
+                                       for group in further])
         db.session.add(row)
         case.record("task_created", {"spec": row.spec_id, "rule": rule, "assignee_id": row.assignee_id,
                                      "candidate_role": row.candidate_role,
@@ -335,6 +399,21 @@ def _timer_due(task) -> datetime:
     return TimerEventDefinition.get_datetime(value if isinstance(value, str) else value["next"])
 
 
+def _task_due_at(spiff_task, now: datetime) -> datetime:
+    """A user task's due time: its `camunda:dueDate` as ISO 8601, or an expression over the case data
+    giving ISO 8601 (e.g. `day_after_month(month, 2)`), evaluated in the sandbox."""
+    text = spiff_task.task_spec.due_date
+    if not is_literal(text):
+        text = spiff_task.workflow.script_engine.evaluate(spiff_task, text)
+    return due_at(str(text), now)
+
+
+def _withdraw_further_offers(task: Task) -> None:
+    """A claimed or closed task is no longer offered to its further groups (see TaskCandidate)."""
+    if len(assignment.group_rules(task.assignment_rule)) > 1:
+        task.further_candidates.clear()
+
+
 def _outcome(workflow: BpmnWorkflow) -> str | None:
     ends = [t for t in workflow.get_tasks(state=TaskState.COMPLETED) if isinstance(t.task_spec, EndEvent)]
     ends.sort(key=lambda t: t.last_state_change)
@@ -346,5 +425,10 @@ def _outcome(workflow: BpmnWorkflow) -> str | None:
 
 
 def is_candidate(user: User, task: Task) -> bool:
-    return (task.candidate_role is not None
-            and user.has_role(task.candidate_role, task.candidate_org_unit_id))
+    """Whether the user may claim the task: it is offered to a group (role in an org unit) of his."""
+    if task.candidate_role is None:
+        return False
+    groups = [(task.candidate_role, task.candidate_org_unit_id)]
+    if len(assignment.group_rules(task.assignment_rule)) > 1:
+        groups += [(c.role, c.org_unit_id) for c in task.further_candidates]
+    return any(user.has_role(role, unit) for role, unit in groups)

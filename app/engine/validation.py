@@ -1,27 +1,61 @@
 """What deploying checks: a definition names only what the application knows (assignment rules,
-form keys, service topics), its due dates parse, and all its expressions and scripts compile under
-the sandbox. Any problem refuses the whole file."""
-from datetime import datetime
+form keys, service topics, schedules), its due dates parse, and all its expressions and scripts,
+decision tables included, compile under the sandbox. Any problem refuses the whole file."""
+import re
 
 from app.domain import assignment, processes
-from app.engine import sandbox
-from app.engine.deadlines import DeadlineError, due_at
+from app.engine import sandbox, schedules
+from app.engine.deadlines import is_literal
 from app.engine.parser import ApprovalUserTask, DomainServiceTask
 from forms import FORMS
 
 
-def definition_problems(specs, start_form_key: str | None) -> list[str]:
+def definition_problems(specs, start_form_key: str | None = None, schedule: str | None = None) -> list[str]:
     """What in a process (and its subprocesses) the application cannot run: unknown rules, form keys,
-    services, bad due dates, expressions the sandbox refuses."""
+    services, schedules, bad due dates, expressions the sandbox refuses."""
     problems = []
     if start_form_key is not None and start_form_key not in FORMS:
         problems.append(f"start event: unknown form key {start_form_key!r}")
+    if schedule is not None:
+        problems += _schedule_problems(specs[0].name, schedule)
     for task_spec in (task_spec for spec in specs for task_spec in spec.task_specs.values()):
         problems += [f"{task_spec.name}: {p}" for p in _expression_problems(task_spec)]
         if isinstance(task_spec, ApprovalUserTask):
             problems += [f"{task_spec.name}: {p}" for p in _user_task_problems(task_spec)]
-        elif isinstance(task_spec, DomainServiceTask) and task_spec.topic not in processes.SERVICES:
-            problems.append(f"{task_spec.name}: unknown service topic {task_spec.topic!r}")
+        elif isinstance(task_spec, DomainServiceTask):
+            if task_spec.topic not in processes.SERVICES:
+                problems.append(f"{task_spec.name}: unknown service topic {task_spec.topic!r}")
+            if task_spec.decision is not None:
+                problems += [f"{task_spec.name}: {p}" for p in _decision_problems(task_spec.decision)]
+    return problems
+
+
+def _schedule_problems(process_key: str, schedule: str) -> list[str]:
+    try:
+        schedules.parse(schedule)
+    except schedules.ScheduleError as exc:
+        return [str(exc)]
+    if process_key not in processes.SCHEDULED_STARTS:
+        return [f"schedule: the application does not know what cases to open for {process_key!r}"]
+    return []
+
+
+# A DMN input entry may be a bare comparison ("< 100") or use "?" for the input ("100 <= ? < 500").
+_QUESTION_MARK = re.compile(r"\?(?=(?:[^'\"]|['\"][^'\"]*['\"])*$)")
+
+
+def _decision_problems(decision) -> list[str]:
+    """Every expression of a DMN decision table must compile under the sandbox."""
+    table = decision.decision_table
+    problems = [p for column in table.inputs if column.expression and (p := sandbox.check(column.expression))]
+    for rule in table.rules:
+        for entry in rule.inputEntries:
+            for text in (t for t in entry.lhs if t):
+                text = _QUESTION_MARK.sub("dmninputexpr", text)
+                if sandbox.check(text) and (problem := sandbox.check(f"dmninputexpr {text}")):
+                    problems.append(f"rule {rule.row_number}: {problem}")
+        problems += [f"rule {rule.row_number}: {problem}" for entry in rule.outputEntries
+                     if getattr(entry, "text", None) and (problem := sandbox.check(entry.text))]
     return problems
 
 
@@ -45,13 +79,11 @@ def _user_task_problems(task_spec: ApprovalUserTask) -> list[str]:
         problems.append("needs exactly one of camunda:assignee and camunda:candidateGroups")
     if task_spec.assignee_rule and task_spec.assignee_rule not in assignment.PERSON_RULES:
         problems.append(f"camunda:assignee {task_spec.assignee_rule!r} is not a rule that finds one person")
-    if task_spec.candidate_rule and task_spec.candidate_rule not in assignment.GROUP_RULES:
-        problems.append(f"camunda:candidateGroups {task_spec.candidate_rule!r} is not a rule that finds a group")
+    for rule in assignment.group_rules(task_spec.candidate_rule):
+        if rule not in assignment.GROUP_RULES:
+            problems.append(f"camunda:candidateGroups {rule!r} is not a rule that finds a group")
     if task_spec.form.key not in FORMS:
         problems.append(f"unknown form key {task_spec.form.key!r}")
-    if task_spec.due_date:
-        try:
-            due_at(task_spec.due_date, datetime.now().astimezone())
-        except DeadlineError as exc:
-            problems.append(str(exc))
+    if task_spec.due_date and not is_literal(task_spec.due_date) and (problem := sandbox.check(task_spec.due_date)):
+        problems.append(f"camunda:dueDate is neither ISO 8601 nor an allowed expression: {problem}")
     return problems

@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from app.clock import clock
-from app.domain import accounts, dossiers, org
+from app.domain import accounts, dossiers, org, star_rating
 from app.domain.customers import Customer
 from app.engine import definitions, queries
 from app.engine.models import STATUSES, Event, Instance, Task
@@ -19,7 +19,7 @@ from app.errors import AppError, Forbidden, InvalidData, NotFound
 from app.extensions import db
 from app.web import engine
 from app.web.auth import login_limit
-from forms import build_form, describe, form_data
+from forms import build_form, context, describe, form_data, task_form
 
 bp = Blueprint("api", __name__)
 
@@ -48,11 +48,11 @@ def json_body() -> dict:
     return body
 
 
-def validated(form_key: str, data) -> dict:
-    """Run the form named by the BPMN over JSON data; field errors become a 400."""
+def validated(form_key: str, data, task: Task | None = None) -> dict:
+    """Run the form named by the BPMN (bound to its task, if any) over JSON data; field errors become a 400."""
     if not isinstance(data, dict):
         raise InvalidData(_l("`data` must be a JSON object."), {"data": [_l("Must be an object.")]})
-    form = build_form(form_key, json_data=data)
+    form = task_form(task, json_data=data) if task else build_form(form_key, json_data=data)
     if not form.validate():
         raise InvalidData(_l("Some fields are not valid."), form.errors)
     return form_data(form)
@@ -72,7 +72,7 @@ def task_json(task: Task) -> dict:
 
 def instance_json(instance: Instance) -> dict:
     return {"id": instance.id, "process_key": instance.process_key, "version": instance.definition.version,
-            "status": instance.status, "outcome": instance.outcome, "started_by": instance.started_by.username,
+            "status": instance.status, "outcome": instance.outcome, "started_by": instance.started_by.username if instance.started_by else None,
             "started_at": iso(instance.started_at), "ended_at": iso(instance.ended_at),
             "data": instance.start_data,
             "tasks": [task_json(t) for t in queries.open_tasks_of([instance.id])[instance.id]]}
@@ -159,8 +159,9 @@ def list_tasks():
 @token_required
 def get_task(task_id: int):
     task = queries.visible_task(g.api_user, task_id)
-    form = build_form(task.form_key, json_data={})
-    return jsonify({**task_json(task), "fields": describe(form), "case": instance_json(task.instance)})
+    form = task_form(task, json_data={})
+    return jsonify({**task_json(task), "fields": describe(form), "context": context(form),
+                    "case": instance_json(task.instance)})
 
 
 @bp.route("/tasks/<int:task_id>/claim", methods=["POST"])
@@ -173,7 +174,7 @@ def claim_task(task_id: int):
 @token_required
 def complete_task(task_id: int):
     task = queries.visible_task(g.api_user, task_id)
-    data = validated(task.form_key, json_body().get("data", {}))
+    data = validated(task.form_key, json_body().get("data", {}), task)
     task = engine().complete(task.id, g.api_user, data)
     return jsonify({"task": task_json(task), "instance": instance_json(task.instance)})
 
@@ -198,10 +199,26 @@ def get_dossier(customer_id: int):
     fields = {column.key: _plain(getattr(customer, column.key)) for column in Customer.__table__.columns}
     totals = {k: _plain(v) for k, v in dossiers.purchase_totals(customer).items()}
     return jsonify({**customer_json(customer), "dossier": fields, "totals": totals,
+                    "resource_guarantee": customer.resource_guarantee,
+                    "extra_discount_yuan_per_ton": customer.extra_discount_yuan_per_ton,
                     "purchases": [{"ordered_on": p.ordered_on.isoformat(), "product": p.product,
                                    "quantity_tons": str(p.quantity_tons), "amount_yuan": str(p.amount_yuan),
                                    "delivered_on": iso(p.delivered_on)} for p in customer.purchases],
                     "read": {"ground": read.ground, "loan_id": read.loan_id}})
+
+
+@bp.route("/customers/<int:customer_id>/stars")
+@token_required
+def get_stars(customer_id: int):
+    """The customer's approved monthly stars, newest first, with who set them in each round."""
+    customer = dossiers.get_customer(customer_id)
+    if not star_rating.may_see_stars(g.api_user, customer):
+        raise Forbidden(_l("Star ratings are for the customer's branch and headquarters."))
+    name = lambda user: user.username if user else None  # noqa: E731
+    return jsonify([{"month": r.month, "stars": r.stars, "initial_stars": r.initial_stars,
+                     "second_round_stars": r.second_round_stars, "approved_by": name(r.approved_by),
+                     "initial_by": name(r.initial_by), "second_round_by": name(r.second_round_by)}
+                    for r in star_rating.history(customer.id)])
 
 
 @bp.route("/customers/<int:customer_id>/access-log")

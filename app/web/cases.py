@@ -3,8 +3,9 @@ from flask import Blueprint, Response, abort, current_app, flash, redirect, rend
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
+from app.domain.processes import may_start
 from app.engine import definitions, queries
-from app.errors import InvalidData
+from app.errors import Conflict, Forbidden, InvalidData
 from app.web import engine
 from forms import build_form, for_display, form_data
 
@@ -24,7 +25,8 @@ def my_requests():
 @bp.route("/requests/new")
 @login_required
 def startable():
-    processes = [d for d in definitions.latest_definitions() if d.start_form_key]
+    processes = [d for d in definitions.latest_definitions()
+                 if d.start_form_key and may_start(d.key, current_user)]
     return render_template("cases/startable.html", processes=processes)
 
 
@@ -34,13 +36,15 @@ def new_request(key: str):
     definition = definitions.latest_definition(key)
     if definition is None or not definition.start_form_key:
         abort(404)
+    if not may_start(key, current_user):
+        raise Forbidden(_l("You may not open cases of this process."))
     form = build_form(definition.start_form_key)
     if request.method == "GET" and request.args.get("customer_id", type=int) and hasattr(form, "customer_id"):
         form.customer_id.data = request.args.get("customer_id", type=int)
     if form.validate_on_submit():
         try:
             instance = engine().start(key, current_user, form_data(form))
-        except InvalidData as exc:
+        except (InvalidData, Conflict) as exc:
             for name, messages in exc.fields.items():
                 getattr(form, name).errors.extend(messages)
         else:

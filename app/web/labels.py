@@ -8,8 +8,8 @@ ROLES = {
     "branch_manager": _l("Branch manager"),
     "sales_manager": _l("Sales manager"),
     "deputy_gm": _l("Deputy general manager in charge"),
-    "hq_marketing": _l("HQ marketing office"),
-    "leadership": _l("Company leadership"),
+    "hq_marketing": _l("Marketing officer"),
+    "leadership": _l("Company leader"),
     "sales_department": _l("Sales department"),
     "finance": _l("Finance department"),
     "auditor": _l("Compliance reviewer"),
@@ -26,6 +26,7 @@ STATUSES = {
 OUTCOMES = {
     "approved": _l("Approved"),
     "rejected": _l("Refused"),
+    "no_customers": _l("Nothing to rate"),
 }
 
 TASK_STATES = {
@@ -41,12 +42,16 @@ EVENTS = {
     "task_completed": _l("Task completed"),
     "task_cancelled": _l("Task cancelled"),
     "loan_granted": _l("Read access granted"),
+    "timer_fired": _l("Deadline passed"),
+    "reminder_sent": _l("Reminder sent"),
+    "star_rating_final": _l("Final stars recorded"),
     "instance_completed": _l("Case closed"),
 }
 
 DECISIONS = {
     "approve": _l("Consented"),
     "reject": _l("Refused"),
+    "return": _l("Returned"),
 }
 
 CUSTOMER_KINDS = {

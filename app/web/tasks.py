@@ -7,7 +7,7 @@ from app.engine import queries
 from app.engine.service import is_candidate
 from app.errors import InvalidData
 from app.web import engine
-from forms import build_form, for_display, form_data
+from forms import for_display, form_data, task_form
 
 bp = Blueprint("tasks", __name__)
 
@@ -33,6 +33,7 @@ def _render_task(task, form, status=200):
         "tasks/task.html", task=task, instance=instance, form=for_display(form, current_user),
         may_act=task.is_open and task.assignee_id == current_user.id,
         may_claim=task.is_open and task.assignee_id is None and is_candidate(current_user, task),
+        returned=queries.return_behind(task) if task.is_open else None,
         events=queries.events_of(instance), tasks=queries.tasks_of(instance)), status
 
 
@@ -40,7 +41,7 @@ def _render_task(task, form, status=200):
 @login_required
 def task(task_id: int):
     task = queries.visible_task(current_user, task_id)
-    form = build_form(task.form_key)
+    form = task_form(task)
     if request.method == "POST":
         if not form.validate_on_submit():
             return _render_task(task, form, 400)

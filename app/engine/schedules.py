@@ -1,0 +1,87 @@
+"""Processes the application opens cases of by itself, on a calendar.
+
+A BPMN timer *start* event is the wrong tool for "on the 1st of every month": SpiffWorkflow keeps
+one instance alive for all firings, and `P1M` becomes a fixed 30 days. Instead a process declares
+its schedule as a property, visible to administrators in the modeler:
+
+    <bpmn:process id="star_rating" …>
+      <bpmn:extensionElements><camunda:properties>
+        <camunda:property name="schedule" value="monthly on day 1 at 00:00" />
+      </camunda:properties></bpmn:extensionElements>
+
+The time is the company's (Asia/Shanghai). The next firing is one row in the wake-up table (kind
+`schedule`, at most one per process), fired by the same workers as every timer; the domain says
+what cases a firing opens (app.domain.processes.SCHEDULED_STARTS).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from lxml import etree
+from sqlalchemy import delete, select
+
+from app.engine.deadlines import COMPANY_TZ, local
+from app.engine.models import SCHEDULE, ProcessDefinition, Timer
+from app.extensions import db
+
+_MONTHLY = re.compile(r"^monthly on day (\d{1,2}) at (\d{2}):(\d{2})$")
+_PROPERTY = ("./bpmn:extensionElements/camunda:properties/camunda:property[@name='schedule']")
+
+
+class ScheduleError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Monthly:
+    day: int
+    hour: int
+    minute: int
+
+    def at(self, year: int, month: int) -> datetime:
+        return datetime(year, month, self.day, self.hour, self.minute, tzinfo=COMPANY_TZ).astimezone(UTC)
+
+    def next_after(self, moment: datetime) -> datetime:
+        """The first firing strictly after `moment`."""
+        here = local(moment)
+        candidate = self.at(here.year, here.month)
+        if candidate > moment:
+            return candidate
+        index = here.year * 12 + here.month  # the next month, counted from 0
+        return self.at(index // 12, index % 12 + 1)
+
+
+def parse(text: str) -> Monthly:
+    match = _MONTHLY.match(text.strip())
+    if match is None:
+        raise ScheduleError(f"schedule {text!r}: write it as 'monthly on day D at HH:MM' (company time)")
+    day, hour, minute = (int(group) for group in match.groups())
+    if not 1 <= day <= 28 or hour > 23 or minute > 59:
+        raise ScheduleError(f"schedule {text!r}: the day must be 1–28 (every month has it) and the time valid")
+    return Monthly(day, hour, minute)
+
+
+def declared(process: etree._Element, namespaces: dict) -> str | None:
+    """The `schedule` property of a BPMN process element, if it has one."""
+    found = process.xpath(_PROPERTY, namespaces=namespaces)
+    return found[0].get("value").strip() if found and found[0].get("value") else None
+
+
+def sync(definition: ProcessDefinition, now: datetime) -> None:
+    """Make the process's wake-up match its newest version: one row if it has a schedule, none if not.
+
+    An existing row keeps its time unless the new schedule fires earlier: a redeploy never skips a
+    due firing (a worker that was down catches up) and never fires one twice.
+    """
+    row = db.session.scalar(select(Timer).where(Timer.kind == SCHEDULE, Timer.process_key == definition.key))
+    if definition.schedule is None:
+        if row is not None:
+            db.session.execute(delete(Timer).where(Timer.id == row.id))
+        return
+    due = parse(definition.schedule).next_after(now)
+    if row is None:
+        db.session.add(Timer(kind=SCHEDULE, process_key=definition.key, due_at=due))
+    elif due < row.due_at:
+        row.due_at = due
