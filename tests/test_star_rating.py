@@ -2,6 +2,7 @@
 the rating sheet, the split by stars, returns, deadlines, history and the preferential policy."""
 from datetime import date, datetime
 from decimal import Decimal
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -10,8 +11,10 @@ from sqlalchemy import delete, select
 
 from app.clock import clock
 from app.domain.customers import PurchaseRecord
+from app.domain.org import OrgUnit
 from app.domain.star_rating import StarRating, streak
-from app.engine.models import COMPLETED, OPEN, SCHEDULE, Event, Instance, Task, Timer
+from app.engine.definitions import DefinitionError
+from app.engine.models import COMPLETED, OPEN, SCHEDULE, Event, Instance, ProcessDefinition, Task, Timer
 from app.extensions import db
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -351,3 +354,110 @@ def test_the_instances_list_filters_by_process_and_status(engine, api):
     everything = api.get("/instances?process_key=star_rating", "auditor").get_json()
     assert everything["total"] == 2
     assert api.get("/instances?status=sleeping", "auditor").status_code == 400
+
+
+@pytest.fixture
+def process_copy(app, tmp_path):
+    """processes/ copied, to deploy edited versions of the star rating."""
+    source = Path(app.config["PROCESSES_DIR"])
+    for name in ("star_rating.bpmn", "star_suggestion.dmn"):
+        (tmp_path / name).write_text((source / name).read_text(encoding="utf-8"), encoding="utf-8")
+
+    def edit(name: str, old: str, new: str) -> Path:
+        path = tmp_path / name
+        text = path.read_text(encoding="utf-8")
+        assert old in text
+        path.write_text(text.replace(old, new), encoding="utf-8")
+        return tmp_path
+    return edit
+
+
+@pytest.mark.parametrize("name, old, new, named", [
+    ("star_suggestion.dmn", "<text>4</text>", "<text>().__class__.__base__.__subclasses__()</text>", "__class__"),
+    ("star_suggestion.dmn", "<text>&gt;= 1000</text>", "<text>&gt;= [].__class__.__mro__</text>", "__class__"),
+    ("star_suggestion.dmn", "<text>volume_tons</text>", "<text>__import__('os')</text>", "__import__"),
+    ("star_rating.bpmn", 'value="monthly on day 1 at 00:00"', 'value="every month"', "monthly on day"),
+    ("star_rating.bpmn", 'value="monthly on day 1 at 00:00"', 'value="monthly on day 31 at 00:00"', "1–28"),
+    ("star_rating.bpmn", 'camunda:dueDate="day_after_month(month, 2)"',
+     'camunda:dueDate="day_after_month.__globals__"', "dueDate"),
+    ("star_rating.bpmn", 'candidateGroups="branch_customer_specialist, branch_business_dept" camunda:dueDate="day',
+     'candidateGroups="branch_customer_specialist, whoever" camunda:dueDate="day', "whoever"),
+])
+def test_a_star_rating_the_application_cannot_run_is_not_deployed(engine, process_copy, name, old, new, named):
+    directory = process_copy(name, old, new)
+    before = db.session.scalars(select(ProcessDefinition.id)).all()
+    with pytest.raises(DefinitionError, match=named):
+        engine.deploy_directory(directory)
+    assert db.session.scalars(select(ProcessDefinition.id)).all() == before
+
+
+def test_a_changed_decision_table_is_a_new_version_and_running_cases_keep_theirs(engine, process_copy, purchases):
+    purchases("2027-01", {"HD-E1-001": "600"})
+    clock.set(at(2027, 2, 1, 9, 0))
+    before = start_by_hand(engine, "2027-01", "east")
+    directory = process_copy("star_suggestion.dmn", "500 &lt;= ? &lt; 1000", "700 &lt;= ? &lt; 1000")
+    process_copy("star_suggestion.dmn", "100 &lt;= ? &lt; 500", "100 &lt;= ? &lt; 700")
+    (created,) = engine.deploy_directory(directory)
+    assert (created.key, created.version) == ("star_rating", before.definition.version + 1)
+    assert set(created.dmn_xml) == {"star_suggestion.dmn"}
+    after = start_by_hand(engine, "2027-01", "north")
+    assert after.definition_id == created.id
+    assert sheet_of(before)["HD-E1-001"].suggested_stars == 3  # 600 t under the old table
+    purchases("2027-02", {"HD-E1-001": "600"})
+    clock.set(at(2027, 3, 1, 9, 0))
+    assert sheet_of(start_by_hand(engine, "2027-02", "east"))["HD-E1-001"].suggested_stars == 2  # the new one
+
+
+def test_a_branch_whose_case_cannot_open_is_retried_without_holding_back_the_others(engine):
+    clock.set(at(2027, 1, 20, 9, 0))
+    engine.deploy_directory(engine_processes(engine))
+    north_business = db.session.scalar(select(OrgUnit).where(OrgUnit.code == "north_business"))
+    north_business.function = "archive"  # the north branch has no business department for a while
+    db.session.commit()
+    try:
+        assert fire_due(engine, at(2027, 2, 1, 0, 0, 1)) == 1
+        assert [i.start_data["branch_code"] for i in cases("2027-01")] == ["east"]
+        row = db.session.scalar(select(Timer).where(Timer.kind == SCHEDULE))
+        assert "north" in row.last_error and row.attempts == 1
+        assert at(2027, 2, 1) < row.due_at < at(2027, 2, 1, 1, 0)  # retried soon, not next month
+    finally:
+        north_business.function = "business"
+        db.session.commit()
+    fire_due(engine, at(2027, 2, 1, 1, 0))
+    assert sorted(i.start_data["branch_code"] for i in cases("2027-01")) == ["east", "north"]
+    row = db.session.scalar(select(Timer).where(Timer.kind == SCHEDULE))
+    assert (row.due_at, row.attempts, row.last_error) == (at(2027, 3, 1), 0, None)
+
+
+def test_a_case_opened_after_the_2nd_is_overdue_reminded_and_escalated_at_once(engine):
+    clock.set(at(2027, 2, 3, 10, 0))
+    instance = start_by_hand(engine, "2027-01")
+    waiting = open_tasks(instance)
+    assert waiting["initial_rating"].is_overdue(clock.now())
+    assert waiting["initial_rating_overdue_notice"].assignee.username == "mgr_east"
+    assert [e.data["spec"] for e in events(instance, "timer_fired")] == ["initial_rating_late"]
+    (reminder,) = events(instance, "reminder_sent")
+    assert [t["task_id"] for t in reminder.data["tasks"]] == [waiting["initial_rating"].id]
+    assert fire_due(engine, at(2027, 2, 3, 10, 1)) == 0  # recorded once, fired once
+
+
+def test_a_task_offered_to_two_of_my_groups_is_in_my_inbox_once(engine):
+    from app.domain.org import Membership, Role
+    from app.engine.queries import inbox_count
+    clock.set(at(2027, 2, 1, 9, 0))
+    instance = start_by_hand(engine, "2027-01")
+    supervisor = get_user("biz_east")
+    specialist_role = db.session.scalar(select(Role).where(Role.code == "customer_specialist"))
+    east = db.session.scalar(select(OrgUnit).where(OrgUnit.code == "east"))
+    extra = Membership(user=supervisor, role=specialist_role, org_unit=east)  # also the branch's specialist
+    db.session.add(extra)
+    db.session.commit()
+    try:
+        db.session.expire_all()
+        supervisor = get_user("biz_east")
+        task_ids = [t.id for t in _inbox(engine, "biz_east") if t.instance_id == instance.id]
+        assert task_ids == [open_tasks(instance)["initial_rating"].id]
+        assert inbox_count(supervisor) == 1
+    finally:
+        db.session.delete(extra)
+        db.session.commit()

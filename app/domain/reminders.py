@@ -8,8 +8,13 @@ from app.extensions import db
 
 def remind_overdue(call: ServiceCall) -> dict:
     """Remind whoever has an overdue task in the case: the case history says who was reminded of
-    what. (In-app and e-mail notifications deliver it once they exist.)"""
-    case = call.case
+    what. (In-app and e-mail notifications deliver it once they exist.) Decided once the case's
+    tasks are written: a task that is overdue the moment it opens is reminded too."""
+    call.case.when_tasks_synced(lambda: _remind(call.case))
+    return {}
+
+
+def _remind(case) -> None:
     overdue = db.session.scalars(select(Task).where(Task.instance_id == case.instance.id, Task.state == OPEN,
                                                     Task.due_at < case.now).order_by(Task.id)).all()
     reminded = [{"task_id": task.id, "name": task.name, "assignee_id": task.assignee_id,
@@ -17,4 +22,3 @@ def remind_overdue(call: ServiceCall) -> dict:
                 for task in overdue]
     if reminded:
         case.record("reminder_sent", {"tasks": reminded})
-    return {}

@@ -6,7 +6,7 @@ from functools import lru_cache
 
 from flask_babel import lazy_gettext as _l
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import and_, bindparam, exists, false, func, literal, or_, select, true, union
+from sqlalchemy import and_, bindparam, exists, false, func, literal, or_, select, true, union_all
 from sqlalchemy.orm import joinedload, lazyload
 
 from app.domain import org
@@ -31,10 +31,11 @@ def _candidate_filter(user: org.User):
 def _inbox_statements(groups: int):
     """The inbox's two statements for a user in `groups` groups (role in an org unit), built once.
 
-    Rows: my open tasks, the open unclaimed ones offered to each of my groups, and those offered to
-    a group of mine as a further group (TaskCandidate), one SELECT each, glued with UNION (a task
-    offered to two of my groups is one row). Each SELECT on tasks spells out the condition of its
-    partial index (models.OPEN_ASSIGNED, OPEN_UNCLAIMED) with 'open' written into the SQL, not
+    Rows: my open tasks, the open unclaimed ones offered to each of my groups, one SELECT each, and
+    one SELECT for those offered to a group of mine only as a further group (TaskCandidate), glued
+    with UNION ALL: the parts never overlap (assigned or not; one membership per role and unit; the
+    last part leaves out what the others found). Each SELECT on tasks spells out the condition of
+    its partial index (models.OPEN_ASSIGNED, OPEN_UNCLAIMED) with 'open' written into the SQL, not
     bound, and reads only what the index holds: SQLite and PostgreSQL answer it from the index
     alone. Parameters: see _inbox_parameters.
     """
@@ -45,11 +46,15 @@ def _inbox_statements(groups: int):
                                      Task.candidate_role == bindparam(f"role_{i}"),
                                      Task.candidate_org_unit_id == bindparam(f"unit_{i}"))
               for i in range(groups)]
-    parts += [select(*columns).join(TaskCandidate, TaskCandidate.task_id == Task.id)
-              .where(TaskCandidate.role == bindparam(f"role_{i}"), TaskCandidate.org_unit_id == bindparam(f"unit_{i}"),
-                     is_open, Task.assignee_id.is_(None))
-              for i in range(groups)]
-    rows = union(*parts)
+    if groups:
+        mine = [(bindparam(f"role_{i}"), bindparam(f"unit_{i}")) for i in range(groups)]
+        offered_further = select(TaskCandidate.task_id).where(
+            or_(*[and_(TaskCandidate.role == role, TaskCandidate.org_unit_id == unit) for role, unit in mine]))
+        offered_first = or_(*[and_(Task.candidate_role == role, Task.candidate_org_unit_id == unit)
+                              for role, unit in mine])
+        parts.append(select(*columns).where(is_open, Task.assignee_id.is_(None), Task.id.in_(offered_further),
+                                            ~offered_first))
+    rows = union_all(*parts)
     # Ordered on the UNION itself (by output column names): SQLite sorts each part and merges them.
     order = rows.selected_columns
     ordered = rows.order_by(order.no_due_date, order.due_at, order.created_at, order.id)

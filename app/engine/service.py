@@ -86,9 +86,16 @@ class CaseContext:
     now: datetime
     has_timers: bool = False
     events: list[tuple[str, dict, Task | None]] = field(default_factory=list)
+    # Work a service leaves until the tasks table matches the workflow (see `when_tasks_synced`).
+    after_sync: list[Callable[[], None]] = field(default_factory=list)
 
     def record(self, event_type: str, data: dict | None = None, task: Task | None = None) -> None:
         self.events.append((event_type, data or {}, task))
+
+    def when_tasks_synced(self, callback: Callable[[], None]) -> None:
+        """Run `callback` once this operation's task rows are written (a reminder names tasks that a
+        boundary timer, fired in the same step, has not yet seen as rows)."""
+        self.after_sync.append(callback)
 
     def event_rows(self) -> list[dict]:
         """The recorded events as rows, once their tasks have ids (after a flush)."""
@@ -255,12 +262,7 @@ class EngineService:
         instance = db.session.get(Instance, timer.instance_id)
         case = CaseContext(instance, None, self.clock.now())
         workflow = self._load(instance, case)
-        due = {}
-        for task in _waiting_timers(workflow):  # every timer of the instance that is due now fires
-            when = _timer_due(task)
-            if when < case.now:
-                due[task.id] = task.task_spec.name
-                case.record("timer_fired", {"spec": task.task_spec.name, "due_at": when.isoformat()})
+        due = {task.id: task.task_spec.name for task in _waiting_timers(workflow) if _timer_due(task) < case.now}
         workflow.refresh_timers()  # do_engine_steps alone would leave a due catch event waiting
         self._advance(case, workflow)
         stuck = [due[task.id] for task in _waiting_timers(workflow) if task.id in due]
@@ -325,6 +327,8 @@ class EngineService:
         """Run the engine to the next wait, save the state, sync the tasks table, write events."""
         workflow.do_engine_steps()
         instance = case.instance
+        if case.has_timers:
+            _record_fired_timers(case, workflow)
         self._sync_tasks(case, workflow)
         if case.has_timers:
             self._sync_timers(case, workflow)
@@ -334,6 +338,8 @@ class EngineService:
             case.record("instance_completed", {"outcome": instance.outcome})
         instance.state = serializer.dumps(workflow)
         db.session.flush()
+        for callback in case.after_sync:
+            callback()
         db.session.execute(insert(Event), case.event_rows())  # one statement for all of them
 
     def _sync_tasks(self, case: CaseContext, workflow: BpmnWorkflow) -> None:
@@ -391,6 +397,19 @@ def _waiting_timers(workflow: BpmnWorkflow):
     return [task for task in workflow.event_manager.tasks.values()
             if isinstance(task.task_spec.event_definition, TimerEventDefinition)
             and task.has_state(TaskState.WAITING)]
+
+
+def _record_fired_timers(case: CaseContext, workflow: BpmnWorkflow) -> None:
+    """Every timer event that fired, once, in the case history: fired by a worker, or at once because
+    its time had already passed when it started waiting (a case opened late, say)."""
+    for task in workflow.get_tasks():  # all states: a filtered walk skips what sits under waiting tasks
+        if (task.state == TaskState.COMPLETED
+                and isinstance(getattr(task.task_spec, "event_definition", None), TimerEventDefinition)
+                and not task.internal_data.get("fire_recorded")):
+            task.internal_data["fire_recorded"] = True
+            value = task.task_spec.event_definition.details(task).value
+            due = value if isinstance(value, str) or value is None else value.get("next")
+            case.record("timer_fired", {"spec": task.task_spec.name, "due_at": due})
 
 
 def _timer_due(task) -> datetime:
