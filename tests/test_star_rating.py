@@ -435,8 +435,10 @@ def test_a_case_opened_after_the_2nd_is_overdue_reminded_and_escalated_at_once(e
     waiting = open_tasks(instance)
     assert waiting["initial_rating"].is_overdue(clock.now())
     assert waiting["initial_rating_overdue_notice"].assignee.username == "mgr_east"
-    assert [e.data["spec"] for e in events(instance, "timer_fired")] == ["initial_rating_late"]
+    (fired,) = events(instance, "timer_fired")
+    assert (fired.data["spec"], fired.data["name"], fired.actor_id) == ("initial_rating_late", "2日仍未上报", None)
     (reminder,) = events(instance, "reminder_sent")
+    assert reminder.actor_id is None  # the application's doing, not the administrator's
     assert [t["task_id"] for t in reminder.data["tasks"]] == [waiting["initial_rating"].id]
     assert fire_due(engine, at(2027, 2, 3, 10, 1)) == 0  # recorded once, fired once
 

@@ -21,4 +21,4 @@ def _remind(case) -> None:
                  "candidate_role": task.candidate_role, "candidate_org_unit_id": task.candidate_org_unit_id}
                 for task in overdue]
     if reminded:
-        case.record("reminder_sent", {"tasks": reminded})
+        case.record("reminder_sent", {"tasks": reminded}, system=True)

@@ -85,12 +85,15 @@ class CaseContext:
     actor: User | None
     now: datetime
     has_timers: bool = False
-    events: list[tuple[str, dict, Task | None]] = field(default_factory=list)
+    events: list[tuple[str, dict, Task | None, bool]] = field(default_factory=list)
     # Work a service leaves until the tasks table matches the workflow (see `when_tasks_synced`).
     after_sync: list[Callable[[], None]] = field(default_factory=list)
 
-    def record(self, event_type: str, data: dict | None = None, task: Task | None = None) -> None:
-        self.events.append((event_type, data or {}, task))
+    def record(self, event_type: str, data: dict | None = None, task: Task | None = None,
+               system: bool = False) -> None:
+        """Note an event of this operation; `system` events (a deadline passing, a reminder) are the
+        application's, not the acting person's."""
+        self.events.append((event_type, data or {}, task, system))
 
     def when_tasks_synced(self, callback: Callable[[], None]) -> None:
         """Run `callback` once this operation's task rows are written (a reminder names tasks that a
@@ -101,7 +104,8 @@ class CaseContext:
         """The recorded events as rows, once their tasks have ids (after a flush)."""
         actor_id = self.actor.id if self.actor else None
         return [{"instance_id": self.instance.id, "task_id": task.id if task else None, "type": event_type,
-                 "actor_id": actor_id, "at": self.now, "data": data} for event_type, data, task in self.events]
+                 "actor_id": None if system else actor_id, "at": self.now, "data": data}
+                for event_type, data, task, system in self.events]
 
 
 class EngineService:
@@ -409,7 +413,8 @@ def _record_fired_timers(case: CaseContext, workflow: BpmnWorkflow) -> None:
             task.internal_data["fire_recorded"] = True
             value = task.task_spec.event_definition.details(task).value
             due = value if isinstance(value, str) or value is None else value.get("next")
-            case.record("timer_fired", {"spec": task.task_spec.name, "due_at": due})
+            case.record("timer_fired", {"spec": task.task_spec.name, "name": task.task_spec.bpmn_name,
+                                        "due_at": due}, system=True)
 
 
 def _timer_due(task) -> datetime:
