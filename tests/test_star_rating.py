@@ -15,6 +15,7 @@ from app.domain.org import OrgUnit
 from app.domain.star_rating import StarRating, streak
 from app.engine.definitions import DefinitionError
 from app.engine.models import COMPLETED, OPEN, SCHEDULE, Event, Instance, ProcessDefinition, Task, Timer
+from app.engine.queries import return_behind
 from app.extensions import db
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -231,7 +232,7 @@ def _act_api(api, instance, spec, username, data):
     return api.post(f"/tasks/{task.id}/complete", username, {"data": data})
 
 
-def test_a_returned_sheet_goes_back_to_the_branch_whole(engine, purchases):
+def test_a_returned_sheet_goes_back_to_the_branch_whole(engine, purchases, pages):
     purchases("2027-01", {"HD-E1-001": "1200", "HD-E1-002": "300"})
     clock.set(at(2027, 2, 1, 9, 0))
     instance = start_by_hand(engine, "2027-01")
@@ -245,11 +246,16 @@ def test_a_returned_sheet_goes_back_to_the_branch_whole(engine, purchases):
     cancelled = db.session.scalar(select(Task).where(Task.instance_id == instance.id, Task.spec_id == "second_rating"))
     assert cancelled.state == "cancelled"
 
+    # The branch's task page says who returned the sheet and why.
+    pages.login("biz_east")
+    page = pages.client.get(f"/tasks/{waiting['revise_rating'].id}").get_data(as_text=True)
+    assert 'data-testid="returned"' in page and "HD-E1-002 应为一星，请复核" in page
     revised = dict(suggested, **{"HD-E1-002": 1})
     act(engine, instance, "revise_rating", "biz_east", ratings(revised, {"HD-E1-002": "按总公司意见调整"}))
     assert set(open_tasks(instance)) == {"hq_review", "second_rating"}
     rows = sheet_of(instance)
     assert rows["HD-E1-002"].initial_stars == 1 and rows["HD-E1-002"].initial_by.username == "biz_east"
+    assert return_behind(open_tasks(instance)["hq_review"]) is None  # the new review is not "returned"
 
 
 def test_deadlines_on_the_2nd_and_the_5th_remind_and_escalate(engine, purchases):

@@ -126,6 +126,26 @@ class Task(db.Model):
     def is_overdue(self, now: datetime) -> bool:
         return self.is_open and self.due_at is not None and self.due_at < now
 
+    @property
+    def has_further_groups(self) -> bool:
+        """Offered to several groups (`camunda:candidateGroups` named several rules): the others are
+        TaskCandidate rows. Known from the rule, without a query."""
+        return "," in (self.assignment_rule or "") and self.candidate_role is not None
+
+    def is_offered_to(self, user: User) -> bool:
+        """Whether the user may claim the task: it is offered to a group (role in an org unit) of his."""
+        if self.candidate_role is None:
+            return False
+        groups = [(self.candidate_role, self.candidate_org_unit_id)]
+        if self.has_further_groups:
+            groups += [(group.role, group.org_unit_id) for group in self.further_candidates]
+        return any(user.has_role(role, unit) for role, unit in groups)
+
+    def withdraw_further_offers(self) -> None:
+        """A claimed or closed task is no longer offered to its further groups (see TaskCandidate)."""
+        if self.has_further_groups:
+            self.further_candidates.clear()
+
 
 class TaskCandidate(db.Model):
     """A further group an unclaimed task is offered to, beyond the task's own candidate columns

@@ -199,9 +199,7 @@ def visible_task(user: org.User, task_id: int) -> Task:
     task = db.session.get(Task, task_id)
     if task is None:
         raise NotFound(_l("No such task."))
-    unclaimed_candidate = (task.state == OPEN and task.assignee_id is None
-                           and task.candidate_role is not None
-                           and user.has_role(task.candidate_role, task.candidate_org_unit_id))
+    unclaimed_candidate = task.state == OPEN and task.assignee_id is None and task.is_offered_to(user)
     if task.assignee_id != user.id and task.completed_by_id != user.id and not unclaimed_candidate:
         raise Forbidden(_l("This task is not yours."))
     return task

@@ -226,14 +226,14 @@ class EngineService:
         task = self._open_task(task_id)
         if task.assignee_id == user.id:
             return task
-        if not is_candidate(user, task):
+        if not task.is_offered_to(user):
             raise Forbidden(_l("This task is not for you."))
         if task.assignee_id is not None:
             raise Conflict(_l("This task has already been claimed by %(name)s.",
                               name=task.assignee.display_name))
         now = self.clock.now()
         task.assignee_id, task.owner_id, task.claimed_at = user.id, user.id, now
-        _withdraw_further_offers(task)
+        task.withdraw_further_offers()
         db.session.add(Event(instance_id=task.instance_id, task=task, type="task_claimed",
                              actor_id=user.id, at=now, data={}))
         db.session.flush()
@@ -242,7 +242,7 @@ class EngineService:
     def _complete(self, task_id: int, user: User, data: dict) -> Task:
         task = self._open_task(task_id)
         if task.assignee_id != user.id:
-            if task.assignee_id is None and is_candidate(user, task):
+            if task.assignee_id is None and task.is_offered_to(user):
                 raise Forbidden(_l("Claim this task before you complete it."))
             raise Forbidden(_l("This task is not yours."))
         instance = task.instance
@@ -255,7 +255,7 @@ class EngineService:
         spiff_task.data.update(data)
         spiff_task.run()
         task.state, task.completed_at, task.completed_by_id = DONE, case.now, user.id
-        _withdraw_further_offers(task)
+        task.withdraw_further_offers()
         case.record("task_completed", {"spec": task.spec_id, "form_key": task.form_key,
                                        "form_data": data}, task=task)
         self._advance(case, workflow)
@@ -353,7 +353,7 @@ class EngineService:
         for row in open_rows:
             if row.spiff_task_id not in ready:  # cancelled by the flow (boundary event, end)
                 row.state = CANCELLED
-                _withdraw_further_offers(row)
+                row.withdraw_further_offers()
                 case.record("task_cancelled", {"spec": row.spec_id}, task=row)
         known = {row.spiff_task_id for row in open_rows}
         for spiff_id, spiff_task in ready.items():
@@ -432,12 +432,6 @@ def _task_due_at(spiff_task, now: datetime) -> datetime:
     return due_at(str(text), now)
 
 
-def _withdraw_further_offers(task: Task) -> None:
-    """A claimed or closed task is no longer offered to its further groups (see TaskCandidate)."""
-    if len(assignment.group_rules(task.assignment_rule)) > 1:
-        task.further_candidates.clear()
-
-
 def _outcome(workflow: BpmnWorkflow) -> str | None:
     ends = [t for t in workflow.get_tasks(state=TaskState.COMPLETED) if isinstance(t.task_spec, EndEvent)]
     ends.sort(key=lambda t: t.last_state_change)
@@ -446,13 +440,3 @@ def _outcome(workflow: BpmnWorkflow) -> str | None:
         if outcome:
             return outcome
     return None
-
-
-def is_candidate(user: User, task: Task) -> bool:
-    """Whether the user may claim the task: it is offered to a group (role in an org unit) of his."""
-    if task.candidate_role is None:
-        return False
-    groups = [(task.candidate_role, task.candidate_org_unit_id)]
-    if len(assignment.group_rules(task.assignment_rule)) > 1:
-        groups += [(c.role, c.org_unit_id) for c in task.further_candidates]
-    return any(user.has_role(role, unit) for role, unit in groups)

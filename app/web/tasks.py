@@ -4,7 +4,6 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from app.engine import queries
-from app.engine.service import is_candidate
 from app.errors import InvalidData
 from app.web import engine
 from forms import for_display, form_data, task_form
@@ -32,7 +31,7 @@ def _render_task(task, form, status=200):
     return render_template(
         "tasks/task.html", task=task, instance=instance, form=for_display(form, current_user),
         may_act=task.is_open and task.assignee_id == current_user.id,
-        may_claim=task.is_open and task.assignee_id is None and is_candidate(current_user, task),
+        may_claim=task.is_open and task.assignee_id is None and task.is_offered_to(current_user),
         returned=queries.return_behind(task) if task.is_open else None,
         events=queries.events_of(instance), tasks=queries.tasks_of(instance)), status
 
