@@ -25,7 +25,7 @@ translations: $(VENV)/.installed
 # After changing user-facing strings: refresh the catalogue, then translate the new entries.
 extract-messages: $(VENV)/.installed
 	$(BIN)/pybabel extract -F babel.cfg -k _l --ignore-dirs=".venv node_modules" -o app/translations/messages.pot .
-	$(BIN)/pybabel update -i app/translations/messages.pot -d app/translations
+	$(BIN)/pybabel update --ignore-obsolete -i app/translations/messages.pot -d app/translations
 
 demo: setup
 	$(BIN)/flask db upgrade

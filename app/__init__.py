@@ -40,8 +40,8 @@ def create_app(config: dict | None = None) -> Flask:
     with app.app_context():
         _tune_database()
 
-    from app.web import api, assets, auth, cases, customers, tasks
-    for blueprint in (auth.bp, tasks.bp, cases.bp, customers.bp, assets.bp):
+    from app.web import api, assets, auth, cases, complaints, customers, tasks
+    for blueprint in (auth.bp, tasks.bp, cases.bp, customers.bp, complaints.bp, assets.bp):
         app.register_blueprint(blueprint)
     app.register_blueprint(api.bp, url_prefix="/api/v1")
     csrf.exempt(api.bp)  # bearer tokens, no cookies: nothing for CSRF to protect
@@ -104,7 +104,7 @@ def _tune_database() -> None:
 
 
 def _register_templating(app: Flask) -> None:
-    from app.web import labels
+    from app import labels
 
     @app.template_filter("local")
     def local_time(moment, seconds=False):

@@ -7,9 +7,22 @@ A form may define
   case, not from what is posted); `context()` then tells API clients what the page shows;
 - `template`: a template that renders the form's fields on the task page, instead of one by one.
 """
+from datetime import date, datetime
+from decimal import Decimal
+
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
 
+from forms.complaints import (
+    ComplaintAcknowledgeForm,
+    ComplaintConfirmationForm,
+    ComplaintExecutionForm,
+    ComplaintFeedbackForm,
+    ComplaintHandlingRecordForm,
+    ComplaintIntakeForm,
+    ComplaintInvestigationForm,
+    ComplaintPlanForm,
+)
 from forms.dossier_borrow_request import DossierBorrowRequestForm
 from forms.dossier_consent import DossierConsentForm
 from forms.notice_acknowledge import NoticeAcknowledgeForm
@@ -32,6 +45,14 @@ FORMS: dict[str, type[FlaskForm]] = {
     "star_low_review": StarLowReviewForm,
     "star_high_approval": StarHighApprovalForm,
     "star_rating_inform": StarRatingInformForm,
+    "complaint_intake": ComplaintIntakeForm,
+    "complaint_acknowledge": ComplaintAcknowledgeForm,
+    "complaint_investigation": ComplaintInvestigationForm,
+    "complaint_handling_record": ComplaintHandlingRecordForm,
+    "complaint_plan": ComplaintPlanForm,
+    "complaint_execution": ComplaintExecutionForm,
+    "complaint_confirmation": ComplaintConfirmationForm,
+    "complaint_feedback": ComplaintFeedbackForm,
 }
 
 
@@ -84,17 +105,38 @@ def for_display(form: FlaskForm, user) -> FlaskForm:
     return form
 
 
+NOT_DATA = ("CSRFTokenField", "SubmitField", "FileField", "MultipleFileField")  # files go to attachments
+
+
+def _plain(value):
+    """Form values as JSON keeps them: dates and moments in ISO 8601, decimals as text."""
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    return value
+
+
 def form_data(form: FlaskForm) -> dict:
-    """The submitted values, without buttons and the CSRF token."""
-    return {name: field.data for name, field in form._fields.items()
-            if field.type not in ("CSRFTokenField", "SubmitField")}
+    """The submitted values, without buttons, the CSRF token and files, as JSON keeps them."""
+    return {name: _plain(field.data) for name, field in form._fields.items() if field.type not in NOT_DATA}
+
+
+def uploaded_files(form: FlaskForm) -> list[tuple[str, bytes]]:
+    """The files a page's form carried, as (name, bytes)."""
+    return [(storage.filename, storage.read()) for field in form if field.type == "MultipleFileField"
+            for storage in (field.data or []) if getattr(storage, "filename", "")]
 
 
 def describe(form: FlaskForm) -> list[dict]:
     """The form's fields for API clients: name, type, label, required, choices and bounds."""
     fields = []
     for name, field in form._fields.items():
-        if field.type in ("CSRFTokenField", "SubmitField"):
+        if field.type in NOT_DATA:
             continue
         entry = {"name": name, "type": field.type, "label": str(field.label.text),
                  "required": bool(field.flags.required)}

@@ -16,6 +16,8 @@ from sqlalchemy import delete, select, text, update
 from app import create_app
 from app.clock import clock
 from app.domain import demo
+from app.domain.attachments import Attachment
+from app.domain.complaints import Complaint
 from app.domain.customers import Customer, DossierLoan, DossierRead
 from app.domain.org import ApiToken, User
 from app.domain.star_rating import StarRating
@@ -36,6 +38,7 @@ def app(tmp_path_factory):
     os.environ["DATABASE_URL"] = url
     app = create_app({
         "TESTING": True,
+        "ATTACHMENTS_DIR": str(tmp_path_factory.mktemp("attachments")),
         "SECRET_KEY": "test-secret",
         "ARGON2_TIME_COST": 1,
         "ARGON2_MEMORY_COST": 1024,
@@ -61,7 +64,8 @@ def clean_state(app):
     limiter.reset()
     with app.app_context():
         db.session.rollback()
-        for model in (DossierRead, DossierLoan, StarRating, Event, Timer, TaskCandidate, Task, Instance, ApiToken):
+        for model in (DossierRead, DossierLoan, StarRating, Complaint, Attachment, Event, Timer, TaskCandidate, Task,
+                      Instance, ApiToken):
             db.session.execute(delete(model))
         db.session.execute(update(User).values(locale=None))  # a test may have switched a language
         db.session.execute(update(Customer).values(resource_guarantee=False, extra_discount_yuan_per_ton=0))

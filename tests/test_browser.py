@@ -135,3 +135,68 @@ def test_the_specialist_files_the_rating_sheet_and_it_goes_to_hq(browser, base_u
     hq.get_by_role("button", name="认领").click()
     expect(hq.get_by_test_id("rating-sheet")).to_be_visible()
     hq.screenshot(path=ARTIFACTS / "rating-at-hq.png", full_page=True)
+
+
+def open_task_named(page, base_url, name):
+    page.goto(f"{base_url}/inbox")
+    page.locator("[data-testid=inbox] a", has_text=name).first.click()
+    expect(page.get_by_test_id("task-form")).to_be_visible()
+
+
+def submit_task(page):
+    page.get_by_role("button", name="提交", exact=True).click()
+    expect(page.locator(".alert-success")).to_contain_text("已办理")
+
+
+def test_a_major_complaint_from_intake_to_the_customers_answer(browser, base_url):
+    ARTIFACTS.mkdir(exist_ok=True)
+    # A sales rep took the customer's call: he records it, with the customer's letter.
+    rep = sign_in(browser, base_url, "rep_e1", phone=True)
+    rep.goto(f"{base_url}/requests/new/complaint_handling")
+    rep.select_option("#customer_id", label="HD-E1-001 上海浦江石化贸易有限公司")
+    rep.select_option("#channel", "phone")
+    rep.fill("#received_at", "2026-11-20T09:30")
+    rep.select_option("#category", "product_quality")
+    rep.fill("#content", "客户反映上周到货的0号柴油浑浊，怀疑含水，要求退换")
+    rep.set_input_files("#attachments", files=[{"name": "客户来函.pdf", "mimeType": "application/pdf",
+                                                 "buffer": b"%PDF-1.4\n%%EOF\n"}])
+    rep.get_by_role("button", name="提交申请").click()
+    expect(rep.locator(".alert-success")).to_contain_text("您的申请已提交")
+    expect(rep.get_by_test_id("attachments")).to_contain_text("客户来函.pdf")
+    case_url = rep.url
+
+    manager = sign_in(browser, base_url, "salesmgr_east")
+    open_task_named(manager, base_url, "销售经理确认收到投诉")
+    submit_task(manager)
+    open_task_named(manager, base_url, "调查与定性")
+    expect(manager.get_by_test_id("severity-proposal")).to_be_visible()
+    manager.fill("#findings", "抽检确认油品含水超标，系储罐排水不及时")
+    manager.fill("#responsible", "高桥油库")
+    manager.check("#safety_issue")
+    manager.check("input[name=severity][value=major]")
+    manager.screenshot(path=ARTIFACTS / "complaint-investigation.png", full_page=True)
+    submit_task(manager)
+
+    deputy = sign_in(browser, base_url, "deputy_gm")
+    open_task_named(deputy, base_url, "制定处理方案")
+    deputy.fill("#measures", "全部退换，油库整改排水制度，三日内完成")
+    deputy.select_option("#responsible_person_id", label="周杰 · 华东分公司")
+    deputy.fill("#due_on", "2026-12-31")
+    submit_task(deputy)
+
+    open_task_named(manager, base_url, "落实方案并报告")
+    manager.fill("#report", "已全部退换，油库排水制度已整改")
+    submit_task(manager)
+    open_task_named(deputy, base_url, "确认处理完成")
+    deputy.check("input[name=decision][value=approve]")
+    submit_task(deputy)
+
+    open_task_named(manager, base_url, "答复客户")
+    manager.select_option("#told_how", "visit")
+    manager.fill("#told_at", "2026-11-25T15:00")
+    manager.check("input[name=customer_response][value=satisfied]")
+    submit_task(manager)
+
+    rep.goto(case_url)
+    expect(rep.locator(".case-summary")).to_contain_text("已解决")
+    rep.screenshot(path=ARTIFACTS / "complaint-closed-phone.png", full_page=True)

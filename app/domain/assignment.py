@@ -69,6 +69,25 @@ def branch_manager(data: dict) -> Assignment:
     return _the_one(org.BRANCH_MANAGER, _branch(data))
 
 
+def branch_sales_manager(data: dict) -> Assignment:
+    """The sales manager (销售经理) of the case's branch."""
+    return _the_one(org.SALES_MANAGER, _branch(data))
+
+
+def deputy_gm(data: dict) -> Assignment:
+    """The deputy general manager in charge (主管副经理), at headquarters."""
+    hq = db.session.scalar(select(org.OrgUnit).where(org.OrgUnit.kind == org.HQ))
+    return _the_one(org.DEPUTY_GM, hq)
+
+
+def plan_responsible(data: dict) -> Assignment:
+    """The person a handling plan made responsible (`responsible_person_id`)."""
+    person = db.session.get(org.User, data.get("responsible_person_id"))
+    if person is None or not person.active:
+        raise AssignmentError(f"the plan names no active person ({data.get('responsible_person_id')!r})")
+    return Assignment(assignee_id=person.id)
+
+
 def branch_business_dept(data: dict) -> Assignment:
     """The business department supervisors of the case's branch; any one of them claims."""
     branch = _branch(data)
@@ -96,6 +115,9 @@ def company_leadership(data: dict) -> Assignment:
 PERSON_RULES: dict[str, Callable[[dict], Assignment]] = {
     "territory_rep": territory_rep,
     "branch_manager": branch_manager,
+    "branch_sales_manager": branch_sales_manager,
+    "deputy_gm": deputy_gm,
+    "plan_responsible": plan_responsible,
 }
 GROUP_RULES: dict[str, Callable[[dict], Assignment]] = {
     "branch_business_dept": branch_business_dept,

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
-from app.domain import org, star_rating
+from app.domain import complaints, org, star_rating
 from app.domain.accounts import hash_password
 from app.domain.customers import DIRECT, DISTRIBUTOR, Customer, PurchaseRecord
 from app.engine.models import OPEN, Instance, Task
@@ -44,6 +44,7 @@ USERS = [
     ("mgr_east", "赵敏", "east", [(org.BRANCH_MANAGER, "east")]),
     ("mgr_north", "孙磊", "north", [(org.BRANCH_MANAGER, "north")]),
     ("salesmgr_east", "周杰", "east", [(org.SALES_MANAGER, "east")]),
+    ("salesmgr_north", "郭涛", "north", [(org.SALES_MANAGER, "north")]),
     ("spec_east", "吴芳", "east", [(org.CUSTOMER_SPECIALIST, "east")]),
     ("fin_li", "李红", "hq_finance", [(org.FINANCE, "hq_finance")]),
     ("sales_dept", "郑军", "hq_sales", [(org.SALES_DEPARTMENT, "hq_sales")]),
@@ -172,8 +173,8 @@ def seed(now: datetime) -> dict:
 
 
 def seed_cases(engine) -> int:
-    """File a few borrowing requests and open last month's star rating of the east branch, so the
-    demo inboxes are not empty; only into an empty system."""
+    """File a few borrowing requests, open last month's star rating of the east branch and record a
+    complaint, so the demo inboxes are not empty; only into an empty system."""
     if db.session.scalar(select(func.count(Instance.id))):
         return 0
     users = {u.username: u for u in db.session.scalars(select(org.User))}
@@ -186,7 +187,12 @@ def seed_cases(engine) -> int:
             engine.complete(task.id, users[username], {"decision": "approve", "comment": "同意"})
     engine.start(star_rating.PROCESS_KEY, users["admin"],
                  {"branch": "east", "month": star_rating.previous_month(engine.clock.now())})
-    return len(DEMO_CASES) + 1
+    customer = db.session.scalar(select(Customer).where(Customer.code == "HD-E1-002"))
+    engine.start(complaints.PROCESS_KEY, users["rep_e1"],
+                 {"customer_id": customer.id, "channel": "phone", "category": "delivery",
+                  "received_at": (engine.clock.now() - timedelta(hours=1)).isoformat(),
+                  "content": "客户来电：本周两次配送迟到半天以上，影响车队出车，要求说明原因并保证准时。"})
+    return len(DEMO_CASES) + 2
 
 
 def _purchases(code: str, monthly_tons: Decimal, today: date) -> list[PurchaseRecord]:

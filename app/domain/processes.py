@@ -7,11 +7,12 @@
 """
 from functools import partial
 
-from app.domain import borrowing, org, reminders, star_rating
+from app.domain import borrowing, complaints, org, reminders, star_rating
 
 START_HOOKS = {
     borrowing.PROCESS_KEY: borrowing.prepare_request,
     star_rating.PROCESS_KEY: star_rating.prepare_start,
+    complaints.PROCESS_KEY: complaints.prepare_intake,
 }
 
 STARTERS = {
@@ -31,6 +32,11 @@ SERVICES = {
     "approve_low_stars": partial(star_rating.approve_part, part=star_rating.LOW),
     "approve_high_stars": partial(star_rating.approve_part, part=star_rating.HIGH),
     "finalize_star_rating": star_rating.finalize,
+    "register_complaint": complaints.register,
+    "record_complaint_acknowledgement": complaints.record_acknowledgement,
+    "classify_complaint": complaints.classify,
+    "escalate_complaint": complaints.escalate,
+    "record_complaint_feedback": complaints.record_feedback,
 }
 
 

@@ -70,6 +70,18 @@ def day_after_month(month: str, day: int) -> datetime:
     return day_of_month(first, day, months_ahead=1)
 
 
+def days_after(moment: datetime, days: int) -> datetime:
+    """`days` calendar days after `moment` (a naive moment is company time)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=COMPANY_TZ)
+    return (moment + timedelta(days=days)).astimezone(UTC)
+
+
+def end_of_day(day: date) -> datetime:
+    """A deadline "by that date": 00:00 company time on the next day."""
+    return datetime.combine(day + timedelta(days=1), time(0), COMPANY_TZ).astimezone(UTC)
+
+
 def is_literal(expression: str) -> bool:
     """Whether a due date is written as ISO 8601 itself rather than as an expression giving one."""
     try:

@@ -32,6 +32,13 @@ class ParsedDefinition:
     spec: object
     subprocess_specs: dict
     has_timers: bool  # whether saving an instance must write its wake-ups
+    decisions: dict  # decision id -> SpiffWorkflow DMNEngine, for the services that name one
+
+
+def _decisions(spec, subprocess_specs: dict) -> dict:
+    return {task_spec.decision_id: task_spec.decision
+            for one in (spec, *subprocess_specs.values()) for task_spec in one.task_specs.values()
+            if getattr(task_spec, "decision", None) is not None}
 
 
 def _has_timers(spec, subprocess_specs: dict) -> bool:
@@ -62,7 +69,8 @@ def parsed(definition: ProcessDefinition) -> ParsedDefinition:
     if cached is None:
         parser = _parse(definition.bpmn_xml, definition.source_name, definition.dmn_xml)
         spec, subprocess_specs = parser.get_spec(definition.key), parser.get_subprocess_specs(definition.key)
-        cached = ParsedDefinition(spec, subprocess_specs, _has_timers(spec, subprocess_specs))
+        cached = ParsedDefinition(spec, subprocess_specs, _has_timers(spec, subprocess_specs),
+                                  _decisions(spec, subprocess_specs))
         _parsed_cache[cache_key] = cached
     return cached
 

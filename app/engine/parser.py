@@ -47,10 +47,11 @@ class DomainServiceTask(ServiceTask):
     """Runs the domain service registered under its topic, inside the engine's transaction.
     With a decision, the service may apply that DMN table (deployed with the process version)."""
 
-    def __init__(self, wf_spec, bpmn_id, topic, decision=None, **kwargs):
+    def __init__(self, wf_spec, bpmn_id, topic, decision=None, decision_id=None, **kwargs):
         super().__init__(wf_spec, bpmn_id, **kwargs)
         self.topic = topic
         self.decision = decision  # a SpiffWorkflow DMNEngine, or None
+        self.decision_id = decision_id
 
     def _execute(self, task):
         task.workflow.script_engine.call_service(task, topic=self.topic)
@@ -65,7 +66,8 @@ class DomainServiceTaskParser(CamundaTaskParser):
                 'A service task needs camunda:type="external" and a camunda:topic naming the service')
         decision_ref = self.parse_extensions().get("decision")
         decision = self.process_parser.parser.get_engine(decision_ref, self.node) if decision_ref else None
-        return self.spec_class(self.spec, self.bpmn_id, topic=topic, decision=decision, **self.bpmn_attributes)
+        return self.spec_class(self.spec, self.bpmn_id, topic=topic, decision=decision, decision_id=decision_ref,
+                               **self.bpmn_attributes)
 
 
 class OutcomeEndEventParser(CamundaEndEventParser):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import ast
 import sys
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
 
@@ -150,6 +150,16 @@ def day_after_month(month: str, day: int) -> str:
     return deadlines.day_after_month(month, day).isoformat()
 
 
+def days_after(moment: str, days: int) -> str:
+    """`days` calendar days after an ISO 8601 moment (e.g. a complaint's `received_at`), as ISO 8601."""
+    return deadlines.days_after(datetime.fromisoformat(moment), days).isoformat()
+
+
+def end_of_day(day: str) -> str:
+    """The end of a date ("YYYY-MM-DD", company time): 00:00 Asia/Shanghai the day after, as ISO 8601."""
+    return deadlines.end_of_day(date.fromisoformat(day[:10])).isoformat()
+
+
 def working_days(days: int) -> str:
     """`days` working days from now on China's official calendar, as ISO 8601."""
     return deadlines.working_days_after(clock.now(), days).isoformat()
@@ -161,7 +171,8 @@ def working_hours(hours: float) -> str:
 
 
 HELPERS = {
-    "now": now, "day_of_month": day_of_month, "day_after_month": day_after_month, "working_days": working_days, "working_hours": working_hours,
+    "now": now, "day_of_month": day_of_month, "day_after_month": day_after_month,
+    "days_after": days_after, "end_of_day": end_of_day, "working_days": working_days, "working_hours": working_hours,
     "Decimal": Decimal, "datetime_from_iso": datetime.fromisoformat,
 }
 BUILTINS = {

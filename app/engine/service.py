@@ -23,16 +23,27 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm.exc import StaleDataError
 
-from app.domain import assignment, processes
+from app.domain import assignment, attachments, processes
+from app.domain.attachments import Attachment
 from app.domain.case import CaseStart, ServiceCall
-from app.domain.org import User
-from app.engine import definitions, sandbox, schedules, serializer, spiff_clock, validation
+from app.domain.org import AUDITOR, User
+from app.engine import (
+    decisions,
+    definitions,
+    queries,
+    sandbox,
+    schedules,
+    serializer,
+    spiff_clock,
+    validation,
+)
 from app.engine.deadlines import due_at, is_literal
 from app.engine.models import (
     CANCELLED,
     COMPLETED,
     DONE,
     OPEN,
+    RUNNING,
     SCHEDULE,
     TASK_TIMER,
     Event,
@@ -47,7 +58,6 @@ from app.extensions import db
 
 log = logging.getLogger(__name__)
 spiff_clock.install()
-SANDBOX = sandbox.SandboxEnvironment()  # stateless: one for all workflows
 
 # How often an operation is replayed after losing a version race before giving up.
 MAX_ATTEMPTS = 3
@@ -57,24 +67,14 @@ class CaseScriptEngine(PythonScriptEngine):
     """Runs service tasks with the domain's services, in the context of the case being advanced."""
 
     def __init__(self, case: CaseContext):
-        super().__init__(environment=SANDBOX)
+        super().__init__(environment=decisions.SANDBOX)
         self.case = case
 
     def call_service(self, task, topic=None, **kwargs):
         decision = task.task_spec.decision
-        decide = (lambda inputs: decision.result(_DecisionInput(task, inputs))) if decision else None
+        decide = (lambda inputs: decisions.apply(decision, task.workflow, inputs)) if decision else None
         handler = processes.SERVICES[topic]
         task.data.update(handler(ServiceCall(task.data, self.case, decide)) or {})
-
-
-class _DecisionInput:
-    """A service task as SpiffWorkflow's DMN engine sees it, with one row's inputs as its data."""
-
-    def __init__(self, task, data: dict):
-        self._task, self.data = task, data
-
-    def __getattr__(self, name):
-        return getattr(self._task, name)
 
 
 @dataclass
@@ -147,6 +147,33 @@ class EngineService:
 
     def complete(self, task_id: int, user: User, data: dict) -> Task:
         return self._in_transaction(lambda: self._complete(task_id, user, data))
+
+    def attach(self, instance_id: int, user: User, files: list[tuple[str, bytes]]) -> list[Attachment]:
+        """Attach files (name, bytes) to a running case the user takes part in: each is checked by
+        content, stored under its hash and listed in the case history. All or none."""
+        instance = db.session.get(Instance, instance_id)
+        if instance is None or not queries.may_view_case(user, instance):
+            raise NotFound(_l("No such case."))
+        if user.has_role(AUDITOR) or instance.status != RUNNING:
+            raise Forbidden(_l("Files can be attached to a running case by the people who work on it."))
+        checked = [(attachments.checked(name, content), content) for name, content in files]
+        now = self.clock.now()
+        added = []
+        try:
+            for (name, kind), content in checked:
+                row = Attachment(instance_id=instance.id, sha256=attachments.store(content), filename=name,
+                                 content_type=kind, size=len(content), uploaded_by_id=user.id, uploaded_at=now)
+                db.session.add(row)
+                db.session.flush()
+                db.session.add(Event(instance_id=instance.id, type="attachment_added", actor_id=user.id, at=now,
+                                     data={"attachment_id": row.id, "filename": name, "sha256": row.sha256,
+                                           "size": row.size, "content_type": kind}))
+                added.append(row)
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            raise
+        return added
 
     def fire_next_due_timer(self) -> bool:
         """Fire one due timer, if any is due and not being fired by another worker; False if none.

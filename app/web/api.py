@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from app.clock import clock
-from app.domain import accounts, dossiers, org, star_rating
+from app.domain import accounts, attachments, dossiers, org, star_rating
 from app.domain.customers import Customer
 from app.engine import definitions, queries
 from app.engine.models import STATUSES, Event, Instance, Task
@@ -19,6 +19,7 @@ from app.errors import AppError, Forbidden, InvalidData, NotFound
 from app.extensions import db
 from app.web import engine
 from app.web.auth import login_limit
+from app.web.files import send_attachment
 from forms import build_form, context, describe, form_data, task_form
 
 bp = Blueprint("api", __name__)
@@ -143,6 +144,34 @@ def get_instance(instance_id: int):
 def instance_events(instance_id: int):
     instance = queries.visible_instance(g.api_user, instance_id)
     return jsonify([event_json(e) for e in queries.events_of(instance)])
+
+
+def attachment_json(attachment) -> dict:
+    return {"id": attachment.id, "filename": attachment.filename, "content_type": attachment.content_type,
+            "size": attachment.size, "sha256": attachment.sha256, "uploaded_by": attachment.uploaded_by.username,
+            "uploaded_at": iso(attachment.uploaded_at)}
+
+
+@bp.route("/instances/<int:instance_id>/attachments", methods=["GET", "POST"])
+@token_required
+def instance_attachments(instance_id: int):
+    """GET: the case's files. POST (multipart, field `file`, repeatable): attach files, all or none."""
+    if request.method == "GET":
+        queries.visible_instance(g.api_user, instance_id)
+        return jsonify([attachment_json(a) for a in attachments.of_case(instance_id)])
+    files = [(f.filename, f.read()) for f in request.files.getlist("file") if f.filename]
+    if not files:
+        raise InvalidData(_l("Send the files as multipart form data, field `file`."),
+                          {"file": [_l("Choose a file to attach.")]})
+    added = engine().attach(instance_id, g.api_user, files)
+    return jsonify([attachment_json(a) for a in added]), 201
+
+
+@bp.route("/instances/<int:instance_id>/attachments/<int:attachment_id>")
+@token_required
+def get_attachment(instance_id: int, attachment_id: int):
+    queries.visible_instance(g.api_user, instance_id)
+    return send_attachment(instance_id, attachment_id)
 
 
 @bp.route("/tasks")

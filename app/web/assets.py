@@ -9,6 +9,7 @@ bp = Blueprint("assets", __name__)
 PACKAGES = {
     "bootstrap": "dist",
     "bpmn-js": "dist",
+    "chart.js": "dist",
 }
 
 

@@ -3,11 +3,15 @@ from flask import Blueprint, Response, abort, current_app, flash, redirect, rend
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
+from app.domain import attachments
+from app.domain.org import AUDITOR
 from app.domain.processes import may_start
 from app.engine import definitions, queries
+from app.engine.models import RUNNING
 from app.errors import Conflict, Forbidden, InvalidData
 from app.web import engine
-from forms import build_form, for_display, form_data
+from app.web.files import send_attachment
+from forms import build_form, for_display, form_data, uploaded_files
 
 bp = Blueprint("cases", __name__)
 
@@ -42,8 +46,13 @@ def new_request(key: str):
     if request.method == "GET" and request.args.get("customer_id", type=int) and hasattr(form, "customer_id"):
         form.customer_id.data = request.args.get("customer_id", type=int)
     if form.validate_on_submit():
+        files = uploaded_files(form)
         try:
+            for name, content in files:  # refuse a bad file before anything is filed
+                attachments.checked(name, content)
             instance = engine().start(key, current_user, form_data(form))
+            if files:
+                engine().attach(instance.id, current_user, files)
         except (InvalidData, Conflict) as exc:
             for name, messages in exc.fields.items():
                 getattr(form, name).errors.extend(messages)
@@ -61,7 +70,32 @@ def case(instance_id: int):
     instance = queries.visible_instance(current_user, instance_id)
     tasks = queries.tasks_of(instance)
     return render_template("cases/case.html", instance=instance, events=queries.events_of(instance),
-                           tasks=tasks, refusal=queries.last_refusal(instance))
+                           tasks=tasks, refusal=queries.last_refusal(instance),
+                           attachments=attachments.of_case(instance.id),
+                           may_attach=instance.status == RUNNING and not current_user.has_role(AUDITOR))
+
+
+@bp.route("/cases/<int:instance_id>/attachments", methods=["POST"])
+@login_required
+def attach(instance_id: int):
+    files = [(f.filename, f.read()) for f in request.files.getlist("attachments") if f.filename]
+    try:
+        if not files:
+            raise InvalidData(_l("Choose a file to attach."))
+        added = engine().attach(instance_id, current_user, files)
+    except InvalidData as exc:
+        flash(" ".join(str(m) for messages in exc.fields.values() for m in messages) or str(exc.message), "danger")
+    else:
+        flash(_l("%(count)s file(s) attached.", count=len(added)), "success")
+    return redirect(url_for("cases.case", instance_id=instance_id))
+
+
+@bp.route("/cases/<int:instance_id>/attachments/<int:attachment_id>")
+@login_required
+def attachment(instance_id: int, attachment_id: int):
+    """A file of a case, to those who may see the case; always as a download."""
+    queries.visible_instance(current_user, instance_id)
+    return send_attachment(instance_id, attachment_id)
 
 
 @bp.route("/cases/<int:instance_id>/diagram.bpmn")

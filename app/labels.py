@@ -1,5 +1,6 @@
 """Display names for stable codes (roles, statuses, events, decisions), in the user's language."""
 from flask_babel import lazy_gettext as _l
+from wtforms.fields.choices import SelectChoice
 
 ROLES = {
     "sales_rep": _l("Sales representative"),
@@ -27,7 +28,12 @@ OUTCOMES = {
     "approved": _l("Approved"),
     "rejected": _l("Refused"),
     "no_customers": _l("Nothing to rate"),
+    "resolved": _l("Resolved"),
+    "closed_unsatisfied": _l("Closed, customer not satisfied"),
 }
+
+# Bootstrap colour of each outcome's badge
+OUTCOME_TONES = {"approved": "success", "resolved": "success", "rejected": "danger", "closed_unsatisfied": "warning"}
 
 TASK_STATES = {
     "open": _l("Open"),
@@ -45,7 +51,35 @@ EVENTS = {
     "timer_fired": _l("Deadline passed"),
     "reminder_sent": _l("Reminder sent"),
     "star_rating_final": _l("Final stars recorded"),
+    "attachment_added": _l("File attached"),
     "instance_completed": _l("Case closed"),
+}
+
+CHANNELS = {
+    "in_person": _l("In person"),
+    "phone": _l("Phone"),
+    "letter": _l("Letter"),
+    "email": _l("E-mail"),
+    "meeting": _l("Meeting"),
+    "visit": _l("Visit"),
+}
+
+COMPLAINT_CATEGORIES = {
+    "product_quality": _l("Product quality"),
+    "delivery": _l("Delivery"),
+    "price_billing": _l("Price and billing"),
+    "service_attitude": _l("Service attitude"),
+    "other": _l("Other"),
+}
+
+CUSTOMER_RESPONSES = {
+    "satisfied": _l("Satisfied"),
+    "not_satisfied": _l("Not satisfied"),
+}
+
+SEVERITIES = {
+    "general": _l("General"),
+    "major": _l("Major"),
 }
 
 DECISIONS = {
@@ -63,6 +97,11 @@ READ_GROUNDS = {
     "own_territory": _l("Own territory"),
     "loan": _l("Loan"),
 }
+
+
+def choices(table: dict) -> list[SelectChoice]:
+    """A form field's choices from one of these tables."""
+    return [SelectChoice(code, text) for code, text in table.items()]
 
 
 def label(table: dict, code):

@@ -1,0 +1,168 @@
+"""Customer complaints (客户投诉, seed 004, DOMAIN §5).
+
+Whoever receives a complaint records it and it goes at once to the sales manager of the customer's
+branch, who acknowledges it, investigates and classifies it (a decision table proposes the class).
+General complaints the sales manager handles; major ones go to the deputy general manager in charge
+(主管副经理), who sets a plan, has it carried out and confirms it. The customer is always told the
+result; a customer who is not satisfied sends a general case up to the deputy once. The flow is
+processes/complaint_handling.bpmn; this module keeps one `Complaint` row per case (what the failure
+analysis counts) and the services the flow calls. Nothing about a complaint is ever deleted.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import ForeignKey, String, Text, func, select
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.db_types import UTCDateTime
+from app.domain import org
+from app.domain.case import CaseStart, ServiceCall
+from app.domain.customers import Customer
+from app.engine.deadlines import COMPANY_TZ
+from app.errors import InvalidData
+from app.extensions import db
+
+PROCESS_KEY = "complaint_handling"
+CHANNELS = ("in_person", "phone", "letter", "email", "meeting", "visit")
+CATEGORIES = ("product_quality", "delivery", "price_billing", "service_attitude", "other")
+GENERAL, MAJOR = "general", "major"
+SATISFIED, NOT_SATISFIED = "satisfied", "not_satisfied"
+REPEAT_WINDOW = timedelta(days=90)
+
+
+class Complaint(db.Model):
+    __tablename__ = "complaints"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"), unique=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    branch_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"), index=True)
+    received_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    channel: Mapped[str] = mapped_column(String(20))
+    category: Mapped[str] = mapped_column(String(30))
+    content: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)  # when the customer complained
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())  # when it was recorded here
+    # A complaint by the same customer within 90 days before this one.
+    repeat: Mapped[bool] = mapped_column(default=False)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    acknowledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # Investigation
+    findings: Mapped[str] = mapped_column(Text, default="")
+    responsible: Mapped[str] = mapped_column(String(200), default="")  # person or unit at fault
+    proposed_severity: Mapped[str | None] = mapped_column(String(10))  # the decision table's
+    severity: Mapped[str | None] = mapped_column(String(10))  # the sales manager's
+    override_reason: Mapped[str] = mapped_column(Text, default="")
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # to the deputy GM
+    # Feedback to the customer
+    feedback_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    customer_response: Mapped[str | None] = mapped_column(String(20))
+
+    customer: Mapped[Customer] = relationship(lazy="joined")
+    branch: Mapped[org.OrgUnit] = relationship()
+    received_by: Mapped[org.User] = relationship(foreign_keys=[received_by_id])
+    acknowledged_by: Mapped[org.User | None] = relationship(foreign_keys=[acknowledged_by_id])
+
+
+# -- starting ------------------------------------------------------------------------------------
+
+def prepare_intake(data: dict, _recorder, now: datetime) -> CaseStart:
+    """A complaint as received: which customer, how, when, what, of which kind."""
+    customer = db.session.get(Customer, data.get("customer_id"))
+    if customer is None:
+        raise InvalidData(_l("Unknown customer."), {"customer_id": [_l("Unknown customer.")]})
+    received_at = _moment(data.get("received_at"))
+    if received_at > now:
+        message = _l("A complaint cannot be received in the future.")
+        raise InvalidData(message, {"received_at": [message]})
+    return CaseStart(data={"customer_id": customer.id, "customer_code": customer.code,
+                           "customer_name": customer.name, "branch_id": customer.branch.id,
+                           "branch_name": customer.branch.name, "channel": data["channel"],
+                           "category": data["category"], "content": data["content"],
+                           "received_at": received_at.isoformat()},
+                     business_key=f"customer:{customer.id}", customer_id=customer.id)
+
+
+def _moment(value) -> datetime:
+    """An ISO 8601 moment; without an offset it is company time (what a page's date-time field sends)."""
+    try:
+        moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    except ValueError:
+        message = _l("Not a date and time.")
+        raise InvalidData(message, {"received_at": [message]}) from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=COMPANY_TZ)
+
+
+# -- the services the BPMN calls -------------------------------------------------------------------
+
+def complaint_of(instance_id: int) -> Complaint:
+    return db.session.scalar(select(Complaint).where(Complaint.instance_id == instance_id))
+
+
+def register(call: ServiceCall) -> dict:
+    """The complaint's row, and the facts the decision table weighs that come from the record."""
+    data, case = call.data, call.case
+    received_at = _moment(data["received_at"])
+    earlier = db.session.scalar(select(func.count(Complaint.id)).where(
+        Complaint.customer_id == data["customer_id"], Complaint.received_at >= received_at - REPEAT_WINDOW,
+        Complaint.received_at <= received_at))
+    complaint = Complaint(instance_id=case.instance.id, customer_id=data["customer_id"], branch_id=data["branch_id"],
+                          received_by_id=case.instance.started_by_id, channel=data["channel"],
+                          category=data["category"], content=data["content"], received_at=received_at,
+                          recorded_at=case.now, repeat=bool(earlier))
+    db.session.add(complaint)
+    return {"repeat_complaint": bool(earlier),
+            "key_customer": is_key_customer(db.session.get(Customer, data["customer_id"]))}
+
+
+def is_key_customer(customer: Customer) -> bool:
+    """A key customer for complaints: 3 or 4 stars in its latest rating. (Credit grades AAA/AA and
+    big-customer status join this once the credit rating exists.)"""
+    from app.domain.star_rating import history  # the star rating imports dossiers; keep this light
+    latest = history(customer.id)[:1]
+    return bool(latest) and latest[0].stars >= 3
+
+
+def record_acknowledgement(call: ServiceCall) -> dict:
+    complaint = complaint_of(call.case.instance.id)
+    complaint.acknowledged_at, complaint.acknowledged_by_id = call.case.now, call.case.actor.id
+    return {}
+
+
+def severity_inputs(data: dict) -> dict:
+    """What the decision table (processes/complaint_severity.dmn) decides on."""
+    loss = data.get("claimed_loss_yuan")
+    return {"safety_issue": bool(data.get("safety_issue")), "key_customer": bool(data.get("key_customer")),
+            "repeat_complaint": bool(data.get("repeat_complaint")),
+            "claimed_loss_yuan": float(Decimal(str(loss))) if loss not in (None, "") else 0.0}
+
+
+def classify(call: ServiceCall) -> dict:
+    """The investigation is in: the table's proposal and the sales manager's class, with the reason
+    if he overrode it. A major complaint goes to the deputy general manager."""
+    data, case = call.data, call.case
+    proposed = call.decide(severity_inputs(data))["severity"]
+    complaint = complaint_of(case.instance.id)
+    complaint.findings, complaint.responsible = data["findings"], data.get("responsible") or ""
+    complaint.proposed_severity, complaint.severity = proposed, data["severity"]
+    complaint.override_reason = (data.get("reason") or "") if data["severity"] != proposed else ""
+    if data["severity"] == MAJOR:
+        complaint.escalated_at = case.now
+    return {"proposed_severity": proposed}
+
+
+def escalate(call: ServiceCall) -> dict:
+    """A general complaint whose customer was not satisfied goes up to the deputy, once."""
+    complaint = complaint_of(call.case.instance.id)
+    complaint.escalated_at = call.case.now
+    return {"escalated": True}
+
+
+def record_feedback(call: ServiceCall) -> dict:
+    data = call.data
+    complaint = complaint_of(call.case.instance.id)
+    complaint.feedback_at, complaint.customer_response = call.case.now, data["customer_response"]
+    return {}

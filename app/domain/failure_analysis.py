@@ -1,0 +1,348 @@
+"""The complaints failure analysis (失误分析): what goes wrong, where, whose fault, how fast we answer.
+
+Counts the `complaints` rows (one per complaint case) by category, branch, responsible person or
+unit and month, the share sent up to the deputy general manager, how long acknowledgement and
+feedback take, repeat complaints, and whether last quarter's biggest categories went down. Plain
+functions over the database; the pages (app/web/complaints.py) only parse the request and render.
+
+Times: months, quarters and the date filter are Asia/Shanghai calendar days (`received_at`, stored
+in UTC). Percentiles are `statistics.quantiles(..., n=10, method="inclusive")` (linear
+interpolation between the closest ranks, as Excel's PERCENTILE.INC); the median is
+`statistics.median`. With no value there is none; with one value it is both the median and the 90th.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import statistics
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
+
+from app.domain import org
+from app.domain.complaints import CATEGORIES, Complaint
+from app.engine.deadlines import COMPANY_TZ, local
+from app.errors import Forbidden, InvalidData
+from app.extensions import db
+
+# Who may read the analysis: these roles every branch, those only the branches they work in.
+ALL_BRANCH_ROLES = frozenset({org.DEPUTY_GM, org.LEADERSHIP, org.HQ_MARKETING, org.AUDITOR})
+OWN_BRANCH_ROLES = frozenset({org.BRANCH_MANAGER, org.SALES_MANAGER})
+TOP_CATEGORIES = 3  # the quarter comparison follows the quarter before last's top three
+TOP_REPEAT_CUSTOMERS = 5
+
+
+# -- who sees what -------------------------------------------------------------------------------
+
+def may_see(user) -> bool:
+    return bool(user.role_codes() & (ALL_BRANCH_ROLES | OWN_BRANCH_ROLES))
+
+
+def allowed_branch_ids(user) -> frozenset[int] | None:
+    """The branches whose complaints `user` may analyse; None for every branch. Forbidden for anyone
+    without a role that reads the analysis."""
+    codes = user.role_codes()
+    if codes & ALL_BRANCH_ROLES:
+        return None
+    branches = frozenset(unit.id for m in user.memberships if m.role.code in OWN_BRANCH_ROLES
+                         for unit in [m.org_unit.branch()] if unit is not None)
+    if not branches:
+        raise Forbidden(_l("The complaints analysis is for branch managers, sales managers, the deputy "
+                           "general manager, company leaders, HQ marketing and compliance reviewers."))
+    return branches
+
+
+def scope(user, branch_id: int | None) -> frozenset[int] | None:
+    """The branches to count: the one asked for (if `user` may see it) or all `user` may see."""
+    allowed = allowed_branch_ids(user)
+    if branch_id is None:
+        return allowed
+    if allowed is not None and branch_id not in allowed:
+        raise Forbidden(_l("You may analyse only your own branch's complaints."))
+    unit = db.session.get(org.OrgUnit, branch_id)
+    if unit is None or unit.kind != org.BRANCH:
+        raise InvalidData(_l("No such branch."), {"branch": [_l("No such branch.")]})
+    return frozenset({branch_id})
+
+
+def branches(allowed: frozenset[int] | None) -> list[org.OrgUnit]:
+    """The branches a filter may offer."""
+    query = select(org.OrgUnit).where(org.OrgUnit.kind == org.BRANCH).order_by(org.OrgUnit.code)
+    if allowed is not None:
+        query = query.where(org.OrgUnit.id.in_(allowed))
+    return list(db.session.scalars(query))
+
+
+# -- which complaints ----------------------------------------------------------------------------
+
+def day_start(day: date) -> datetime:
+    """00:00 company time on `day`, in UTC."""
+    return datetime.combine(day, time(0), tzinfo=COMPANY_TZ).astimezone(UTC)
+
+
+def complaints(branch_ids: frozenset[int] | None, since: date | None = None,
+               until: date | None = None) -> list[Complaint]:
+    """Complaints received from `since` to `until` (company-time days, both included) in the branches
+    (None: all), oldest first."""
+    query = (select(Complaint).options(joinedload(Complaint.branch))
+             .order_by(Complaint.received_at, Complaint.id))
+    if branch_ids is not None:
+        query = query.where(Complaint.branch_id.in_(branch_ids))
+    if since is not None:
+        query = query.where(Complaint.received_at >= day_start(since))
+    if until is not None:
+        query = query.where(Complaint.received_at < day_start(until + timedelta(days=1)))
+    return list(db.session.scalars(query).unique())
+
+
+# -- figures -------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Count:
+    key: str  # a category code, a branch code, a responsible's name ("" = not determined), "YYYY-MM"
+    label: str  # the branch's name; otherwise the key (the page translates codes)
+    count: int
+
+
+@dataclass(frozen=True)
+class Durations:
+    """Hours from one moment to another, over the complaints that have both."""
+
+    count: int
+    median: float | None
+    p90: float | None
+
+
+@dataclass(frozen=True)
+class RepeatCustomer:
+    customer_id: int
+    code: str
+    name: str
+    repeats: int  # its repeat complaints in the selection
+    complaints: int  # all its complaints in the selection
+
+
+@dataclass(frozen=True)
+class QuarterRow:
+    category: str
+    before: int  # complaints in the quarter before last
+    last: int  # in last quarter
+
+    @property
+    def went_down(self) -> bool:
+        return self.last < self.before
+
+
+@dataclass(frozen=True)
+class QuarterComparison:
+    before: str  # "2026 Q2"
+    last: str
+    rows: list[QuarterRow]
+
+
+@dataclass
+class Analysis:
+    total: int
+    by_category: list[Count]
+    by_branch: list[Count]
+    by_responsible: list[Count]
+    by_month: list[Count]
+    escalated: int
+    acknowledgement: Durations
+    feedback: Durations
+    repeats: int
+    repeat_customers: list[RepeatCustomer]
+    quarters: QuarterComparison
+
+    @property
+    def escalated_share(self) -> float | None:
+        return self.escalated / self.total if self.total else None
+
+
+def hours(start: datetime | None, end: datetime | None) -> float | None:
+    if start is None or end is None:
+        return None
+    return (end - start).total_seconds() / 3600
+
+
+def durations(values: Iterable[float | None]) -> Durations:
+    """Median and 90th percentile (inclusive method) of the values that exist."""
+    data = sorted(v for v in values if v is not None)
+    if not data:
+        return Durations(0, None, None)
+    if len(data) == 1:  # statistics.quantiles needs two points before Python 3.13
+        return Durations(1, data[0], data[0])
+    return Durations(len(data), statistics.median(data),
+                     statistics.quantiles(data, n=10, method="inclusive")[8])
+
+
+def responsible_of(complaint: Complaint) -> str:
+    return (complaint.responsible or "").strip()
+
+
+def month_of(moment: datetime) -> str:
+    return local(moment).strftime("%Y-%m")
+
+
+def _months(first: str, last: str) -> list[str]:
+    year, month = map(int, first.split("-"))
+    months = []
+    while f"{year:04d}-{month:02d}" <= last:
+        months.append(f"{year:04d}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return months
+
+
+def _ranked(counter: Counter, labels: dict[str, str] | None = None) -> list[Count]:
+    """Most first; equal counts by key."""
+    return [Count(key, (labels or {}).get(key, key), n)
+            for key, n in sorted(counter.items(), key=lambda item: (-item[1], item[0]))]
+
+
+def by_category(rows: Sequence[Complaint]) -> list[Count]:
+    """Every known category (none is 0), then any other code found; most first, then in CATEGORIES' order."""
+    counter = Counter({code: 0 for code in CATEGORIES})
+    counter.update(c.category for c in rows)
+    order = {code: i for i, code in enumerate(CATEGORIES)}
+    return [Count(key, key, n) for key, n in
+            sorted(counter.items(), key=lambda item: (-item[1], order.get(item[0], len(order)), item[0]))]
+
+
+def by_month(rows: Sequence[Complaint]) -> list[Count]:
+    """Company-time months from the first complaint's to the last one's, months without any as 0."""
+    counter = Counter(month_of(c.received_at) for c in rows)
+    if not counter:
+        return []
+    return [Count(m, m, counter[m]) for m in _months(min(counter), max(counter))]
+
+
+def repeat_customers(rows: Sequence[Complaint], limit: int = TOP_REPEAT_CUSTOMERS) -> list[RepeatCustomer]:
+    repeats = Counter(c.customer_id for c in rows if c.repeat)
+    totals = Counter(c.customer_id for c in rows)
+    customers = {c.customer_id: c.customer for c in rows}
+    ranked = sorted(repeats.items(), key=lambda item: (-item[1], customers[item[0]].code))[:limit]
+    return [RepeatCustomer(cid, customers[cid].code, customers[cid].name, n, totals[cid]) for cid, n in ranked]
+
+
+# -- quarters --------------------------------------------------------------------------------------
+
+def _quarter_start(index: int) -> datetime:
+    """Start (UTC) of calendar quarter number `index` (year * 4 + quarter - 1) in company time."""
+    return datetime(index // 4, index % 4 * 3 + 1, 1, tzinfo=COMPANY_TZ).astimezone(UTC)
+
+
+def _quarter_name(index: int) -> str:
+    return f"{index // 4} Q{index % 4 + 1}"
+
+
+def quarter_comparison(branch_ids: frozenset[int] | None, now: datetime) -> QuarterComparison:
+    """The quarter before last's top categories (most first, equal counts by code), their counts then and
+    last quarter. Calendar quarters in company time before the one `now` is in; the date filter does
+    not apply, the branches do."""
+    here = local(now)
+    current = here.year * 4 + (here.month - 1) // 3
+    before, last = current - 2, current - 1
+
+    def counts(index: int) -> Counter:
+        query = (select(Complaint.category, func.count(Complaint.id))
+                 .where(Complaint.received_at >= _quarter_start(index),
+                        Complaint.received_at < _quarter_start(index + 1))
+                 .group_by(Complaint.category))
+        if branch_ids is not None:
+            query = query.where(Complaint.branch_id.in_(branch_ids))
+        return Counter(dict(db.session.execute(query).all()))
+
+    earlier, later = counts(before), counts(last)
+    top = _ranked(earlier)[:TOP_CATEGORIES]
+    return QuarterComparison(_quarter_name(before), _quarter_name(last),
+                             [QuarterRow(c.key, c.count, later[c.key]) for c in top])
+
+
+# -- the whole analysis ------------------------------------------------------------------------------
+
+def analyse(branch_ids: frozenset[int] | None, since: date | None, until: date | None,
+            now: datetime) -> tuple[Analysis, list[Complaint]]:
+    """The analysis of the selected complaints, and the complaints themselves."""
+    rows = complaints(branch_ids, since, until)
+    branch_names = {c.branch.code: c.branch.name for c in rows}
+    analysis = Analysis(
+        total=len(rows),
+        by_category=by_category(rows),
+        by_branch=_ranked(Counter(c.branch.code for c in rows), branch_names),
+        by_responsible=_ranked(Counter(responsible_of(c) for c in rows)),
+        by_month=by_month(rows),
+        escalated=sum(1 for c in rows if c.escalated_at is not None),
+        acknowledgement=durations(hours(c.recorded_at, c.acknowledged_at) for c in rows),
+        feedback=durations(hours(c.received_at, c.feedback_at) for c in rows),
+        repeats=sum(1 for c in rows if c.repeat),
+        repeat_customers=repeat_customers(rows),
+        quarters=quarter_comparison(branch_ids, now),
+    )
+    return analysis, rows
+
+
+# -- CSV ---------------------------------------------------------------------------------------------
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(value) -> str:
+    """A cell Excel will not run: text starting like a formula gets a leading apostrophe."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def _hours_cell(value: float | None) -> str:
+    return "" if value is None else f"{value:.2f}"
+
+
+@dataclass(frozen=True)
+class ExportRow:
+    case_id: int
+    received_at: str  # company time, ISO 8601 with offset
+    branch: str
+    customer_code: str
+    category: str
+    channel: str
+    responsible: str
+    severity: str | None
+    proposed_severity: str | None
+    escalated: bool
+    hours_to_acknowledgement: float | None
+    hours_to_feedback: float | None
+    customer_response: str | None
+    repeat: bool
+
+
+def export_rows(rows: Sequence[Complaint]) -> list[ExportRow]:
+    return [ExportRow(case_id=c.instance_id, received_at=local(c.received_at).isoformat(timespec="seconds"),
+                      branch=c.branch.name, customer_code=c.customer.code, category=c.category, channel=c.channel,
+                      responsible=responsible_of(c), severity=c.severity, proposed_severity=c.proposed_severity,
+                      escalated=c.escalated_at is not None,
+                      hours_to_acknowledgement=hours(c.recorded_at, c.acknowledged_at),
+                      hours_to_feedback=hours(c.received_at, c.feedback_at),
+                      customer_response=c.customer_response, repeat=bool(c.repeat))
+            for c in rows]
+
+
+def to_csv(header: Sequence[str], rows: Iterable[ExportRow], show=lambda kind, value: value) -> bytes:
+    """UTF-8 with a byte order mark (Excel then reads Chinese right), CRLF lines, every text cell
+    guarded against formulas. `show(kind, value)` turns codes into words: kind is "category",
+    "channel", "severity", "customer_response" or "yes_no"."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow([csv_safe(h) for h in header])
+    for r in rows:
+        writer.writerow([
+            r.case_id, csv_safe(r.received_at), csv_safe(r.branch), csv_safe(r.customer_code),
+            csv_safe(show("category", r.category)), csv_safe(show("channel", r.channel)), csv_safe(r.responsible),
+            csv_safe(show("severity", r.severity)), csv_safe(show("severity", r.proposed_severity)),
+            csv_safe(show("yes_no", r.escalated)), _hours_cell(r.hours_to_acknowledgement),
+            _hours_cell(r.hours_to_feedback), csv_safe(show("customer_response", r.customer_response)),
+            csv_safe(show("yes_no", r.repeat))])
+    return "\ufeff".encode() + buffer.getvalue().encode("utf-8")
