@@ -24,7 +24,11 @@ NAMESPACES = {"bpmn": BPMN_NS, "camunda": CAMUNDA_MODEL_NS}
 
 
 class DefinitionError(Exception):
-    """A BPMN file that cannot be deployed; the message says why."""
+    """A BPMN file that cannot be deployed; the message says why, `problems` element by element."""
+
+    def __init__(self, message: str, problems: list | None = None):
+        super().__init__(message)
+        self.problems = problems or []
 
 
 @dataclass(frozen=True)
@@ -46,8 +50,31 @@ def _has_timers(spec, subprocess_specs: dict) -> bool:
                for one in (spec, *subprocess_specs.values()) for task_spec in one.task_specs.values())
 
 
+# Definitions are uploaded by people: XML is read without DTDs, entities or network access, and
+# a document that declares a DOCTYPE at all (where entity bombs and external entities live) is refused
+# before any other parser sees it.
+MAX_DOCUMENT_BYTES = 2 * 1024 * 1024
+_SAFE_XML = etree.XMLParser(resolve_entities=False, load_dtd=False, no_network=True, huge_tree=False)
+
+
+def checked_xml(xml: str, source_name: str) -> etree._Element:
+    """The root of a BPMN or DMN document that is safe to hand to SpiffWorkflow, or DefinitionError."""
+    data = xml.encode()
+    if len(data) > MAX_DOCUMENT_BYTES:
+        raise DefinitionError(f"{source_name}: larger than {MAX_DOCUMENT_BYTES // (1024 * 1024)} MB")
+    try:
+        root = etree.fromstring(data, _SAFE_XML)
+    except etree.XMLSyntaxError as exc:
+        raise DefinitionError(f"{source_name}: not well-formed XML: {exc}") from exc
+    if root.getroottree().docinfo.doctype or b"<!ENTITY" in data:
+        raise DefinitionError(f"{source_name}: a DOCTYPE or entity declaration is not allowed in a definition")
+    return root
+
+
 def _parse(xml: str, source_name: str, dmn_files: dict[str, str]) -> ProcessParser:
     """A parser holding one BPMN document and the DMN files its decisions may come from."""
+    for name, document in ((source_name, xml), *dmn_files.items()):
+        checked_xml(document, name)
     parser = ProcessParser()
     try:
         for name, dmn in sorted(dmn_files.items()):
@@ -76,7 +103,7 @@ def parsed(definition: ProcessDefinition) -> ParsedDefinition:
 
 
 def _executable_processes(xml: str) -> list[etree._Element]:
-    root = etree.fromstring(xml.encode())
+    root = etree.fromstring(xml.encode(), _SAFE_XML)
     return root.findall(f"{{{BPMN_NS}}}process[@isExecutable='true']")
 
 
@@ -96,13 +123,13 @@ def _start_form_key(process: etree._Element) -> str | None:
     return None
 
 
-def deploy(xml: str, source_name: str, now, find_problems, dmn_files: dict[str, str] | None = None
-           ) -> list[ProcessDefinition]:
+def deploy(xml: str, source_name: str, now, find_problems, dmn_files: dict[str, str] | None = None,
+           deployed_by_id: int | None = None, change_note: str = "") -> list[ProcessDefinition]:
     """Deploy every executable process of one BPMN document; returns the versions it created.
 
     `dmn_files` ({file name: xml}) are where decisions may come from; the ones a process uses
     become part of its version (a changed decision table is a new version of the process).
-    `find_problems(specs, start_form_key=, schedule=)` lists what the application cannot run in the
+    `find_problems(specs, start_form_key=, schedule=, process=)` lists what the application cannot run in the
     process and its subprocesses (unknown rules, form keys, services …); any problem refuses the
     whole document.
     """
@@ -117,9 +144,9 @@ def deploy(xml: str, source_name: str, now, find_problems, dmn_files: dict[str, 
             raise DefinitionError(f"{source_name}: {exc}") from exc
         start_form, schedule = _start_form_key(process), schedules.declared(process, NAMESPACES)
         problems = find_problems([spec, *parser.get_subprocess_specs(key).values()],
-                                 start_form_key=start_form, schedule=schedule)
+                                 start_form_key=start_form, schedule=schedule, process=process)
         if problems:
-            raise DefinitionError(f"{source_name}: " + "; ".join(problems))
+            raise DefinitionError(f"{source_name}: " + "; ".join(map(str, problems)), problems)
         used = {name: dmn_files[name] for name in sorted(
             {parser.dmn_parsers[ref].filename for ref in _decision_refs(process)})}
         content_hash = hashlib.sha256("\n".join([xml, *used.values()]).encode()).hexdigest()
@@ -130,7 +157,8 @@ def deploy(xml: str, source_name: str, now, find_problems, dmn_files: dict[str, 
         definition = ProcessDefinition(
             key=key, version=(latest.version + 1) if latest else 1, name=process.get("name") or key,
             content_hash=content_hash, bpmn_xml=xml, source_name=source_name, dmn_xml=used,
-            start_form_key=start_form, schedule=schedule, deployed_at=now)
+            start_form_key=start_form, schedule=schedule, deployed_at=now, deployed_by_id=deployed_by_id,
+            change_note=change_note)
         db.session.add(definition)
         created.append(definition)
     db.session.flush()
@@ -146,9 +174,62 @@ def latest_definitions() -> list[ProcessDefinition]:
         .order_by(ProcessDefinition.key)))
 
 
+def versions(key: str) -> list[ProcessDefinition]:
+    """Every deployed version of a process, newest first."""
+    return list(db.session.scalars(select(ProcessDefinition).where(ProcessDefinition.key == key)
+                                   .order_by(ProcessDefinition.version.desc())))
+
+
+def version(key: str, number: int) -> ProcessDefinition | None:
+    return db.session.scalar(select(ProcessDefinition).where(ProcessDefinition.key == key,
+                                                             ProcessDefinition.version == number))
+
+
+def executable_keys(xml: str) -> list[str]:
+    return [process.get("id") for process in _executable_processes(xml)]
+
+
 def latest_definition(key: str) -> ProcessDefinition | None:
     return db.session.scalar(select(ProcessDefinition).where(ProcessDefinition.key == key)
                              .order_by(ProcessDefinition.version.desc()).limit(1))
+
+
+@dataclass(frozen=True)
+class VersionDiff:
+    """How one version of a process differs from another, element by element (BPMN ids)."""
+
+    added: list[str]
+    removed: list[str]
+    changed: dict[str, list[str]]  # element -> what changed about it
+
+
+def _elements(definition: ProcessDefinition) -> dict[str, dict]:
+    """Each BPMN element of a version (subprocesses included) with what the engine runs of it."""
+    found = parsed(definition)
+    elements = {}
+    for spec in (found.spec, *found.subprocess_specs.values()):
+        for task_spec in spec.task_specs.values():
+            if not getattr(task_spec, "bpmn_id", None):
+                continue
+            event = getattr(task_spec, "event_definition", None)
+            form = getattr(task_spec, "form", None)
+            elements[task_spec.name] = {
+                "type": type(task_spec).__name__, "name": task_spec.bpmn_name,
+                "next": sorted(o.name for o in task_spec.outputs),
+                "conditions": sorted(c.args[0] for c, _ in getattr(task_spec, "cond_task_specs", []) if c),
+                "form key": getattr(form, "key", None), "assignee": getattr(task_spec, "assignee_rule", None),
+                "candidate groups": getattr(task_spec, "candidate_rule", None),
+                "due date": getattr(task_spec, "due_date", None), "topic": getattr(task_spec, "topic", None),
+                "decision": getattr(task_spec, "decision_id", None), "script": getattr(task_spec, "script", None),
+                "timer": getattr(event, "expression", None)}
+    return elements
+
+
+def diff(old: ProcessDefinition, new: ProcessDefinition) -> VersionDiff:
+    before, after = _elements(old), _elements(new)
+    return VersionDiff(added=sorted(set(after) - set(before)), removed=sorted(set(before) - set(after)),
+                       changed={name: [key for key, value in before[name].items() if after[name].get(key) != value]
+                                for name in sorted(set(before) & set(after)) if before[name] != after[name]})
 
 
 def bpmn_files(directory: str) -> list[Path]:

@@ -40,6 +40,11 @@ class ProcessDefinition(db.Model):
     # The DMN files the process's decisions come from, {file name: xml}: part of the version.
     dmn_xml: Mapped[dict] = mapped_column(JSONDoc, default=dict, deferred=True)
     deployed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Who deployed it and why (None: deployed from processes/ by the command line).
+    deployed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    change_note: Mapped[str] = mapped_column(Text, default="")
+
+    deployed_by: Mapped[User | None] = relationship()
 
 
 class Instance(db.Model):

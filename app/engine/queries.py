@@ -10,7 +10,7 @@ from sqlalchemy import and_, bindparam, exists, false, func, literal, or_, selec
 from sqlalchemy.orm import joinedload, lazyload
 
 from app.domain import org
-from app.engine.models import OPEN, Event, Instance, Task, TaskCandidate
+from app.engine.models import OPEN, RUNNING, Event, Instance, Task, TaskCandidate
 from app.errors import Forbidden, NotFound
 from app.extensions import db
 
@@ -127,6 +127,18 @@ def open_tasks_of(instance_ids: list[int]) -> dict[int, list[Task]]:
                                        .options(*_WHO).order_by(Task.created_at)):
             result[task.instance_id].append(task)
     return result
+
+
+def running_cases_by_process() -> dict[str, int]:
+    return dict(db.session.execute(select(Instance.process_key, func.count()).where(Instance.status == RUNNING)
+                                   .group_by(Instance.process_key)).all())
+
+
+def running_cases_by_version(process_key: str) -> dict[int, int]:
+    """Running cases per definition version id of one process."""
+    return dict(db.session.execute(select(Instance.definition_id, func.count())
+                                   .where(Instance.process_key == process_key, Instance.status == RUNNING)
+                                   .group_by(Instance.definition_id)).all())
 
 
 def events_of(instance: Instance) -> list[Event]:

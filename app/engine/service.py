@@ -132,6 +132,45 @@ class EngineService:
             raise
         return created
 
+    def check_document(self, xml: str, source_name: str, key: str, dmn_files: dict[str, str]) -> list:
+        """What keeps an edited BPMN document of process `key` from being deployed (nothing saved)."""
+        try:
+            self._deploy_document(xml, source_name, key, None, "", dmn_files, allow_unchanged=True)
+        except definitions.DefinitionError as exc:
+            return exc.problems or [validation.Problem(None, str(exc))]
+        finally:
+            db.session.rollback()
+        return []
+
+    def deploy_document(self, xml: str, source_name: str, key: str, user: User, change_note: str,
+                        dmn_files: dict[str, str]) -> ProcessDefinition:
+        """Deploy an edited or uploaded BPMN document of process `key` as its next version: new cases
+        start on it, running ones stay on theirs."""
+        try:
+            definition = self._deploy_document(xml, source_name, key, user, change_note, dmn_files)
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            raise
+        return definition
+
+    def _deploy_document(self, xml, source_name, key, user, change_note, dmn_files, allow_unchanged=False):
+        definitions.checked_xml(xml, source_name)  # hostile XML goes no further
+        if key not in definitions.executable_keys(xml):
+            problem = validation.Problem(None, f"the document must hold the executable process {key!r}")
+            raise definitions.DefinitionError(str(problem), [problem])
+        now = self.clock.now()
+        created = [d for d in definitions.deploy(xml, source_name, now, validation.definition_problems, dmn_files,
+                                                 deployed_by_id=user.id if user else None, change_note=change_note)
+                   if d.key == key]
+        if not created:
+            if allow_unchanged:
+                return None
+            problem = validation.Problem(None, "nothing changed: this is the deployed version")
+            raise definitions.DefinitionError(str(problem), [problem])
+        schedules.sync(created[0], now)
+        return created[0]
+
     # -- operations ----------------------------------------------------------------------------
 
     def start(self, process_key: str, user: User, data: dict) -> Instance:

@@ -1,7 +1,11 @@
 """What deploying checks: a definition names only what the application knows (assignment rules,
-form keys, service topics, schedules), its due dates parse, and all its expressions and scripts,
-decision tables included, compile under the sandbox. Any problem refuses the whole file."""
+form keys, service topics, schedules), its due dates parse, all its expressions and scripts,
+decision tables included, compile under the sandbox, and every element can be reached. Any problem
+refuses the whole file; each problem names its element, so the modeler can select it."""
 import re
+from dataclasses import dataclass
+
+from SpiffWorkflow.bpmn.parser.util import DEFAULT_NSMAP
 
 from app.domain import assignment, processes
 from app.engine import sandbox, schedules
@@ -10,24 +14,52 @@ from app.engine.parser import ApprovalUserTask, DomainServiceTask
 from forms import FORMS
 
 
-def definition_problems(specs, start_form_key: str | None = None, schedule: str | None = None) -> list[str]:
+@dataclass(frozen=True)
+class Problem:
+    element: str | None  # the BPMN element's id; None for the process as a whole
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.element}: {self.message}" if self.element else self.message
+
+
+def definition_problems(specs, start_form_key: str | None = None, schedule: str | None = None,
+                        process=None) -> list[Problem]:
     """What in a process (and its subprocesses) the application cannot run: unknown rules, form keys,
-    services, schedules, bad due dates, expressions the sandbox refuses."""
+    services, schedules, bad due dates, expressions the sandbox refuses, and (given the process's XML
+    element) elements no path reaches."""
     problems = []
     if start_form_key is not None and start_form_key not in FORMS:
-        problems.append(f"start event: unknown form key {start_form_key!r}")
+        problems.append(Problem(None, f"start event: unknown form key {start_form_key!r}"))
     if schedule is not None:
-        problems += _schedule_problems(specs[0].name, schedule)
+        problems += [Problem(None, p) for p in _schedule_problems(specs[0].name, schedule)]
+    if process is not None:
+        problems += [Problem(name, "cannot be reached from the start event") for name in _unreachable(process, specs)]
     for task_spec in (task_spec for spec in specs for task_spec in spec.task_specs.values()):
-        problems += [f"{task_spec.name}: {p}" for p in _expression_problems(task_spec)]
+        found = _expression_problems(task_spec)
         if isinstance(task_spec, ApprovalUserTask):
-            problems += [f"{task_spec.name}: {p}" for p in _user_task_problems(task_spec)]
+            found += _user_task_problems(task_spec)
         elif isinstance(task_spec, DomainServiceTask):
             if task_spec.topic not in processes.SERVICES:
-                problems.append(f"{task_spec.name}: unknown service topic {task_spec.topic!r}")
+                found.append(f"unknown service topic {task_spec.topic!r}")
             if task_spec.decision is not None:
-                problems += [f"{task_spec.name}: {p}" for p in _decision_problems(task_spec.decision)]
+                found += _decision_problems(task_spec.decision)
+        problems += [Problem(task_spec.name, p) for p in found]
     return problems
+
+
+FLOW_NODES = ("startEvent", "endEvent", "intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent",
+              "task", "userTask", "serviceTask", "scriptTask", "businessRuleTask", "manualTask", "sendTask",
+              "receiveTask", "callActivity", "subProcess", "exclusiveGateway", "parallelGateway",
+              "inclusiveGateway", "eventBasedGateway")
+
+
+def _unreachable(process, specs) -> list[str]:
+    """Flow nodes of the process's XML that SpiffWorkflow never reached while following the flows
+    from the start (it parses only what a path leads to)."""
+    parsed = {name for spec in specs for name in spec.task_specs}
+    nodes = process.xpath(" | ".join(f".//bpmn:{tag}" for tag in FLOW_NODES), namespaces=DEFAULT_NSMAP)
+    return sorted(node.get("id") for node in nodes if node.get("id") not in parsed)
 
 
 def _schedule_problems(process_key: str, schedule: str) -> list[str]:

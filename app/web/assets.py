@@ -5,11 +5,14 @@ from flask import Blueprint, abort, current_app, send_from_directory
 
 bp = Blueprint("assets", __name__)
 
-# package name -> the directory inside it that may be served
+# URL name -> the directory inside node_modules that may be served under it
 PACKAGES = {
-    "bootstrap": "dist",
-    "bpmn-js": "dist",
-    "chart.js": "dist",
+    "bootstrap": "bootstrap/dist",
+    "bpmn-js": "bpmn-js/dist",
+    "chart.js": "chart.js/dist",
+    "bpmn-js-properties-panel": "bpmn-js-properties-panel/dist",
+    "properties-panel": "@bpmn-io/properties-panel/dist/assets",
+    "camunda-bpmn-moddle": "camunda-bpmn-moddle/resources",
 }
 
 
@@ -17,5 +20,5 @@ PACKAGES = {
 def vendor(package: str, filename: str):
     if package not in PACKAGES:
         abort(404)
-    root = Path(current_app.config["NODE_MODULES_DIR"]) / package / PACKAGES[package]
+    root = Path(current_app.config["NODE_MODULES_DIR"]) / PACKAGES[package]
     return send_from_directory(root, filename, max_age=86400)

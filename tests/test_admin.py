@@ -1,0 +1,151 @@
+"""Process administration through the pages: only administrators; validation names the element;
+hostile XML is refused; a new version deploys while cases run, and each case keeps its version."""
+from pathlib import Path
+
+import pytest
+from conftest import Browser, get_customer, get_user
+from sqlalchemy import select
+
+from app.engine import definitions
+from app.engine.models import OPEN, Instance, Task
+from app.extensions import db
+
+BORROWING = (Path(__file__).resolve().parent.parent / "processes" / "dossier_borrowing.bpmn").read_text(encoding="utf-8")
+BILLION_LAUGHS = """<?xml version="1.0"?>
+<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"><bpmn:process id="dossier_borrowing"
+ isExecutable="true"><bpmn:documentation>&lol3;</bpmn:documentation></bpmn:process></bpmn:definitions>"""
+EXTERNAL_ENTITY = """<?xml version="1.0"?>
+<!DOCTYPE x [<!ENTITY secret SYSTEM "file:///etc/passwd">]>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"><bpmn:process id="dossier_borrowing"
+ isExecutable="true" name="&secret;" /></bpmn:definitions>"""
+
+
+@pytest.fixture
+def admin(app):
+    browser = Browser(app)
+    browser.login("admin")
+    return browser
+
+
+def csrf_headers(browser) -> dict:
+    return {"X-CSRFToken": browser.csrf("/admin/processes/dossier_borrowing")}
+
+
+def check(browser, xml: str) -> list[dict]:
+    response = browser.client.post("/admin/processes/dossier_borrowing/check", json={"xml": xml},
+                                   headers=csrf_headers(browser))
+    assert response.status_code == 200
+    return response.get_json()["problems"]
+
+
+def versions() -> list[int]:
+    db.session.expire_all()
+    return [d.version for d in definitions.versions("dossier_borrowing")]
+
+
+def test_only_process_administrators_reach_any_of_it(app, ctx):
+    rep = Browser(app)
+    rep.login("biz_east")
+    key = "dossier_borrowing"
+    for url in ("/admin/processes", f"/admin/processes/{key}", f"/admin/processes/{key}/v1.bpmn",
+                f"/admin/processes/{key}/diff?old=1&new=1", f"/admin/processes/{key}/modeler"):
+        assert rep.client.get(url).status_code == 403, url
+    token = rep.csrf("/inbox")
+    for url in (f"/admin/processes/{key}/check", f"/admin/processes/{key}/deploy"):
+        assert rep.client.post(url, json={"xml": BORROWING, "change_note": "x"},
+                               headers={"X-CSRFToken": token}).status_code == 403, url
+    assert versions() == [1]
+
+
+def test_the_process_pages_list_versions_and_serve_the_bpmn(admin, ctx):
+    page = admin.client.get("/admin/processes").get_data(as_text=True)
+    assert "客户档案借阅" in page and "客户星级评定" in page and "monthly on day 1 at 00:00" in page
+    download = admin.client.get("/admin/processes/dossier_borrowing/v1.bpmn")
+    assert download.status_code == 200 and download.get_data(as_text=True) == BORROWING
+    assert "attachment" in download.headers["Content-Disposition"]
+    assert admin.client.get("/admin/processes/dossier_borrowing/modeler").status_code == 200
+    assert admin.client.get("/admin/processes/nothing_like_it").status_code == 404
+
+
+@pytest.mark.parametrize("old, new, element, words", [
+    ('camunda:formKey="dossier_consent" camunda:assignee="territory_rep"',
+     'camunda:formKey="no_such_form" camunda:assignee="territory_rep"', "consent_territory_rep", "form key"),
+    ('camunda:assignee="branch_manager"', 'camunda:assignee="the_boss"', "consent_branch_manager", "the_boss"),
+    ("decision == 'approve'</bpmn:conditionExpression>",
+     "decision.__class__ == 'approve'</bpmn:conditionExpression>", "rep_decision", "__class__"),
+    ('camunda:dueDate="P3D">\n      <bpmn:incoming>flow_rep_approved',
+     'camunda:dueDate="open(1)">\n      <bpmn:incoming>flow_rep_approved', "consent_business_dept", "dueDate"),
+    ('<bpmn:sequenceFlow id="flow_to_approved" sourceRef="grant_loan" targetRef="approved" />',
+     '<bpmn:sequenceFlow id="flow_to_approved" sourceRef="grant_loan" targetRef="rejected" />', "approved",
+     "reached"),
+])
+def test_validation_names_the_element_at_fault(admin, ctx, old, new, element, words):
+    assert old in BORROWING
+    problems = check(admin, BORROWING.replace(old, new, 1))
+    assert any(p["element"] == element and words in p["message"] for p in problems), problems
+
+
+def test_the_process_id_must_be_the_one_edited(admin, ctx):
+    problems = check(admin, BORROWING.replace('<bpmn:process id="dossier_borrowing"', '<bpmn:process id="other"'))
+    assert problems == [{"element": None, "message": "the document must hold the executable process "
+                                                     "'dossier_borrowing'"}]
+    assert check(admin, BORROWING) == []  # the deployed document itself is valid
+
+
+@pytest.mark.parametrize("hostile", [BILLION_LAUGHS, EXTERNAL_ENTITY, "<bpmn:definitions", "x" * (3 * 1024 * 1024)])
+def test_hostile_or_broken_xml_is_refused_with_a_clear_message(admin, ctx, hostile):
+    (problem,) = check(admin, hostile)
+    assert any(words in problem["message"] for words in ("DOCTYPE", "well-formed", "larger than")), problem
+    response = admin.client.post("/admin/processes/dossier_borrowing/deploy", json={"xml": hostile, "change_note": "x"},
+                                 headers=csrf_headers(admin))
+    assert response.status_code == 400 and versions() == [1]
+
+
+def start_case(engine, requester="rep_e2", customer="HD-E1-002") -> Instance:
+    return engine.start("dossier_borrowing", get_user(requester),
+                        {"customer_id": get_customer(customer).id, "purpose": "复核合同条款", "days": 3})
+
+
+def consent_all(engine, instance: Instance) -> Instance:
+    while True:
+        db.session.expire_all()
+        task = db.session.scalar(select(Task).where(Task.instance_id == instance.id, Task.state == OPEN))
+        if task is None:
+            return db.session.get(Instance, instance.id)
+        user = task.assignee or next(u for u in map(get_user, ("biz_east", "biz_north")) if task.is_offered_to(u))
+        if task.assignee_id is None:
+            engine.claim(task.id, user)
+        engine.complete(task.id, user, {"decision": "approve", "comment": "同意"})
+
+
+def test_a_new_version_deploys_while_cases_run_and_each_case_keeps_its_own(admin, engine):
+    before = start_case(engine)
+    renamed = BORROWING.replace('name="业务部主管同意"', 'name="业务部主管审核"')
+    upload = {"file": (__import__("io").BytesIO(renamed.encode()), "dossier_borrowing.bpmn")}
+    refused = admin.client.post("/admin/processes/dossier_borrowing/deploy", data={**upload, "csrf_token": admin.csrf(
+        "/admin/processes/dossier_borrowing")}, content_type="multipart/form-data", follow_redirects=True)
+    assert "Say what changed" in refused.get_data(as_text=True) or "请说明" in refused.get_data(as_text=True)
+    assert versions() == [1]
+    upload = {"file": (__import__("io").BytesIO(renamed.encode()), "dossier_borrowing.bpmn")}
+    admin.client.post("/admin/processes/dossier_borrowing/deploy",
+                      data={**upload, "change_note": "业务部环节改称审核", "csrf_token": admin.csrf(
+                          "/admin/processes/dossier_borrowing")}, content_type="multipart/form-data")
+    assert versions() == [2, 1]
+    latest = definitions.latest_definition("dossier_borrowing")
+    assert (latest.change_note, latest.deployed_by.username) == ("业务部环节改称审核", "admin")
+
+    after = start_case(engine, requester="rep_n1", customer="HD-E1-003")
+    first, second = consent_all(engine, before), consent_all(engine, after)
+    assert (first.definition.version, first.outcome) == (1, "approved")
+    assert (second.definition.version, second.outcome) == (2, "approved")
+    names = {i: set(db.session.scalars(select(Task.name).where(Task.instance_id == i))) for i in (first.id, second.id)}
+    assert "业务部主管同意" in names[first.id] and "业务部主管审核" in names[second.id]
+
+    diff = admin.client.get("/admin/processes/dossier_borrowing/diff?old=1&new=2").get_data(as_text=True)
+    assert "consent_business_dept" in diff and "name" in diff
+    same = admin.client.post("/admin/processes/dossier_borrowing/deploy", json={"xml": renamed, "change_note": "again"},
+                             headers=csrf_headers(admin))
+    assert same.status_code == 400 and "nothing changed" in same.get_json()["problems"][0]["message"]
+
