@@ -96,9 +96,19 @@ def run_migrations_online():
             target_metadata=get_metadata(),
             **conf_args
         )
-
-        with context.begin_transaction():
-            context.run_migrations()
+        # SQLite changes a table by copying it (batch mode) and dropping the old one, which its
+        # foreign key checks refuse while other tables' rows point at it. They are off while the
+        # schema changes (set on the raw connection: SQLite ignores the pragma inside a transaction)
+        # and on again afterwards, for whoever uses this pooled connection next.
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with context.begin_transaction():
+                context.run_migrations()
+        finally:
+            if sqlite:
+                connection.connection.driver_connection.execute("PRAGMA foreign_keys=ON")
 
 
 if context.is_offline_mode():
