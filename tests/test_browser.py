@@ -5,11 +5,15 @@ import threading
 from pathlib import Path
 
 import pytest
+from conftest import get_customer, get_user
 from playwright.sync_api import expect, sync_playwright
+from sqlalchemy import select
 from werkzeug.serving import make_server
 
 from app.clock import clock
 from app.domain.star_rating import previous_month
+from app.engine.models import OPEN, Instance, Task
+from app.extensions import db
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
@@ -200,3 +204,51 @@ def test_a_major_complaint_from_intake_to_the_customers_answer(browser, base_url
     rep.goto(case_url)
     expect(rep.locator(".case-summary")).to_contain_text("已解决")
     rep.screenshot(path=ARTIFACTS / "complaint-closed-phone.png", full_page=True)
+
+
+def test_an_administrator_adds_a_step_in_the_modeler_and_new_cases_take_it(browser, base_url, app):
+    admin = sign_in(browser, base_url, "admin")
+    admin.goto(f"{base_url}/admin/processes/dossier_borrowing")
+    admin.get_by_test_id("open-modeler").click()
+    admin.wait_for_selector("g.djs-element[data-element-id=consent_territory_rep]")
+    # A new user task between the request and the rep's consent (drawn with the modeler's own
+    # commands, as the palette and context pad do), then described in the properties panel.
+    task_id = admin.evaluate("""() => {
+      const m = window.processModeler, registry = m.get('elementRegistry'), modeling = m.get('modeling');
+      const start = registry.get('request_filed'), rep = registry.get('consent_territory_rep');
+      const task = modeling.createShape({type: 'bpmn:UserTask'}, {x: 215, y: 90}, start.parent);
+      modeling.reconnectEnd(registry.get('flow_to_rep'), task, {x: 215, y: 90});
+      modeling.connect(task, rep);
+      m.get('selection').select(task);
+      return task.id;
+    }""")
+    panel = admin.locator("#properties")
+    for group, field in (("General", "name"), ("User assignment", "assignee"), ("Forms", "formType")):
+        if not admin.locator(f"#bio-properties-panel-{field}").is_visible():  # groups open and close on a click
+            panel.locator(".bio-properties-panel-group-header", has_text=group).first.click()
+    admin.fill("#bio-properties-panel-name", "分公司经理预审")
+    admin.fill("#bio-properties-panel-assignee", "branch_manager")
+    admin.select_option("#bio-properties-panel-formType", "formKey")
+    admin.fill("#bio-properties-panel-formKey", "dossier_consent")
+    admin.wait_for_timeout(1500)  # the panel writes to the model after a short pause
+    admin.locator("#validate").click()
+    expect(admin.get_by_test_id("modeler-outcome").locator(".alert-success")).to_be_visible()
+    admin.fill("#change-note", "借阅申请先经分公司经理预审")
+    admin.locator("#deploy").click()
+    expect(admin.get_by_test_id("modeler-outcome").locator(".alert-success")).to_contain_text("2")
+    admin.screenshot(path=ARTIFACTS / "modeler.png", full_page=True)
+
+    with app.app_context():
+        engine = app.extensions["engine"]
+        instance = engine.start("dossier_borrowing", get_user("rep_e2"),
+                                {"customer_id": get_customer("HD-E1-002").id, "purpose": "核对合同", "days": 2})
+        assert instance.definition.version == 2
+
+        def open_task():
+            db.session.expire_all()
+            return db.session.scalar(select(Task).where(Task.instance_id == instance.id, Task.state == OPEN))
+        first = open_task()
+        assert (first.spec_id, first.name, first.assignee.username) == (task_id, "分公司经理预审", "mgr_east")
+        engine.complete(first.id, get_user("mgr_east"), {"decision": "approve", "comment": "可以"})
+        assert open_task().spec_id == "consent_territory_rep"  # and on through the rest of the flow
+        assert db.session.get(Instance, instance.id).status == "running"
