@@ -19,6 +19,7 @@ ROLES = {
 
 STATUSES = {
     "running": _l("In progress"),
+    "suspended": _l("Suspended"),
     "completed": _l("Completed"),
     "terminated": _l("Terminated"),
     "error": _l("Error"),
@@ -52,6 +53,10 @@ EVENTS = {
     "reminder_sent": _l("Reminder sent"),
     "star_rating_final": _l("Final stars recorded"),
     "attachment_added": _l("File attached"),
+    "instance_suspended": _l("Case suspended"),
+    "instance_resumed": _l("Case resumed"),
+    "instance_terminated": _l("Case terminated"),
+    "task_reassigned": _l("Task reassigned"),
     "instance_completed": _l("Case closed"),
 }
 

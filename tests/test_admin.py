@@ -50,10 +50,12 @@ def test_only_process_administrators_reach_any_of_it(app, ctx):
     rep.login("biz_east")
     key = "dossier_borrowing"
     for url in ("/admin/processes", f"/admin/processes/{key}", f"/admin/processes/{key}/v1.bpmn",
-                f"/admin/processes/{key}/diff?old=1&new=1", f"/admin/processes/{key}/modeler"):
+                f"/admin/processes/{key}/diff?old=1&new=1", f"/admin/processes/{key}/modeler",
+                f"/admin/processes/{key}/cases"):
         assert rep.client.get(url).status_code == 403, url
     token = rep.csrf("/inbox")
-    for url in (f"/admin/processes/{key}/check", f"/admin/processes/{key}/deploy"):
+    for url in (f"/admin/processes/{key}/check", f"/admin/processes/{key}/deploy", "/admin/cases/1/terminate",
+                "/admin/cases/1/suspend", "/admin/tasks/1/reassign"):
         assert rep.client.post(url, json={"xml": BORROWING, "change_note": "x"},
                                headers={"X-CSRFToken": token}).status_code == 403, url
     assert versions() == [1]
@@ -149,3 +151,69 @@ def test_a_new_version_deploys_while_cases_run_and_each_case_keeps_its_own(admin
                              headers=csrf_headers(admin))
     assert same.status_code == 400 and "nothing changed" in same.get_json()["problems"][0]["message"]
 
+
+
+def test_suspend_resume_and_terminate_need_a_reason_and_are_in_the_history(admin, engine):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from conftest import fire_due
+
+    from app.clock import clock
+    from app.engine.models import TERMINATED, Event, Timer
+    from app.errors import Conflict, Forbidden, InvalidData
+    shanghai = ZoneInfo("Asia/Shanghai")
+    clock.set(datetime(2027, 2, 1, 9, 0, tzinfo=shanghai))
+    rating = engine.start("star_rating", get_user("admin"), {"branch": "east", "month": "2027-01"})
+    boss = get_user("admin")
+    with pytest.raises(InvalidData):
+        engine.suspend(rating.id, boss, "  ")
+    with pytest.raises(Forbidden):
+        engine.suspend(rating.id, get_user("mgr_east"), "我想暂停")
+    engine.suspend(rating.id, boss, "分公司客户名单有误，待核实")
+    task = db.session.scalar(select(Task).where(Task.instance_id == rating.id, Task.state == OPEN))
+    with pytest.raises(Conflict):
+        engine.claim(task.id, get_user("spec_east"))
+    assert fire_due(engine, datetime(2027, 2, 2, 0, 0, 1, tzinfo=shanghai)) == 0  # its deadline waits
+    engine.resume(rating.id, boss, "名单已核实")
+    assert fire_due(engine, datetime(2027, 2, 2, 0, 0, 2, tzinfo=shanghai)) == 1  # and fires on resuming
+    engine.terminate(rating.id, boss, "本月改为线下评定")
+    db.session.expire_all()
+    ended = db.session.get(Instance, rating.id)
+    assert ended.status == TERMINATED and ended.ended_at is not None
+    assert not db.session.scalars(select(Task).where(Task.instance_id == rating.id, Task.state == OPEN)).all()
+    assert not db.session.scalars(select(Timer).where(Timer.instance_id == rating.id)).all()
+    history = [(e.type, e.data.get("reason"), e.actor.username if e.actor else None) for e in db.session.scalars(
+        select(Event).where(Event.instance_id == rating.id, Event.type.like("instance_%")).order_by(Event.id))]
+    assert history == [("instance_started", None, "admin"),
+                       ("instance_suspended", "分公司客户名单有误，待核实", "admin"),
+                       ("instance_resumed", "名单已核实", "admin"),
+                       ("instance_terminated", "本月改为线下评定", "admin")]
+    with pytest.raises(Conflict):
+        engine.resume(rating.id, boss, "再试")
+
+
+def test_an_administrator_reassigns_an_open_task_and_filters_the_cases(admin, engine):
+    case = start_case(engine)
+    task = db.session.scalar(select(Task).where(Task.instance_id == case.id, Task.state == OPEN))
+    assert task.assignee.username == "rep_e1"
+    page = admin.client.get(f"/cases/{case.id}").get_data(as_text=True)  # administrators see every case
+    assert 'data-testid="administration"' in page
+    token = admin.csrf(f"/cases/{case.id}")
+    admin.client.post(f"/admin/tasks/{task.id}/reassign", data={"assignee": "rep_e2", "reason": "",
+                                                                "csrf_token": token})
+    db.session.expire_all()
+    assert db.session.get(Task, task.id).assignee.username == "rep_e1"  # no reason, no change
+    admin.client.post(f"/admin/tasks/{task.id}/reassign", data={"assignee": "biz_east", "reason": "张伟休假",
+                                                                "csrf_token": token})
+    db.session.expire_all()
+    assert db.session.get(Task, task.id).assignee.username == "biz_east"
+    engine.complete(task.id, get_user("biz_east"), {"decision": "approve", "comment": "代为同意"})
+
+    start_case(engine, requester="rep_n1", customer="HD-E1-003")
+    listed = admin.client.get("/admin/processes/dossier_borrowing/cases?initiator=rep_n1").get_data(as_text=True)
+    assert listed.count('class="list-group-item') == 1
+    assert "#" + str(case.id) not in listed
+    assert 'class="list-group-item' not in admin.client.get(
+        "/admin/processes/dossier_borrowing/cases?status=terminated").get_data(as_text=True)
+    assert admin.client.get("/admin/processes/dossier_borrowing/cases?status=asleep").status_code == 400

@@ -11,8 +11,8 @@ from app.domain.org import OrgUnit, User
 from app.extensions import db
 
 # Instance status
-RUNNING, COMPLETED, TERMINATED, ERROR = "running", "completed", "terminated", "error"
-STATUSES = (RUNNING, COMPLETED, TERMINATED, ERROR)
+RUNNING, SUSPENDED, COMPLETED, TERMINATED, ERROR = "running", "suspended", "completed", "terminated", "error"
+STATUSES = (RUNNING, SUSPENDED, COMPLETED, TERMINATED, ERROR)
 # Task state
 OPEN, DONE, CANCELLED = "open", "completed", "cancelled"
 # The rows of the inboxes' partial indexes; queries must spell these conditions out to use them.

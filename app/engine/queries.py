@@ -10,7 +10,7 @@ from sqlalchemy import and_, bindparam, exists, false, func, literal, or_, selec
 from sqlalchemy.orm import joinedload, lazyload
 
 from app.domain import org
-from app.engine.models import OPEN, RUNNING, Event, Instance, Task, TaskCandidate
+from app.engine.models import OPEN, RUNNING, Event, Instance, ProcessDefinition, Task, TaskCandidate
 from app.errors import Forbidden, NotFound
 from app.extensions import db
 
@@ -172,8 +172,8 @@ def tasks_of(instance: Instance) -> list[Task]:
 
 def _visible_cases(user: org.User):
     """Who may see a case: its initiator, anyone who has or had a task in it, whoever may claim one
-    of its tasks, and compliance reviewers (all cases)."""
-    if user.has_role(org.AUDITOR):
+    of its tasks, and compliance reviewers and process administrators (all cases)."""
+    if user.has_role(org.AUDITOR) or user.has_role(org.ADMIN):
         return true()
     involved = exists().where(Task.instance_id == Instance.id,
                               or_(Task.assignee_id == user.id, Task.completed_by_id == user.id,
@@ -186,13 +186,23 @@ def may_view_case(user: org.User, instance: Instance) -> bool:
 
 
 def visible_cases_page(user: org.User, page: int, per_page: int, *, process_key: str | None = None,
-                       status: str | None = None):
-    """The cases this user may see, newest first, optionally of one process or status."""
+                       status: str | None = None, version: int | None = None, since: datetime | None = None,
+                       until: datetime | None = None, initiator_id: int | None = None):
+    """The cases this user may see, newest first, optionally of one process, version, status,
+    initiator, or started in [since, until)."""
     query = select(Instance).where(_visible_cases(user))
     if process_key:
         query = query.where(Instance.process_key == process_key)
+    if version:
+        query = query.join(Instance.definition).where(ProcessDefinition.version == version)
     if status:
         query = query.where(Instance.status == status)
+    if since:
+        query = query.where(Instance.started_at >= since)
+    if until:
+        query = query.where(Instance.started_at < until)
+    if initiator_id:
+        query = query.where(Instance.started_by_id == initiator_id)
     query = query.order_by(Instance.started_at.desc(), Instance.id.desc())
     return db.paginate(query, page=page, per_page=per_page, max_per_page=200, error_out=False)
 

@@ -20,13 +20,14 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.specs.defaults import EndEvent
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, exists, func, insert, or_, select
 from sqlalchemy.orm.exc import StaleDataError
 
+from app import labels
 from app.domain import assignment, attachments, processes
 from app.domain.attachments import Attachment
 from app.domain.case import CaseStart, ServiceCall
-from app.domain.org import AUDITOR, User
+from app.domain.org import ADMIN, AUDITOR, User
 from app.engine import (
     decisions,
     definitions,
@@ -45,7 +46,9 @@ from app.engine.models import (
     OPEN,
     RUNNING,
     SCHEDULE,
+    SUSPENDED,
     TASK_TIMER,
+    TERMINATED,
     Event,
     Instance,
     ProcessDefinition,
@@ -53,7 +56,7 @@ from app.engine.models import (
     TaskCandidate,
     Timer,
 )
-from app.errors import AppError, Conflict, DefinitionFault, Forbidden, NotFound, Unassignable
+from app.errors import AppError, Conflict, DefinitionFault, Forbidden, InvalidData, NotFound, Unassignable
 from app.extensions import db
 
 log = logging.getLogger(__name__)
@@ -214,6 +217,65 @@ class EngineService:
             raise
         return added
 
+    # -- administration (process administrators only; each action an audited event with its reason) --
+
+    def suspend(self, instance_id: int, admin: User, reason: str) -> Instance:
+        """Hold a running case: nobody completes its tasks and its timers wait until it is resumed."""
+        return self._administer(instance_id, admin, reason, (RUNNING,), SUSPENDED, "instance_suspended")
+
+    def resume(self, instance_id: int, admin: User, reason: str) -> Instance:
+        """Let a suspended case go on; timers that fell due meanwhile fire now."""
+        return self._administer(instance_id, admin, reason, (SUSPENDED,), RUNNING, "instance_resumed")
+
+    def terminate(self, instance_id: int, admin: User, reason: str) -> Instance:
+        """End a case for good: its open tasks are cancelled and its timers removed."""
+        def close(instance: Instance, now: datetime) -> None:
+            instance.ended_at = now
+            for task in db.session.scalars(select(Task).where(Task.instance_id == instance.id, Task.state == OPEN)):
+                task.state = CANCELLED
+                task.withdraw_further_offers()
+                db.session.add(Event(instance_id=instance.id, task=task, type="task_cancelled", actor_id=admin.id,
+                                     at=now, data={"spec": task.spec_id}))
+            db.session.execute(delete(Timer).where(Timer.instance_id == instance.id))
+        return self._administer(instance_id, admin, reason, (RUNNING, SUSPENDED), TERMINATED, "instance_terminated",
+                                close)
+
+    def reassign(self, task_id: int, admin: User, assignee: User, reason: str) -> Task:
+        """Give an open task to another person (an absence, a mistake in the organisation)."""
+        def change() -> Task:
+            _check_administrator(admin, reason)
+            task = self._open_task(task_id)
+            if not assignee.active:
+                raise InvalidData(_l("Choose an active person."), {"assignee": [_l("Choose an active person.")]})
+            now = self.clock.now()
+            previous = task.assignee_id
+            task.assignee_id, task.claimed_at = assignee.id, now
+            task.withdraw_further_offers()
+            db.session.add(Event(instance_id=task.instance_id, task=task, type="task_reassigned", actor_id=admin.id,
+                                 at=now, data={"from": previous, "to": assignee.id, "reason": reason.strip()}))
+            db.session.flush()
+            return task
+        return self._in_transaction(change)
+
+    def _administer(self, instance_id, admin, reason, allowed, status, event_type, also=None) -> Instance:
+        def change() -> Instance:
+            _check_administrator(admin, reason)
+            instance = db.session.get(Instance, instance_id)
+            if instance is None:
+                raise NotFound(_l("No such case."))
+            if instance.status not in allowed:
+                raise Conflict(_l("Not possible for a case that is %(status)s.",
+                                  status=labels.label(labels.STATUSES, instance.status)))
+            now = self.clock.now()
+            instance.status = status
+            if also:
+                also(instance, now)
+            db.session.add(Event(instance_id=instance.id, type=event_type, actor_id=admin.id, at=now,
+                                 data={"reason": reason.strip()}))
+            db.session.flush()
+            return instance
+        return self._in_transaction(change)
+
     def fire_next_due_timer(self) -> bool:
         """Fire one due timer, if any is due and not being fired by another worker; False if none.
 
@@ -224,9 +286,9 @@ class EngineService:
         timer_id = None
         try:
             # Strictly before now, as SpiffWorkflow decides when a timer event has fired.
-            timer = db.session.scalar(select(Timer).where(Timer.due_at < self.clock.now())
+            timer = db.session.scalar(select(Timer).where(Timer.due_at < self.clock.now(), _TIMER_LIVE)
                                       .order_by(Timer.due_at, Timer.id).limit(1)
-                                      .with_for_update(skip_locked=True))
+                                      .with_for_update(of=Timer, skip_locked=True))
             if timer is None:
                 db.session.rollback()
                 return False
@@ -246,7 +308,7 @@ class EngineService:
         return True
 
     def next_due_at(self) -> datetime | None:
-        due = db.session.scalar(select(func.min(Timer.due_at)))
+        due = db.session.scalar(select(func.min(Timer.due_at)).where(_TIMER_LIVE))
         db.session.rollback()
         return due
 
@@ -383,6 +445,8 @@ class EngineService:
             raise NotFound(_l("No such task."))
         if task.state != OPEN:
             raise Conflict(_l("This task has already been completed."))
+        if task.instance.status != RUNNING:
+            raise Conflict(_l("The case is suspended by a process administrator; it waits until it is resumed."))
         return task
 
     def _load(self, instance: Instance, case: CaseContext) -> BpmnWorkflow:
@@ -467,6 +531,19 @@ def _waiting_timers(workflow: BpmnWorkflow):
     return [task for task in workflow.event_manager.tasks.values()
             if isinstance(task.task_spec.event_definition, TimerEventDefinition)
             and task.has_state(TaskState.WAITING)]
+
+
+# A wake-up to fire: a schedule, or a timer of a case that is running (a suspended case's wait).
+_TIMER_LIVE = or_(Timer.instance_id.is_(None),
+                  exists().where(Instance.id == Timer.instance_id, Instance.status == RUNNING))
+
+
+def _check_administrator(user: User, reason: str) -> None:
+    if not user.has_role(ADMIN):
+        raise Forbidden(_l("Only process administrators may do this."))
+    if not (reason or "").strip():
+        raise InvalidData(_l("Give the reason: it goes into the case history."),
+                          {"reason": [_l("Give the reason: it goes into the case history.")]})
 
 
 def _record_fired_timers(case: CaseContext, workflow: BpmnWorkflow) -> None:

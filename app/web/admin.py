@@ -1,5 +1,8 @@
 """Process administration: the processes and their versions, the modeler, validation, deployment,
-downloads and the difference between versions. Process administrators only."""
+downloads and the difference between versions; running cases (suspend, resume, terminate, reassign).
+Process administrators only."""
+from datetime import date, datetime, time, timedelta
+
 from flask import (
     Blueprint,
     Response,
@@ -13,11 +16,15 @@ from flask import (
 )
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
+from sqlalchemy import select
 
-from app.domain.org import ADMIN
+from app.domain.org import ADMIN, User
 from app.engine import definitions, queries
+from app.engine.deadlines import COMPANY_TZ
 from app.engine.definitions import DefinitionError
-from app.errors import Forbidden, InvalidData, NotFound
+from app.engine.models import STATUSES, Task
+from app.errors import Conflict, Forbidden, InvalidData, NotFound
+from app.extensions import db
 from app.web import engine
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -118,3 +125,68 @@ def deploy(key: str):
         return jsonify(version=definition.version, message=str(message)), 201
     flash(message, "success")
     return redirect(url_for("admin.process", key=key))
+
+
+def _moment(name: str):
+    """A date from the query string as the start of that day, company time (None if absent)."""
+    text = request.args.get(name, "").strip()
+    if not text:
+        return None
+    try:
+        return datetime.combine(date.fromisoformat(text), time(0), COMPANY_TZ)
+    except ValueError:
+        raise InvalidData(_l("Give dates as YYYY-MM-DD."), {name: [_l("Give dates as YYYY-MM-DD.")]}) from None
+
+
+@bp.route("/processes/<key>/cases")
+def cases(key: str):
+    """The process's cases, filtered by version, status, start date and initiator."""
+    latest = _process(key)
+    status = request.args.get("status") or None
+    if status not in (None, *STATUSES):
+        raise InvalidData(_l("Unknown status."), {"status": [_l("Unknown status.")]})
+    until = _moment("until")
+    initiator = request.args.get("initiator", "").strip()
+    initiator_user = db.session.scalar(select(User).where(User.username == initiator)) if initiator else None
+    page = queries.visible_cases_page(
+        current_user, request.args.get("page", 1, type=int), current_app.config["PAGE_SIZE"], process_key=key,
+        status=status, version=request.args.get("version", type=int), since=_moment("since"),
+        until=until + timedelta(days=1) if until else None,
+        initiator_id=initiator_user.id if initiator_user else (-1 if initiator else None))
+    return render_template("admin/cases.html", latest=latest, versions=definitions.versions(key), page=page,
+                           waiting=queries.open_tasks_of([i.id for i in page.items]), statuses=STATUSES,
+                           args=request.args)
+
+
+DONE_MESSAGES = {"suspend": _l("The case is suspended."), "resume": _l("The case goes on."),
+                 "terminate": _l("The case is terminated.")}
+
+
+@bp.route("/cases/<int:instance_id>/<action>", methods=["POST"])
+def administer(instance_id: int, action: str):
+    if action not in DONE_MESSAGES:
+        raise NotFound(_l("No such action."))
+    try:
+        getattr(engine(), action)(instance_id, current_user, request.form.get("reason", ""))
+    except (InvalidData, Conflict) as exc:
+        flash(str(exc.message), "danger")
+    else:
+        flash(DONE_MESSAGES[action], "success")
+    return redirect(url_for("cases.case", instance_id=instance_id))
+
+
+@bp.route("/tasks/<int:task_id>/reassign", methods=["POST"])
+def reassign(task_id: int):
+    task = db.session.get(Task, task_id)
+    if task is None:
+        raise NotFound(_l("No such task."))
+    person = db.session.scalar(select(User).where(User.username == request.form.get("assignee", "").strip()))
+    try:
+        if person is None:
+            raise InvalidData(_l("No such person."), {"assignee": [_l("No such person.")]})
+        engine().reassign(task_id, current_user, person, request.form.get("reason", ""))
+    except (InvalidData, Conflict) as exc:
+        flash(str(exc.message), "danger")
+    else:
+        flash(_l("“%(task)s” now waits for %(name)s.", task=task.name, name=person.display_name), "success")
+    return redirect(url_for("cases.case", instance_id=task.instance_id))
