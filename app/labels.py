@@ -57,6 +57,8 @@ EVENTS = {
     "instance_resumed": _l("Case resumed"),
     "instance_terminated": _l("Case terminated"),
     "task_reassigned": _l("Task reassigned"),
+    "incident": _l("Incident: the definition failed"),
+    "incident_resolved": _l("Incident resolved"),
     "instance_completed": _l("Case closed"),
 }
 

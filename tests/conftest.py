@@ -21,7 +21,7 @@ from app.domain.complaints import Complaint
 from app.domain.customers import Customer, DossierLoan, DossierRead
 from app.domain.org import ApiToken, User
 from app.domain.star_rating import StarRating
-from app.engine.models import Event, Instance, ProcessDefinition, Task, TaskCandidate, Timer
+from app.engine.models import Event, Incident, Instance, ProcessDefinition, Task, TaskCandidate, Timer
 from app.extensions import db, limiter
 
 
@@ -64,8 +64,8 @@ def clean_state(app):
     limiter.reset()
     with app.app_context():
         db.session.rollback()
-        for model in (DossierRead, DossierLoan, StarRating, Complaint, Attachment, Event, Timer, TaskCandidate, Task,
-                      Instance, ApiToken):
+        for model in (DossierRead, DossierLoan, StarRating, Complaint, Attachment, Incident, Event, Timer,
+                      TaskCandidate, Task, Instance, ApiToken):
             db.session.execute(delete(model))
         db.session.execute(update(User).values(locale=None))  # a test may have switched a language
         db.session.execute(update(Customer).values(resource_guarantee=False, extra_discount_yuan_per_ton=0))

@@ -51,11 +51,12 @@ def test_only_process_administrators_reach_any_of_it(app, ctx):
     key = "dossier_borrowing"
     for url in ("/admin/processes", f"/admin/processes/{key}", f"/admin/processes/{key}/v1.bpmn",
                 f"/admin/processes/{key}/diff?old=1&new=1", f"/admin/processes/{key}/modeler",
-                f"/admin/processes/{key}/cases"):
+                f"/admin/processes/{key}/cases", "/admin/incidents"):
         assert rep.client.get(url).status_code == 403, url
     token = rep.csrf("/inbox")
     for url in (f"/admin/processes/{key}/check", f"/admin/processes/{key}/deploy", "/admin/cases/1/terminate",
-                "/admin/cases/1/suspend", "/admin/tasks/1/reassign"):
+                "/admin/cases/1/suspend", "/admin/tasks/1/reassign", "/admin/incidents/1/retry",
+                "/admin/incidents/1/close"):
         assert rep.client.post(url, json={"xml": BORROWING, "change_note": "x"},
                                headers={"X-CSRFToken": token}).status_code == 403, url
     assert versions() == [1]
@@ -217,3 +218,45 @@ def test_an_administrator_reassigns_an_open_task_and_filters_the_cases(admin, en
     assert 'class="list-group-item' not in admin.client.get(
         "/admin/processes/dossier_borrowing/cases?status=terminated").get_data(as_text=True)
     assert admin.client.get("/admin/processes/dossier_borrowing/cases?status=asleep").status_code == 400
+
+
+FRAGILE = (Path(__file__).resolve().parent / "processes" / "consent_with_deadlines.bpmn").read_text(encoding="utf-8")
+# After the consent a script divides by a value a refusal sets to zero: the definition fails at run time.
+FRAGILE = FRAGILE.replace(
+    '<bpmn:sequenceFlow id="to_decided" sourceRef="consent" targetRef="decided" />',
+    '<bpmn:sequenceFlow id="to_decided" sourceRef="consent" targetRef="score" />'
+    '<bpmn:scriptTask id="score" name="计分"><bpmn:incoming>to_decided</bpmn:incoming>'
+    '<bpmn:outgoing>to_scored</bpmn:outgoing><bpmn:script>score = 10 // (1 if decision == \'approve\' else 0)'
+    '</bpmn:script></bpmn:scriptTask><bpmn:sequenceFlow id="to_scored" sourceRef="score" targetRef="decided" />'
+).replace('<bpmn:incoming>to_decided</bpmn:incoming>\n    </bpmn:endEvent>',
+          '<bpmn:incoming>to_scored</bpmn:incoming>\n    </bpmn:endEvent>')
+
+
+def test_a_failing_step_becomes_an_incident_and_is_retried_with_corrected_data(admin, engine, tmp_path):
+    from app.engine.models import Event, Incident
+    from app.errors import DefinitionFault
+    (tmp_path / "fragile.bpmn").write_text(FRAGILE, encoding="utf-8")
+    engine.deploy_directory(tmp_path)
+    case = engine.start("consent_with_deadlines", get_user("rep_e2"), {"customer_id": get_customer("HD-E1-001").id})
+    task = db.session.scalar(select(Task).where(Task.instance_id == case.id, Task.state == OPEN))
+    with pytest.raises(DefinitionFault, match="score"):
+        engine.complete(task.id, get_user("rep_e1"), {"decision": "reject", "comment": "不同意"})
+    db.session.expire_all()
+    assert db.session.get(Task, task.id).state == OPEN  # nothing of the failed step was kept
+    (incident,) = db.session.scalars(select(Incident)).all()
+    assert (incident.element, incident.operation, incident.data["decision"], incident.actor.username) == (
+        "score", "complete", "reject", "rep_e1")
+    assert "ZeroDivisionError" in incident.error
+
+    page = admin.client.get("/admin/incidents").get_data(as_text=True)
+    assert f'data-incident-id="{incident.id}"' in page and "ZeroDivisionError" in page
+    token = admin.csrf("/admin/incidents")
+    admin.client.post(f"/admin/incidents/{incident.id}/retry", data={"data": "not json", "csrf_token": token})
+    admin.client.post(f"/admin/incidents/{incident.id}/retry", data={
+        "data": '{"decision": "approve", "comment": "经核实改为同意"}', "csrf_token": token})
+    db.session.expire_all()
+    assert db.session.get(Incident, incident.id).resolved_at is not None
+    assert db.session.get(Instance, case.id).outcome == "decided"
+    types = list(db.session.scalars(select(Event.type).where(Event.instance_id == case.id).order_by(Event.id)))
+    assert types.index("incident") < types.index("task_completed") < types.index("incident_resolved")
+    assert 'data-testid="no-incidents"' in admin.client.get("/admin/incidents").get_data(as_text=True)

@@ -219,3 +219,28 @@ class Timer(db.Model):
     # Failed firings: how often, and why the last one failed (the row stays, due again later).
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class Incident(db.Model):
+    """A step the definition could not run (a script stopped or failed, no gateway path): where, why
+    and with which data. Nothing of the failed step was kept; the incident stays open until an
+    administrator retries it successfully (with corrected data, say) or closes it."""
+
+    __tablename__ = "incidents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    process_key: Mapped[str] = mapped_column(String(80))
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("instances.id"), index=True)
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id"))
+    operation: Mapped[str] = mapped_column(String(20))  # start | complete | timer
+    element: Mapped[str | None] = mapped_column(String(80))  # the BPMN element that failed, if known
+    error: Mapped[str] = mapped_column(Text)
+    data: Mapped[dict] = mapped_column(JSONDoc, default=dict)  # what the step was given
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    resolution: Mapped[str] = mapped_column(Text, default="")
+
+    actor: Mapped[User | None] = relationship(foreign_keys=[actor_id])
+    instance: Mapped[Instance | None] = relationship()

@@ -10,7 +10,7 @@ from sqlalchemy import and_, bindparam, exists, false, func, literal, or_, selec
 from sqlalchemy.orm import joinedload, lazyload
 
 from app.domain import org
-from app.engine.models import OPEN, RUNNING, Event, Instance, ProcessDefinition, Task, TaskCandidate
+from app.engine.models import OPEN, RUNNING, Event, Incident, Instance, ProcessDefinition, Task, TaskCandidate
 from app.errors import Forbidden, NotFound
 from app.extensions import db
 
@@ -139,6 +139,13 @@ def running_cases_by_version(process_key: str) -> dict[int, int]:
     return dict(db.session.execute(select(Instance.definition_id, func.count())
                                    .where(Instance.process_key == process_key, Instance.status == RUNNING)
                                    .group_by(Instance.definition_id)).all())
+
+
+def incidents(resolved: bool, limit: int | None = None) -> list[Incident]:
+    """Open incidents oldest first; resolved ones newest first."""
+    query = select(Incident).where(Incident.resolved_at.is_not(None) if resolved else Incident.resolved_at.is_(None))
+    query = query.order_by(Incident.occurred_at.desc() if resolved else Incident.occurred_at, Incident.id)
+    return list(db.session.scalars(query.limit(limit) if limit else query))
 
 
 def events_of(instance: Instance) -> list[Event]:

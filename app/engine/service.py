@@ -19,8 +19,9 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.specs.defaults import EndEvent
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import delete, exists, func, insert, or_, select
+from sqlalchemy import delete, exists, func, insert, or_, select, update
 from sqlalchemy.orm.exc import StaleDataError
 
 from app import labels
@@ -50,6 +51,7 @@ from app.engine.models import (
     TASK_TIMER,
     TERMINATED,
     Event,
+    Incident,
     Instance,
     ProcessDefinition,
     Task,
@@ -72,6 +74,21 @@ class CaseScriptEngine(PythonScriptEngine):
     def __init__(self, case: CaseContext):
         super().__init__(environment=decisions.SANDBOX)
         self.case = case
+
+    # A script stopped by the sandbox is a BaseException that SpiffWorkflow does not wrap: note where.
+    def evaluate(self, task, expression, external_context=None):
+        try:
+            return super().evaluate(task, expression, external_context)
+        except sandbox.ScriptLimitExceeded as exc:
+            exc.element = task.task_spec.name
+            raise
+
+    def execute(self, task, script, external_context=None):
+        try:
+            return super().execute(task, script, external_context)
+        except sandbox.ScriptLimitExceeded as exc:
+            exc.element = task.task_spec.name
+            raise
 
     def call_service(self, task, topic=None, **kwargs):
         decision = task.task_spec.decision
@@ -182,13 +199,82 @@ class EngineService:
             raise NotFound(_l("No such process."))
         if not processes.may_start(process_key, user):
             raise Forbidden(_l("You may not open cases of this process."))
-        return self._in_transaction(lambda: self._start(definition, user, data))
+        return self._in_transaction(
+            lambda: self._start(definition, user, data),
+            incident=lambda: Incident(process_key=process_key, operation="start", data=data, actor_id=user.id))
 
     def claim(self, task_id: int, user: User) -> Task:
         return self._in_transaction(lambda: self._claim(task_id, user))
 
     def complete(self, task_id: int, user: User, data: dict) -> Task:
-        return self._in_transaction(lambda: self._complete(task_id, user, data))
+        def incident() -> Incident:
+            task = db.session.get(Task, task_id)
+            return Incident(process_key=task.process_key, instance_id=task.instance_id, task_id=task.id,
+                            operation="complete", data=data, actor_id=user.id)
+        return self._in_transaction(lambda: self._complete(task_id, user, data), incident=incident)
+
+    # -- incidents ------------------------------------------------------------------------------
+
+    def retry_incident(self, incident_id: int, admin: User, data: dict | None = None) -> Incident:
+        """Run a failed step again, with corrected data if given; the incident closes if it succeeds,
+        and a failure opens a new one. A timer's step is due again for the workers."""
+        incident = self._unresolved_incident(incident_id, admin)
+        data = incident.data if data is None else data
+        if incident.operation == "complete":
+            task = db.session.get(Task, incident.task_id)
+            if task.state == OPEN:
+                self.complete(task.id, db.session.get(User, incident.actor_id), data)
+                how = "retried"
+            else:
+                how = "already done"
+        elif incident.operation == "start":
+            instance = self.start(incident.process_key, db.session.get(User, incident.actor_id), data)
+            how = f"retried: case {instance.id}"
+        else:
+            db.session.execute(update(Timer).where(Timer.instance_id == incident.instance_id, Timer.attempts > 0)
+                               .values(due_at=self.clock.now() - timedelta(microseconds=1)))
+            how = "timer due again"
+        return self._close_incident(incident_id, admin, how)
+
+    def close_incident(self, incident_id: int, admin: User, note: str) -> Incident:
+        """Close an incident without running its step again (the case was terminated, say)."""
+        self._unresolved_incident(incident_id, admin)
+        if not (note or "").strip():
+            raise InvalidData(_l("Say why it is closed."), {"note": [_l("Say why it is closed.")]})
+        return self._close_incident(incident_id, admin, f"closed: {note.strip()}")
+
+    def _unresolved_incident(self, incident_id: int, admin: User) -> Incident:
+        if not admin.has_role(ADMIN):
+            raise Forbidden(_l("Only process administrators may do this."))
+        incident = db.session.get(Incident, incident_id)
+        if incident is None:
+            raise NotFound(_l("No such incident."))
+        if incident.resolved_at is not None:
+            raise Conflict(_l("This incident is already resolved."))
+        return incident
+
+    def _close_incident(self, incident_id: int, admin: User, resolution: str) -> Incident:
+        incident = db.session.get(Incident, incident_id)
+        now = self.clock.now()
+        incident.resolved_at, incident.resolved_by_id, incident.resolution = now, admin.id, resolution
+        if incident.instance_id is not None:
+            db.session.add(Event(instance_id=incident.instance_id, type="incident_resolved", actor_id=admin.id, at=now,
+                                 data={"incident_id": incident.id, "resolution": resolution}))
+        db.session.commit()
+        return incident
+
+    def _record_incident(self, incident: Incident, error: BaseException) -> Incident:
+        """After the failed transaction was rolled back: keep what failed, where, with which data."""
+        incident.element = getattr(error, "element", None) or getattr(getattr(error, "task_spec", None), "name", None)
+        incident.error = f"{type(error).__name__}: {error}"[:4000]
+        incident.occurred_at = self.clock.now()
+        db.session.add(incident)
+        if incident.instance_id is not None:
+            db.session.add(Event(instance_id=incident.instance_id, type="incident", actor_id=incident.actor_id,
+                                 at=incident.occurred_at, data={"element": incident.element, "error": incident.error}))
+        db.session.commit()
+        log.error("incident %s in %s at %s: %s", incident.id, incident.process_key, incident.element, incident.error)
+        return incident
 
     def attach(self, instance_id: int, user: User, files: list[tuple[str, bytes]]) -> list[Attachment]:
         """Attach files (name, bytes) to a running case the user takes part in: each is checked by
@@ -312,7 +398,10 @@ class EngineService:
         db.session.rollback()
         return due
 
-    def _in_transaction(self, operation: Callable):
+    def _in_transaction(self, operation: Callable, incident: Callable[[], Incident] | None = None):
+        """Run an operation in one transaction, replaying it after a lost version race. When the
+        definition fails (a script stopped or failed), nothing is kept and, given `incident` (what the
+        operation was), an incident records it for the process administrators."""
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
                 result = operation()
@@ -321,11 +410,14 @@ class EngineService:
             except StaleDataError:
                 db.session.rollback()
                 log.info("version race lost, replaying (attempt %s)", attempt)
-            except sandbox.ScriptLimitExceeded as exc:
+            except (sandbox.ScriptLimitExceeded, SpiffWorkflowException) as exc:
                 db.session.rollback()
-                log.error("definition stopped: %s", exc)
-                raise DefinitionFault(_l("The process definition stopped a runaway script: %(why)s",
-                                         why=str(exc))) from None
+                if incident is None:
+                    raise DefinitionFault(_l("The process definition failed: %(why)s", why=str(exc))) from None
+                recorded = self._record_incident(incident(), exc)
+                raise DefinitionFault(_l("The process definition failed at “%(element)s”; nothing was saved and "
+                                         "the process administrators were told (incident %(id)s): %(why)s",
+                                         element=recorded.element or "?", id=recorded.id, why=str(exc))) from None
             except Exception:
                 db.session.rollback()
                 raise
@@ -424,13 +516,18 @@ class EngineService:
             timer.due_at = schedules.parse(definition.schedule).next_after(timer.due_at)
             timer.attempts, timer.last_error = 0, None
 
-    def _postpone(self, timer_id: int, error: Exception) -> None:
-        """A firing failed (a script error, say): keep the wake-up, try again later, say why."""
+    def _postpone(self, timer_id: int, error: BaseException) -> None:
+        """A firing failed (a script error, say): keep the wake-up, try again later, say why. Its
+        first failure is an incident for the administrators."""
         log.exception("timer %s failed to fire", timer_id)
         timer = db.session.get(Timer, timer_id)
         if timer is not None:
             self._retry_later(timer, f"{type(error).__name__}: {error}")
             db.session.commit()
+            if timer.attempts == 1 and timer.instance_id is not None:
+                instance = db.session.get(Instance, timer.instance_id)
+                self._record_incident(Incident(process_key=instance.process_key, instance_id=instance.id,
+                                               operation="timer", data={"timer": timer.spec_id}), error)
 
     def _retry_later(self, timer: Timer, why: str) -> None:
         timer.attempts += 1

@@ -1,6 +1,8 @@
 """Process administration: the processes and their versions, the modeler, validation, deployment,
-downloads and the difference between versions; running cases (suspend, resume, terminate, reassign).
+downloads and the difference between versions; running cases (suspend, resume, terminate, reassign);
+incidents (retry with corrected data, or close).
 Process administrators only."""
+import json
 from datetime import date, datetime, time, timedelta
 
 from flask import (
@@ -23,7 +25,7 @@ from app.engine import definitions, queries
 from app.engine.deadlines import COMPANY_TZ
 from app.engine.definitions import DefinitionError
 from app.engine.models import STATUSES, Task
-from app.errors import Conflict, Forbidden, InvalidData, NotFound
+from app.errors import Conflict, DefinitionFault, Forbidden, InvalidData, NotFound
 from app.extensions import db
 from app.web import engine
 
@@ -190,3 +192,39 @@ def reassign(task_id: int):
     else:
         flash(_l("“%(task)s” now waits for %(name)s.", task=task.name, name=person.display_name), "success")
     return redirect(url_for("cases.case", instance_id=task.instance_id))
+
+
+@bp.route("/incidents")
+def incidents():
+    return render_template("admin/incidents.html", open_incidents=queries.incidents(resolved=False),
+                           resolved=queries.incidents(resolved=True, limit=50))
+
+
+@bp.route("/incidents/<int:incident_id>/retry", methods=["POST"])
+def retry_incident(incident_id: int):
+    """Run the failed step again, with the data as corrected on the page."""
+    try:
+        data = json.loads(request.form.get("data", ""))
+        if not isinstance(data, dict):
+            raise ValueError
+    except ValueError:
+        flash(_l("The data must be a JSON object."), "danger")
+        return redirect(url_for("admin.incidents"))
+    try:
+        engine().retry_incident(incident_id, current_user, data)
+    except (InvalidData, Conflict, DefinitionFault) as exc:
+        flash(str(exc.message), "danger")
+    else:
+        flash(_l("Incident %(id)s is resolved.", id=incident_id), "success")
+    return redirect(url_for("admin.incidents"))
+
+
+@bp.route("/incidents/<int:incident_id>/close", methods=["POST"])
+def close_incident(incident_id: int):
+    try:
+        engine().close_incident(incident_id, current_user, request.form.get("note", ""))
+    except (InvalidData, Conflict) as exc:
+        flash(str(exc.message), "danger")
+    else:
+        flash(_l("Incident %(id)s is closed.", id=incident_id), "success")
+    return redirect(url_for("admin.incidents"))
