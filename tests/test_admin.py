@@ -260,3 +260,33 @@ def test_a_failing_step_becomes_an_incident_and_is_retried_with_corrected_data(a
     types = list(db.session.scalars(select(Event.type).where(Event.instance_id == case.id).order_by(Event.id)))
     assert types.index("incident") < types.index("task_completed") < types.index("incident_resolved")
     assert 'data-testid="no-incidents"' in admin.client.get("/admin/incidents").get_data(as_text=True)
+
+
+def test_a_decision_table_edit_deploys_a_new_version_of_its_process(admin, ctx):
+    key, dmn_file = "star_rating", "star_suggestion.dmn"
+    assert admin.client.get(f"/admin/processes/{key}/decisions/{dmn_file}").status_code == 200
+    assert admin.client.get(f"/admin/processes/{key}/decisions/other.dmn").status_code == 404
+    table = admin.client.get(f"/admin/processes/{key}/decisions/{dmn_file}.xml").get_data(as_text=True)
+    headers = {"X-CSRFToken": admin.csrf(f"/admin/processes/{key}")}
+    hostile = table.replace("<text>4</text>", "<text>().__class__.__base__</text>")
+    refused = admin.client.post(f"/admin/processes/{key}/deploy", headers=headers,
+                                json={"dmn_file": dmn_file, "dmn": hostile, "change_note": "试试"})
+    assert refused.status_code == 400 and "__class__" in refused.get_json()["problems"][0]["message"]
+    edited = table.replace("&gt;= 1000", "&gt;= 1200").replace("500 &lt;= ? &lt; 1000", "500 &lt;= ? &lt; 1200")
+    deployed = admin.client.post(f"/admin/processes/{key}/deploy", headers=headers,
+                                 json={"dmn_file": dmn_file, "dmn": edited, "change_note": "四星门槛提高到1200吨"})
+    assert deployed.status_code == 201, deployed.get_json()
+    latest = definitions.latest_definition(key)
+    assert latest.version == 2 and "&gt;= 1200" in latest.dmn_xml[dmn_file]
+    assert latest.bpmn_xml == definitions.version(key, 1).bpmn_xml  # the flow itself is unchanged
+    # Editing the flow afterwards keeps the edited table.
+    assert check_for(admin, key, latest.bpmn_xml) == []
+    modeler_deploy = admin.client.post(f"/admin/processes/{key}/deploy", headers=headers, json={
+        "xml": latest.bpmn_xml.replace('name="分公司初评"', 'name="分公司星级初评"'), "change_note": "改名"})
+    assert modeler_deploy.status_code == 201
+    assert "&gt;= 1200" in definitions.latest_definition(key).dmn_xml[dmn_file]
+
+
+def check_for(browser, key: str, xml: str) -> list[dict]:
+    return browser.client.post(f"/admin/processes/{key}/check", json={"xml": xml},
+                               headers={"X-CSRFToken": browser.csrf(f"/admin/processes/{key}")}).get_json()["problems"]

@@ -252,3 +252,16 @@ def test_an_administrator_adds_a_step_in_the_modeler_and_new_cases_take_it(brows
         engine.complete(first.id, get_user("mgr_east"), {"decision": "approve", "comment": "可以"})
         assert open_task().spec_id == "consent_territory_rep"  # and on through the rest of the flow
         assert db.session.get(Instance, instance.id).status == "running"
+
+
+def test_the_decision_table_editor_shows_the_star_suggestion_table(browser, base_url):
+    admin = sign_in(browser, base_url, "admin")
+    errors = []
+    admin.on("pageerror", lambda error: errors.append(str(error)))
+    admin.goto(f"{base_url}/admin/processes/star_rating/decisions/star_suggestion.dmn")
+    table = admin.get_by_test_id("decision-editor").locator(".tjs-table")
+    expect(table.locator("tbody tr")).to_have_count(4)
+    expect(table).to_contain_text("上月购油量（吨）")
+    admin.locator("#deploy").click()  # unchanged: refused, and said so
+    expect(admin.get_by_test_id("decision-outcome").locator(".alert-danger")).to_be_visible()
+    assert errors == []

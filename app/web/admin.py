@@ -46,8 +46,10 @@ def _process(key: str):
     return latest
 
 
-def _dmn_files() -> dict[str, str]:
-    return definitions.dmn_files(current_app.config["PROCESSES_DIR"])
+def _dmn_files(latest) -> dict[str, str]:
+    """Where a process's decisions come from: the tables its newest version uses (edited here, maybe),
+    and the .dmn files of processes/ for any it starts to use."""
+    return {**definitions.dmn_files(current_app.config["PROCESSES_DIR"]), **latest.dmn_xml}
 
 
 @bp.route("/processes")
@@ -86,23 +88,44 @@ def modeler(key: str):
     return render_template("admin/modeler.html", latest=_process(key))
 
 
+@bp.route("/processes/<key>/decisions/<file_name>")
+def decision_editor(key: str, file_name: str):
+    """dmn-js on a decision table the newest version uses; deploying makes a new version of the process."""
+    latest = _process(key)
+    if file_name not in latest.dmn_xml:
+        raise NotFound(_l("This process uses no such decision table."))
+    return render_template("admin/decision.html", latest=latest, file_name=file_name)
+
+
+@bp.route("/processes/<key>/decisions/<file_name>.xml")
+def decision_xml(key: str, file_name: str):
+    latest = _process(key)
+    if file_name not in latest.dmn_xml:
+        raise NotFound(_l("This process uses no such decision table."))
+    return Response(latest.dmn_xml[file_name], mimetype="application/xml")
+
+
 @bp.route("/processes/<key>/check", methods=["POST"])
 def check(key: str):
     """The modeler's Validate: problems by element, nothing saved."""
-    _process(key)
+    latest = _process(key)
     xml = (request.get_json(silent=True) or {}).get("xml", "")
-    problems = engine().check_document(xml, f"{key}.bpmn", key, _dmn_files())
+    problems = engine().check_document(xml, f"{key}.bpmn", key, _dmn_files(latest))
     return jsonify(problems=[{"element": p.element, "message": p.message} for p in problems])
 
 
 @bp.route("/processes/<key>/deploy", methods=["POST"])
 def deploy(key: str):
-    """Deploy a new version, from the modeler (JSON) or an uploaded file (form), with a change note."""
-    _process(key)
+    """Deploy a new version, from the modeler (JSON) or an uploaded file (form), with a change note.
+    From the decision table editor, the JSON names the DMN file it changed (`dmn_file`, `dmn`)."""
+    latest = _process(key)
+    dmn_files = _dmn_files(latest)
     from_modeler = request.is_json
     if from_modeler:
         body = request.get_json(silent=True) or {}
         xml, note = body.get("xml", ""), (body.get("change_note") or "").strip()
+        if body.get("dmn_file") in latest.dmn_xml:
+            xml, dmn_files = latest.bpmn_xml, {**dmn_files, body["dmn_file"]: body.get("dmn", "")}
     else:
         upload = request.files.get("file")
         xml = upload.read().decode("utf-8", errors="replace") if upload and upload.filename else ""
@@ -113,7 +136,7 @@ def deploy(key: str):
         if not note:
             raise InvalidData(_l("Say what changed: the note stays with the version."),
                               {"change_note": [_l("Say what changed: the note stays with the version.")]})
-        definition = engine().deploy_document(xml, f"{key}.bpmn", key, current_user, note, _dmn_files())
+        definition = engine().deploy_document(xml, f"{key}.bpmn", key, current_user, note, dmn_files)
     except (InvalidData, DefinitionError) as exc:
         problems = getattr(exc, "problems", None) or [None]
         if from_modeler:

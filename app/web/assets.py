@@ -13,6 +13,7 @@ PACKAGES = {
     "bpmn-js-properties-panel": "bpmn-js-properties-panel/dist",
     "properties-panel": "@bpmn-io/properties-panel/dist/assets",
     "camunda-bpmn-moddle": "camunda-bpmn-moddle/resources",
+    "dmn-js": "dmn-js/dist",
 }
 
 
