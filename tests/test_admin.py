@@ -290,3 +290,75 @@ def test_a_decision_table_edit_deploys_a_new_version_of_its_process(admin, ctx):
 def check_for(browser, key: str, xml: str) -> list[dict]:
     return browser.client.post(f"/admin/processes/{key}/check", json={"xml": xml},
                                headers={"X-CSRFToken": browser.csrf(f"/admin/processes/{key}")}).get_json()["problems"]
+
+
+def deploy_edit(engine, tmp_path, xml: str, name="dossier_borrowing.bpmn"):
+    (tmp_path / name).write_text(xml, encoding="utf-8")
+    return engine.deploy_directory(tmp_path)
+
+
+def test_a_running_case_moves_to_the_new_version_when_the_diff_allows(engine, tmp_path):
+    from app.engine.models import Event
+    from app.errors import Conflict, InvalidData
+    case = start_case(engine)  # waiting at the rep's consent, on version 1
+    deploy_edit(engine, tmp_path, BORROWING.replace('name="业务部主管同意"', 'name="业务部主管审核"')
+                .replace('name="片区销售代表同意"', 'name="片区代表同意"'))
+    with pytest.raises(InvalidData):
+        engine.migrate(case.id, get_user("admin"), "")
+    engine.migrate(case.id, get_user("admin"), "新版本改了环节名称")
+    db.session.expire_all()
+    moved = db.session.get(Instance, case.id)
+    assert moved.definition.version == 2
+    (task,) = db.session.scalars(select(Task).where(Task.instance_id == case.id, Task.state == OPEN)).all()
+    assert (task.spec_id, task.name, task.assignee.username) == ("consent_territory_rep", "片区代表同意", "rep_e1")
+    done = consent_all(engine, moved)
+    assert (done.outcome, done.definition.version) == ("approved", 2)
+    assert "业务部主管审核" in set(db.session.scalars(select(Task.name).where(Task.instance_id == case.id)))
+    (event,) = db.session.scalars(select(Event).where(Event.instance_id == case.id, Event.type == "instance_migrated"))
+    assert (event.data["from_version"], event.data["to_version"], event.actor.username) == (1, 2, "admin")
+
+    # A version without the step a case waits at: refused, the case stays where it was.
+    waiting = start_case(engine, requester="rep_n1", customer="HD-E1-003")
+    without_rep = without_the_reps_consent(BORROWING)
+    assert deploy_edit(engine, tmp_path, without_rep), "the edited version deploys"
+    with pytest.raises(Conflict, match="consent_territory_rep"):
+        engine.migrate(waiting.id, get_user("admin"), "试图迁移")
+    db.session.expire_all()
+    assert db.session.get(Instance, waiting.id).definition.version == 2  # where it started, not 3
+
+
+def without_the_reps_consent(xml: str) -> str:
+    """The borrowing flow with the territory rep's consent taken out: the request goes to the business
+    department first."""
+    from lxml import etree
+    root = etree.fromstring(xml.encode())
+    gone = {"consent_territory_rep", "rep_decision", "flow_rep_decided", "flow_rep_approved", "flow_rep_refused"}
+    for element in root.xpath("//*[@id or @bpmnElement]"):
+        if element.get("id") in gone or element.get("bpmnElement") in gone:
+            element.getparent().remove(element)
+    namespaces = {"bpmn": definitions.BPMN_NS}
+    for incoming in root.xpath("//bpmn:incoming", namespaces=namespaces):
+        if incoming.text in gone:
+            incoming.getparent().remove(incoming)
+    root.xpath("//bpmn:sequenceFlow[@id='flow_to_rep']", namespaces=namespaces)[0].set("targetRef",
+                                                                                       "consent_business_dept")
+    business = root.xpath("//bpmn:userTask[@id='consent_business_dept']", namespaces=namespaces)[0]
+    incoming = etree.SubElement(business, f"{{{definitions.BPMN_NS}}}incoming")
+    incoming.text = "flow_to_rep"
+    business.insert(0, incoming)
+    return etree.tostring(root, encoding="unicode")
+
+
+def test_an_administrator_moves_chosen_cases_from_the_cases_page(admin, engine, tmp_path):
+    first, second = start_case(engine), start_case(engine, requester="rep_n1", customer="HD-E1-003")
+    deploy_edit(engine, tmp_path, BORROWING.replace('name="业务部主管同意"', 'name="业务部主管审核"'))
+    page = admin.client.get("/admin/processes/dossier_borrowing/cases").get_data(as_text=True)
+    assert f'name="case" value="{first.id}"' in page and f'name="case" value="{second.id}"' in page
+    token = admin.csrf("/admin/processes/dossier_borrowing/cases")
+    admin.client.post("/admin/processes/dossier_borrowing/migrate",
+                      data={"case": [first.id], "reason": "统一到新版本", "csrf_token": token})
+    db.session.expire_all()
+    assert (db.session.get(Instance, first.id).definition.version,
+            db.session.get(Instance, second.id).definition.version) == (2, 1)  # only the chosen one
+    page = admin.client.get("/admin/processes/dossier_borrowing/cases").get_data(as_text=True)
+    assert f'name="case" value="{first.id}"' not in page

@@ -11,7 +11,11 @@ import orjson
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
+from SpiffWorkflow.bpmn.serializer.helpers.spec import TaskSpecConverter
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
+from SpiffWorkflow.camunda.serializer.task_spec import UserTaskConverter
+
+from app.engine.parser import ApprovalUserTask, DomainServiceTask
 
 FORMAT_VERSION = 1
 
@@ -35,20 +39,35 @@ class _SpeclessWorkflowConverter(BpmnWorkflowConverter):
         return workflow
 
 
+class _ApprovalUserTaskConverter(UserTaskConverter):
+    """Our user tasks as SpiffWorkflow's version diff compares them (specs are never stored)."""
+
+    def to_dict(self, spec):
+        return {**super().to_dict(spec), "assignee_rule": spec.assignee_rule, "candidate_rule": spec.candidate_rule,
+                "due_date": spec.due_date}
+
+
+class _DomainServiceTaskConverter(TaskSpecConverter):
+    def to_dict(self, spec):
+        return {**self.get_default_attributes(spec), "topic": spec.topic, "decision_id": spec.decision_id}
+
+
 _config = dict(CAMUNDA_CONFIG)
 _config[BpmnWorkflow] = _SpeclessWorkflowConverter
-_registry = BpmnWorkflowSerializer.configure(_config)
+_config[ApprovalUserTask] = _ApprovalUserTaskConverter
+_config[DomainServiceTask] = _DomainServiceTaskConverter
+registry = BpmnWorkflowSerializer.configure(_config)
 
 
 def _encode_other(obj):
-    converted = _registry.convert(obj)
+    converted = registry.convert(obj)
     if converted is obj:
         raise TypeError(f"cannot store a {type(obj).__name__} in workflow data")
     return converted
 
 
 def dumps(workflow: BpmnWorkflow) -> bytes:
-    dct = _registry.convert(workflow)
+    dct = registry.convert(workflow)
     dct["format"] = FORMAT_VERSION
     raw = orjson.dumps(dct, default=_encode_other, option=orjson.OPT_PASSTHROUGH_DATETIME)
     return zlib.compress(raw, 1)
@@ -57,5 +76,5 @@ def dumps(workflow: BpmnWorkflow) -> bytes:
 def loads(state: bytes, spec, subprocess_specs) -> BpmnWorkflow:
     dct = orjson.loads(zlib.decompress(state))
     dct.pop("format")
-    return _registry.restore(dct, spec=spec, subprocess_specs=subprocess_specs)
+    return registry.restore(dct, spec=spec, subprocess_specs=subprocess_specs)
 

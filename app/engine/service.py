@@ -19,6 +19,7 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.specs.defaults import EndEvent
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.util.diff import diff_workflow, migrate_workflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import delete, exists, func, insert, or_, select, update
@@ -341,6 +342,47 @@ class EngineService:
                                  at=now, data={"from": previous, "to": assignee.id, "reason": reason.strip()}))
             db.session.flush()
             return task
+        return self._in_transaction(change)
+
+    def migrate(self, instance_id: int, admin: User, reason: str) -> Instance:
+        """Move a running case onto its process's newest version, when SpiffWorkflow's diff finds every
+        step the case has taken or waits at in the new version. Open tasks keep their people and take
+        the new version's name and form; waiting timers start afresh; the case history records it."""
+        def change() -> Instance:
+            _check_administrator(admin, reason)
+            instance = db.session.get(Instance, instance_id)
+            if instance is None:
+                raise NotFound(_l("No such case."))
+            if instance.status not in (RUNNING, SUSPENDED):
+                raise Conflict(_l("Not possible for a case that is %(status)s.",
+                                  status=labels.label(labels.STATUSES, instance.status)))
+            target = definitions.latest_definition(instance.process_key)
+            if target.id == instance.definition_id:
+                raise Conflict(_l("The case already runs on the newest version."))
+            case = CaseContext(instance, admin, self.clock.now())
+            workflow = self._load(instance, case)
+            new = definitions.parsed(target)
+            top, subprocesses = diff_workflow(serializer.registry, workflow, new.spec, new.subprocess_specs)
+            missing = sorted({t.task_spec.name for d in (top, *subprocesses.values()) if d for t in d.removed}
+                             | {str(sp_id) for sp_id, d in subprocesses.items() if d is None})
+            if missing:
+                raise Conflict(_l("Version %(version)s lacks steps this case has taken or waits at: %(steps)s.",
+                                  version=target.version, steps=", ".join(missing)))
+            migrate_workflow(top, workflow, new.spec)
+            for sp_id, sp_diff in subprocesses.items():
+                subprocess = workflow.subprocesses[sp_id]
+                migrate_workflow(sp_diff, subprocess, new.subprocess_specs[subprocess.spec.name])
+            old_version = instance.definition.version
+            instance.definition = target
+            case.has_timers = new.has_timers or case.has_timers
+            case.record("instance_migrated", {"from_version": old_version, "to_version": target.version,
+                                              "reason": reason.strip()})
+            self._advance(case, workflow)
+            ready = {str(t.id): t.task_spec for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
+            for row in db.session.scalars(select(Task).where(Task.instance_id == instance.id, Task.state == OPEN)):
+                spec = ready[row.spiff_task_id]
+                row.spec_id, row.name, row.form_key = spec.name, spec.bpmn_name or spec.name, spec.form.key
+            return instance
         return self._in_transaction(change)
 
     def _administer(self, instance_id, admin, reason, allowed, status, event_type, also=None) -> Instance:

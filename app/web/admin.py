@@ -184,7 +184,8 @@ def cases(key: str):
 
 
 DONE_MESSAGES = {"suspend": _l("The case is suspended."), "resume": _l("The case goes on."),
-                 "terminate": _l("The case is terminated.")}
+                 "terminate": _l("The case is terminated."),
+                 "migrate": _l("The case runs on the newest version now.")}
 
 
 @bp.route("/cases/<int:instance_id>/<action>", methods=["POST"])
@@ -198,6 +199,24 @@ def administer(instance_id: int, action: str):
     else:
         flash(DONE_MESSAGES[action], "success")
     return redirect(url_for("cases.case", instance_id=instance_id))
+
+
+@bp.route("/processes/<key>/migrate", methods=["POST"])
+def migrate(key: str):
+    """Move the chosen running cases onto the newest version, each on its own; say which could not."""
+    _process(key)
+    moved, refused = [], []
+    for instance_id in request.form.getlist("case", type=int):
+        try:
+            engine().migrate(instance_id, current_user, request.form.get("reason", ""))
+            moved.append(instance_id)
+        except (InvalidData, Conflict, NotFound) as exc:
+            refused.append(f"#{instance_id}: {exc.message}")
+    if moved:
+        flash(_l("Moved to the newest version: %(cases)s.", cases=", ".join(f"#{i}" for i in moved)), "success")
+    for message in refused:
+        flash(message, "danger")
+    return redirect(url_for("admin.cases", key=key))
 
 
 @bp.route("/tasks/<int:task_id>/reassign", methods=["POST"])

@@ -4,7 +4,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from app.domain import attachments
-from app.domain.org import AUDITOR
+from app.domain.org import ADMIN, AUDITOR
 from app.domain.processes import may_start
 from app.engine import definitions, queries
 from app.engine.models import RUNNING
@@ -72,6 +72,8 @@ def case(instance_id: int):
     return render_template("cases/case.html", instance=instance, events=queries.events_of(instance),
                            tasks=tasks, refusal=queries.last_refusal(instance),
                            attachments=attachments.of_case(instance.id),
+                           newest=(definitions.latest_definition(instance.process_key)
+                                   if current_user.has_role(ADMIN) else None),
                            may_attach=instance.status == RUNNING and not current_user.has_role(AUDITOR))
 
 
