@@ -90,6 +90,17 @@ def test_validation_names_the_element_at_fault(admin, ctx, old, new, element, wo
     assert any(p["element"] == element and words in p["message"] for p in problems), problems
 
 
+@pytest.mark.parametrize("old, new, words", [
+    ("day_after_month(month, 2)</bpmn:timeDate>", "day_after_month.__globals__</bpmn:timeDate>", "__globals__"),
+    ("day_after_month(month, 2)</bpmn:timeDate>", "'the second'</bpmn:timeDate>", "ISO 8601"),
+])
+def test_a_timer_must_be_an_allowed_expression_or_iso_8601(admin, ctx, old, new, words):
+    latest = definitions.latest_definition("star_rating")
+    problems = admin.client.post("/admin/processes/star_rating/check", json={"xml": latest.bpmn_xml.replace(old, new)},
+                                 headers={"X-CSRFToken": admin.csrf("/admin/processes/star_rating")}).get_json()
+    assert any(p["element"] == "initial_rating_late" and words in p["message"] for p in problems["problems"]), problems
+
+
 def test_the_process_id_must_be_the_one_edited(admin, ctx):
     problems = check(admin, BORROWING.replace('<bpmn:process id="dossier_borrowing"', '<bpmn:process id="other"'))
     assert problems == [{"element": None, "message": "the document must hold the executable process "
@@ -362,3 +373,18 @@ def test_an_administrator_moves_chosen_cases_from_the_cases_page(admin, engine, 
             db.session.get(Instance, second.id).definition.version) == (2, 1)  # only the chosen one
     page = admin.client.get("/admin/processes/dossier_borrowing/cases").get_data(as_text=True)
     assert f'name="case" value="{first.id}"' not in page
+
+
+def test_a_decision_table_file_uploads_as_a_new_version(admin, ctx):
+    import io
+    table = admin.client.get("/admin/processes/star_rating/decisions/star_suggestion.dmn.xml")
+    assert table.headers["Content-Disposition"].startswith("attachment")
+    edited = table.get_data(as_text=True).replace("100 &lt;= ? &lt; 500", "120 &lt;= ? &lt; 500").replace(
+        "&lt; 100</text>", "&lt; 120</text>")
+    token = admin.csrf("/admin/processes/star_rating")
+    admin.client.post("/admin/processes/star_rating/deploy", content_type="multipart/form-data", data={
+        "file": (io.BytesIO(edited.encode()), "star_suggestion.dmn"), "change_note": "二星门槛120吨", "csrf_token": token})
+    assert "120 &lt;= ?" in definitions.latest_definition("star_rating").dmn_xml["star_suggestion.dmn"]
+    admin.client.post("/admin/processes/star_rating/deploy", content_type="multipart/form-data", data={
+        "file": (io.BytesIO(edited.encode()), "other.dmn"), "change_note": "x", "csrf_token": token})
+    assert [d.version for d in definitions.versions("star_rating")] == [2, 1]

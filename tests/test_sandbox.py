@@ -165,3 +165,13 @@ def test_an_escape_inside_a_subprocess_is_not_deployed(engine, tmp_path):
     with pytest.raises(DefinitionError, match="walk"):
         engine.deploy_directory(tmp_path)
     assert db.session.scalar(select(ProcessDefinition).where(ProcessDefinition.key == "hidden_escape")) is None
+
+
+def test_a_definition_may_look_up_a_customer_but_not_its_dossier(ctx):
+    from conftest import get_customer
+    environment = sandbox.SandboxEnvironment()
+    found = environment.evaluate("customer(customer_id)", {"customer_id": get_customer("HD-E1-002").id})
+    assert (found["code"], found["branch"], found["territory"], found["kind"]) == ("HD-E1-002", "east", "E1", "direct")
+    assert "bank_account" not in found and "contact1_mobile" not in found
+    assert environment.evaluate("customer(0)", {}) is None
+    assert environment.evaluate("customer(customer_id)['branch'] == 'east'", {"customer_id": found["id"]})

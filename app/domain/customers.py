@@ -112,3 +112,15 @@ class DossierRead(db.Model):
 
     user: Mapped[User] = relationship(lazy="joined")
     loan: Mapped[DossierLoan | None] = relationship()
+
+
+def summary(customer_id) -> dict | None:
+    """What a process definition may read of a customer (sandbox helper `customer(id)`): no dossier
+    secrets, just who it is and where it belongs."""
+    customer = db.session.get(Customer, customer_id) if isinstance(customer_id, int) else None
+    if customer is None:
+        return None
+    return {"id": customer.id, "code": customer.code, "name": customer.name, "kind": customer.kind,
+            "territory": customer.territory.code, "branch": customer.branch.code,
+            "resource_guarantee": customer.resource_guarantee,
+            "extra_discount_yuan_per_ton": customer.extra_discount_yuan_per_ton}

@@ -160,6 +160,13 @@ def end_of_day(day: str) -> str:
     return deadlines.end_of_day(date.fromisoformat(day[:10])).isoformat()
 
 
+def customer(customer_id: int) -> dict | None:
+    """A customer's code, name, kind, territory and branch codes and preferential flags (None if
+    unknown); dossier contents are not for definitions."""
+    from app.domain.customers import summary  # the domain is loaded long before any script runs
+    return summary(customer_id)
+
+
 def working_days(days: int) -> str:
     """`days` working days from now on China's official calendar, as ISO 8601."""
     return deadlines.working_days_after(clock.now(), days).isoformat()
@@ -172,7 +179,7 @@ def working_hours(hours: float) -> str:
 
 HELPERS = {
     "now": now, "day_of_month": day_of_month, "day_after_month": day_after_month,
-    "days_after": days_after, "end_of_day": end_of_day, "working_days": working_days, "working_hours": working_hours,
+    "days_after": days_after, "end_of_day": end_of_day, "customer": customer, "working_days": working_days, "working_hours": working_hours,
     "Decimal": Decimal, "datetime_from_iso": datetime.fromisoformat,
 }
 BUILTINS = {

@@ -2,10 +2,16 @@
 form keys, service topics, schedules), its due dates parse, all its expressions and scripts,
 decision tables included, compile under the sandbox, and every element can be reached. Any problem
 refuses the whole file; each problem names its element, so the modeler can select it."""
+import ast
 import re
 from dataclasses import dataclass
 
 from SpiffWorkflow.bpmn.parser.util import DEFAULT_NSMAP
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
+    CycleTimerEventDefinition,
+    DurationTimerEventDefinition,
+    TimerEventDefinition,
+)
 
 from app.domain import assignment, processes
 from app.engine import sandbox, schedules
@@ -102,7 +108,31 @@ def _expression_problems(task_spec) -> list[str]:
     script = getattr(task_spec, "script", None)
     if isinstance(script, str) and (problem := sandbox.check(script, expression=False)):
         problems.append(problem)
+    event = getattr(task_spec, "event_definition", None)
+    if isinstance(event, TimerEventDefinition) and not problems and (problem := _timer_problem(event)):
+        problems.append(problem)
     return problems
+
+
+def _timer_problem(event) -> str | None:
+    """A timer written as a quoted ISO 8601 value must parse as one (an expression is checked when it
+    runs: its value depends on the case)."""
+    try:
+        value = ast.literal_eval(event.expression.strip())
+    except (ValueError, SyntaxError):
+        return None
+    try:
+        if not isinstance(value, str):
+            raise ValueError(value)
+        if isinstance(event, CycleTimerEventDefinition):
+            TimerEventDefinition.parse_iso_recurring_interval(value)
+        elif isinstance(event, DurationTimerEventDefinition):
+            TimerEventDefinition.parse_iso_duration(value)
+        else:
+            TimerEventDefinition.parse_time_or_duration(value)
+    except Exception:  # SpiffWorkflow raises bare Exceptions for bad ISO 8601
+        return f"timer {event.expression!r} is not an ISO 8601 date, duration or cycle"
+    return None
 
 
 def _user_task_problems(task_spec: ApprovalUserTask) -> list[str]:

@@ -4,6 +4,7 @@ incidents (retry with corrected data, or close).
 Process administrators only."""
 import json
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 
 from flask import (
     Blueprint,
@@ -102,7 +103,8 @@ def decision_xml(key: str, file_name: str):
     latest = _process(key)
     if file_name not in latest.dmn_xml:
         raise NotFound(_l("This process uses no such decision table."))
-    return Response(latest.dmn_xml[file_name], mimetype="application/xml")
+    return Response(latest.dmn_xml[file_name], mimetype="application/xml",
+                    headers={"Content-Disposition": f"attachment; filename={file_name}"})
 
 
 @bp.route("/processes/<key>/check", methods=["POST"])
@@ -130,6 +132,11 @@ def deploy(key: str):
         upload = request.files.get("file")
         xml = upload.read().decode("utf-8", errors="replace") if upload and upload.filename else ""
         note = request.form.get("change_note", "").strip()
+        if upload and upload.filename.lower().endswith(".dmn"):  # a decision table of this process
+            if Path(upload.filename).name not in latest.dmn_xml:
+                flash(_l("This process uses no such decision table."), "danger")
+                return redirect(url_for("admin.process", key=key))
+            xml, dmn_files = latest.bpmn_xml, {**dmn_files, Path(upload.filename).name: xml}
     try:
         if not xml:
             raise InvalidData(_l("Choose a .bpmn file."), {"file": [_l("Choose a .bpmn file.")]})
