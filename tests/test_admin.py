@@ -388,3 +388,25 @@ def test_a_decision_table_file_uploads_as_a_new_version(admin, ctx):
     admin.client.post("/admin/processes/star_rating/deploy", content_type="multipart/form-data", data={
         "file": (io.BytesIO(edited.encode()), "other.dmn"), "change_note": "x", "csrf_token": token})
     assert [d.version for d in definitions.versions("star_rating")] == [2, 1]
+
+
+def test_the_administration_api_is_for_administrators_only(api, engine):
+    case = start_case(engine)
+    task = db.session.scalar(select(Task).where(Task.instance_id == case.id, Task.state == OPEN))
+    for username in ("rep_e1", "auditor", "mgr_east"):
+        for path, body in ((f"/instances/{case.id}/suspend", {"reason": "x"}),
+                           (f"/instances/{case.id}/terminate", {"reason": "x"}),
+                           (f"/instances/{case.id}/migrate", {"reason": "x"}),
+                           (f"/tasks/{task.id}/reassign", {"assignee": "rep_e2", "reason": "x"}),
+                           ("/incidents/1/close", {"note": "x"})):
+            assert api.post(path, username, body).status_code == 403, (username, path)
+        assert api.get("/incidents", username).status_code == 403
+    suspended = api.post(f"/instances/{case.id}/suspend", "admin", {"reason": "核查中"})
+    assert suspended.status_code == 200 and suspended.get_json()["status"] == "suspended"
+    assert api.post(f"/tasks/{task.id}/complete", "rep_e1", {"data": {"decision": "approve"}}).status_code == 409
+    assert api.post(f"/instances/{case.id}/resume", "admin", {"reason": ""}).status_code == 400
+    assert api.post(f"/instances/{case.id}/resume", "admin", {"reason": "核查完毕"}).get_json()["status"] == "running"
+    moved = api.post(f"/tasks/{task.id}/reassign", "admin", {"assignee": "rep_e2", "reason": "代办"})
+    assert moved.status_code == 200 and moved.get_json()["assignee"] == "rep_e2"
+    assert api.get("/incidents", "admin").get_json() == []
+    assert api.post(f"/instances/{case.id}/migrate", "admin", {"reason": "x"}).status_code == 409  # already newest

@@ -336,7 +336,7 @@ class EngineService:
                 raise InvalidData(_l("Choose an active person."), {"assignee": [_l("Choose an active person.")]})
             now = self.clock.now()
             previous = task.assignee_id
-            task.assignee_id, task.claimed_at = assignee.id, now
+            task.assignee, task.claimed_at = assignee, now
             task.withdraw_further_offers()
             db.session.add(Event(instance_id=task.instance_id, task=task, type="task_reassigned", actor_id=admin.id,
                                  at=now, data={"from": previous, "to": assignee.id, "reason": reason.strip()}))

@@ -312,3 +312,62 @@ def search_events():
                                    instance_id=instance_id, page=page, per_page=per_page)
     return jsonify(items=[event_json(e) for e in result.items], page=result.page, pages=result.pages,
                    total=result.total)
+
+
+# -- process administration (administrators only; the engine refuses everyone else) -------------
+
+def _administrator():
+    if not g.api_user.has_role(org.ADMIN):
+        raise Forbidden(_l("Only process administrators may do this."))
+
+
+@bp.route("/instances/<int:instance_id>/<action>", methods=["POST"])
+@token_required
+def administer_instance(instance_id: int, action: str):
+    """suspend | resume | terminate | migrate, with {reason}."""
+    if action not in ("suspend", "resume", "terminate", "migrate"):
+        raise NotFound(_l("No such action."))
+    instance = getattr(engine(), action)(instance_id, g.api_user, str(json_body().get("reason", "")))
+    return jsonify(instance_json(instance))
+
+
+@bp.route("/tasks/<int:task_id>/reassign", methods=["POST"])
+@token_required
+def reassign_task(task_id: int):
+    body = json_body()
+    _administrator()
+    person = db.session.scalar(select(org.User).where(org.User.username == str(body.get("assignee", ""))))
+    if person is None:
+        raise InvalidData(_l("No such person."), {"assignee": [_l("No such person.")]})
+    return jsonify(task_json(engine().reassign(task_id, g.api_user, person, str(body.get("reason", "")))))
+
+
+def incident_json(incident) -> dict:
+    return {"id": incident.id, "process_key": incident.process_key, "instance_id": incident.instance_id,
+            "task_id": incident.task_id, "operation": incident.operation, "element": incident.element,
+            "error": incident.error, "data": incident.data, "occurred_at": iso(incident.occurred_at),
+            "resolved_at": iso(incident.resolved_at), "resolution": incident.resolution}
+
+
+@bp.route("/incidents")
+@token_required
+def list_incidents():
+    _administrator()
+    return jsonify([incident_json(i) for i in queries.incidents(resolved=request.args.get("resolved") == "true")])
+
+
+@bp.route("/incidents/<int:incident_id>/<action>", methods=["POST"])
+@token_required
+def settle_incident(incident_id: int, action: str):
+    """retry {data (optional, corrected)} | close {note}."""
+    body = json_body()
+    if action == "retry":
+        data = body.get("data")
+        if data is not None and not isinstance(data, dict):
+            raise InvalidData(_l("The data must be a JSON object."), {"data": [_l("Must be an object.")]})
+        incident = engine().retry_incident(incident_id, g.api_user, data)
+    elif action == "close":
+        incident = engine().close_incident(incident_id, g.api_user, str(body.get("note", "")))
+    else:
+        raise NotFound(_l("No such action."))
+    return jsonify(incident_json(incident))
