@@ -229,8 +229,14 @@ def test_an_administrator_adds_a_step_in_the_modeler_and_new_cases_take_it(brows
     admin.fill("#bio-properties-panel-name", "分公司经理预审")
     admin.fill("#bio-properties-panel-assignee", "branch_manager")
     admin.select_option("#bio-properties-panel-formType", "formKey")
-    admin.fill("#bio-properties-panel-formKey", "dossier_consent")
+    admin.fill("#bio-properties-panel-formKey", "no_such_form")
     admin.wait_for_timeout(1500)  # the panel writes to the model after a short pause
+    admin.evaluate("() => window.processModeler.get('selection').select([])")
+    admin.locator("#validate").click()  # the problem names the task and selects it in the diagram
+    expect(admin.get_by_test_id("modeler-outcome").locator(".alert-danger")).to_contain_text("no_such_form")
+    assert admin.evaluate("() => window.processModeler.get('selection').get().map((e) => e.id)") == [task_id]
+    admin.fill("#bio-properties-panel-formKey", "dossier_consent")
+    admin.wait_for_timeout(1500)
     admin.locator("#validate").click()
     expect(admin.get_by_test_id("modeler-outcome").locator(".alert-success")).to_be_visible()
     admin.fill("#change-note", "借阅申请先经分公司经理预审")
