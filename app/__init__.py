@@ -48,6 +48,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     from app import cli
     cli.register(app)
+    cli.register_audit(app)
     _register_templating(app)
     _register_error_pages(app)
     app.after_request(_security_headers)

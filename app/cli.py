@@ -3,10 +3,12 @@ import time
 from datetime import datetime
 
 import click
+import orjson
 from flask import Flask, current_app
 
 from app.clock import clock
 from app.domain import demo
+from app.engine import audit
 from app.engine.definitions import DefinitionError
 
 
@@ -71,6 +73,39 @@ def register(app: Flask) -> None:
             next_due = engine.next_due_at()
             wait = poll if next_due is None else (next_due - clock.now()).total_seconds()
             time.sleep(min(max(wait, 0.05), poll))
+
+
+def register_audit(app: Flask) -> None:
+    @app.cli.group("audit")
+    def audit_group():
+        """The audit trail's hash chains."""
+
+    @audit_group.command("verify")
+    def verify():
+        """Walk every case's chain and every checkpoint; exit 1 naming what was altered, removed or inserted."""
+        findings = audit.verify()
+        for finding in findings:
+            click.echo(f"NOT INTACT: {finding}", err=True)
+        if findings:
+            raise SystemExit(1)
+        click.echo("audit trail intact")
+
+    @audit_group.command("checkpoint")
+    @now_option
+    def checkpoint():
+        """Seal every case chain's current head (run it from cron, e.g. hourly)."""
+        sealed = audit.checkpoint(clock.now())
+        click.echo(f"checkpoint {sealed.id}: {len(sealed.heads)} case chains, {sealed.hash}")
+
+    @audit_group.command("export")
+    @click.option("--since", default=None, help="ISO 8601 date-time with offset (inclusive).")
+    @click.option("--until", default=None, help="ISO 8601 date-time with offset (exclusive).")
+    def export(since, until):
+        """The audit trail of a period as JSON Lines on standard output, hashes included
+        (check it with tools/verify_audit.py)."""
+        bounds = [datetime.fromisoformat(value) if value else None for value in (since, until)]
+        for row in audit.export_rows(*bounds):
+            click.echo(orjson.dumps(row, option=orjson.OPT_SORT_KEYS).decode())
 
 
 def _deploy(directory: str) -> None:

@@ -8,13 +8,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from conftest import clear_runtime_rows
 from sqlalchemy import delete, func, select
 
 from app.clock import clock
 from app.domain import demo, org
 from app.domain.accounts import hash_password
-from app.domain.customers import DossierLoan, DossierRead
-from app.domain.org import ApiToken, Membership, OrgUnit, Role, User
+from app.domain.customers import DossierLoan
+from app.domain.org import Membership, OrgUnit, Role, User
 from app.engine.models import Event, Instance, Task
 from app.extensions import db
 
@@ -319,8 +320,7 @@ def second_supervisor(app):
     yield username
     with app.app_context():
         # The case rows point at the user, and clean_state runs after this: clear them first.
-        for model in (DossierRead, DossierLoan, Event, Task, Instance, ApiToken):
-            db.session.execute(delete(model))
+        clear_runtime_rows()
         user = db.session.scalar(select(User).where(User.username == username))
         db.session.execute(delete(Membership).where(Membership.user_id == user.id))
         db.session.delete(user)

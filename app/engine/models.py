@@ -67,6 +67,8 @@ class Instance(db.Model):
     # SpiffWorkflow state without the spec (see engine.serializer), compressed.
     state: Mapped[bytes] = mapped_column(LargeBinary)
     version: Mapped[int] = mapped_column(default=1)  # optimistic lock
+    # The hash of the case's newest audit event (engine.audit): where its chain goes on.
+    chain_head: Mapped[str | None] = mapped_column(String(64))
     started_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)  # None: the schedule
     started_at: Mapped[datetime] = mapped_column(UTCDateTime())
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -169,7 +171,8 @@ class TaskCandidate(db.Model):
 
 
 class Event(db.Model):
-    """The audit trail. Rows are only ever inserted."""
+    """The audit trail. Rows are only ever inserted (on PostgreSQL a trigger refuses anything else),
+    each chained to its case's previous event (engine.audit)."""
 
     __tablename__ = "events"
     # The compliance search (queries.search_events): one person's actions over a period, and
@@ -186,6 +189,8 @@ class Event(db.Model):
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     at: Mapped[datetime] = mapped_column(UTCDateTime())
     data: Mapped[dict] = mapped_column(JSONDoc, default=dict)
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    hash: Mapped[str | None] = mapped_column(String(64))
 
     actor: Mapped[User | None] = relationship(lazy="joined")
     task: Mapped[Task | None] = relationship()

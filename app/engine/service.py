@@ -31,6 +31,7 @@ from app.domain.attachments import Attachment
 from app.domain.case import CaseStart, ServiceCall
 from app.domain.org import ADMIN, AUDITOR, User
 from app.engine import (
+    audit,
     decisions,
     definitions,
     queries,
@@ -51,7 +52,6 @@ from app.engine.models import (
     SUSPENDED,
     TASK_TIMER,
     TERMINATED,
-    Event,
     Incident,
     Instance,
     ProcessDefinition,
@@ -259,8 +259,9 @@ class EngineService:
         now = self.clock.now()
         incident.resolved_at, incident.resolved_by_id, incident.resolution = now, admin.id, resolution
         if incident.instance_id is not None:
-            db.session.add(Event(instance_id=incident.instance_id, type="incident_resolved", actor_id=admin.id, at=now,
-                                 data={"incident_id": incident.id, "resolution": resolution}))
+            audit.append(db.session.get(Instance, incident.instance_id), [
+                {"instance_id": incident.instance_id, "type": "incident_resolved", "actor_id": admin.id, "at": now,
+                 "data": {"incident_id": incident.id, "resolution": resolution}}])
         db.session.commit()
         return incident
 
@@ -271,8 +272,9 @@ class EngineService:
         incident.occurred_at = self.clock.now()
         db.session.add(incident)
         if incident.instance_id is not None:
-            db.session.add(Event(instance_id=incident.instance_id, type="incident", actor_id=incident.actor_id,
-                                 at=incident.occurred_at, data={"element": incident.element, "error": incident.error}))
+            audit.append(db.session.get(Instance, incident.instance_id), [
+                {"instance_id": incident.instance_id, "type": "incident", "actor_id": incident.actor_id,
+                 "at": incident.occurred_at, "data": {"element": incident.element, "error": incident.error}}])
         db.session.commit()
         log.error("incident %s in %s at %s: %s", incident.id, incident.process_key, incident.element, incident.error)
         return incident
@@ -294,9 +296,10 @@ class EngineService:
                                  content_type=kind, size=len(content), uploaded_by_id=user.id, uploaded_at=now)
                 db.session.add(row)
                 db.session.flush()
-                db.session.add(Event(instance_id=instance.id, type="attachment_added", actor_id=user.id, at=now,
-                                     data={"attachment_id": row.id, "filename": name, "sha256": row.sha256,
-                                           "size": row.size, "content_type": kind}))
+                audit.append(instance, [{"instance_id": instance.id, "type": "attachment_added", "actor_id": user.id,
+                                         "at": now, "data": {"attachment_id": row.id, "filename": name,
+                                                             "sha256": row.sha256, "size": row.size,
+                                                             "content_type": kind}}])
                 added.append(row)
             db.session.commit()
         except Exception:
@@ -318,11 +321,13 @@ class EngineService:
         """End a case for good: its open tasks are cancelled and its timers removed."""
         def close(instance: Instance, now: datetime) -> None:
             instance.ended_at = now
+            cancelled = []
             for task in db.session.scalars(select(Task).where(Task.instance_id == instance.id, Task.state == OPEN)):
                 task.state = CANCELLED
                 task.withdraw_further_offers()
-                db.session.add(Event(instance_id=instance.id, task=task, type="task_cancelled", actor_id=admin.id,
-                                     at=now, data={"spec": task.spec_id}))
+                cancelled.append({"instance_id": instance.id, "task_id": task.id, "type": "task_cancelled",
+                                  "actor_id": admin.id, "at": now, "data": {"spec": task.spec_id}})
+            audit.append(instance, cancelled)
             db.session.execute(delete(Timer).where(Timer.instance_id == instance.id))
         return self._administer(instance_id, admin, reason, (RUNNING, SUSPENDED), TERMINATED, "instance_terminated",
                                 close)
@@ -338,8 +343,9 @@ class EngineService:
             previous = task.assignee_id
             task.assignee, task.claimed_at = assignee, now
             task.withdraw_further_offers()
-            db.session.add(Event(instance_id=task.instance_id, task=task, type="task_reassigned", actor_id=admin.id,
-                                 at=now, data={"from": previous, "to": assignee.id, "reason": reason.strip()}))
+            audit.append(task.instance, [{"instance_id": task.instance_id, "task_id": task.id, "type": "task_reassigned",
+                                          "actor_id": admin.id, "at": now,
+                                          "data": {"from": previous, "to": assignee.id, "reason": reason.strip()}}])
             db.session.flush()
             return task
         return self._in_transaction(change)
@@ -398,8 +404,8 @@ class EngineService:
             instance.status = status
             if also:
                 also(instance, now)
-            db.session.add(Event(instance_id=instance.id, type=event_type, actor_id=admin.id, at=now,
-                                 data={"reason": reason.strip()}))
+            audit.append(instance, [{"instance_id": instance.id, "type": event_type, "actor_id": admin.id, "at": now,
+                                     "data": {"reason": reason.strip()}}])
             db.session.flush()
             return instance
         return self._in_transaction(change)
@@ -496,8 +502,8 @@ class EngineService:
         now = self.clock.now()
         task.assignee_id, task.owner_id, task.claimed_at = user.id, user.id, now
         task.withdraw_further_offers()
-        db.session.add(Event(instance_id=task.instance_id, task=task, type="task_claimed",
-                             actor_id=user.id, at=now, data={}))
+        audit.append(task.instance, [{"instance_id": task.instance_id, "task_id": task.id, "type": "task_claimed",
+                                      "actor_id": user.id, "at": now, "data": {}}])
         db.session.flush()
         return task
 
@@ -613,7 +619,7 @@ class EngineService:
         db.session.flush()
         for callback in case.after_sync:
             callback()
-        db.session.execute(insert(Event), case.event_rows())  # one statement for all of them
+        audit.append(instance, case.event_rows())  # one statement for all of them
 
     def _sync_tasks(self, case: CaseContext, workflow: BpmnWorkflow) -> None:
         ready = {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}

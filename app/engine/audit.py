@@ -1,0 +1,153 @@
+"""The audit trail proves itself: every case's events form a hash chain, and checkpoints seal all
+chains together.
+
+Each event stores the SHA-256 of the previous event of its case (`prev_hash`) and its own `hash` =
+SHA-256(prev_hash + canonical content). Chains are per case, so cases never wait on each other to
+append; a checkpoint (`flask audit checkpoint`, from cron) records every chain's head and is itself
+chained to the previous checkpoint, so that removing a case's newest events is caught too.
+`flask audit verify` walks it all and names the first event that was altered, removed or inserted.
+The canonical content and the chaining are simple enough to check outside the company with
+`tools/verify_audit.py` over an export (`flask audit export`).
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import orjson
+from sqlalchemy import String, func, insert, select
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db_types import JSONDoc, UTCDateTime
+from app.engine.models import Event, Instance
+from app.extensions import db
+
+GENESIS = "0" * 64  # the prev_hash of a case's first event, and of the first checkpoint
+
+
+def canonical(event: dict) -> bytes:
+    """An event's content as hashed: sorted keys, UTC time to the microsecond, no whitespace."""
+    at = event["at"]
+    if isinstance(at, datetime):
+        at = at.astimezone(UTC).isoformat(timespec="microseconds")
+    content = {"instance_id": event["instance_id"], "task_id": event["task_id"], "type": event["type"],
+               "actor_id": event["actor_id"], "at": at, "data": event["data"]}
+    return orjson.dumps(content, option=orjson.OPT_SORT_KEYS)
+
+
+def digest(prev_hash: str, event: dict) -> str:
+    return hashlib.sha256(prev_hash.encode() + canonical(event)).hexdigest()
+
+
+def append(instance: Instance, rows: list[dict]) -> None:
+    """Insert events of one case (one statement), each chained to the one before; the case's chain
+    head moves with them, in the same transaction (and under the case's version lock)."""
+    if not rows:
+        return
+    head = instance.chain_head or GENESIS
+    for row in rows:
+        row.setdefault("task_id", None)
+        row["prev_hash"], row["hash"] = head, digest(head, row)
+        head = row["hash"]
+    instance.chain_head = head
+    db.session.execute(insert(Event), rows)
+
+
+class Checkpoint(db.Model):
+    """Every case chain's head at one moment, itself chained to the previous checkpoint."""
+
+    __tablename__ = "audit_checkpoints"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    heads: Mapped[dict] = mapped_column(JSONDoc)  # {instance id: [last event id, its hash]}
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+def _checkpoint_digest(prev_hash: str, at: datetime, heads: dict) -> str:
+    content = {"at": at.astimezone(UTC).isoformat(timespec="microseconds"), "heads": heads}
+    return hashlib.sha256(prev_hash.encode() + orjson.dumps(content, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def checkpoint(now: datetime) -> Checkpoint:
+    """Seal every case chain's current head."""
+    newest = (select(Event.instance_id, func.max(Event.id).label("last_id"))
+              .where(Event.instance_id.is_not(None)).group_by(Event.instance_id).subquery())
+    heads = {str(instance_id): [event_id, event_hash] for instance_id, event_id, event_hash in db.session.execute(
+        select(newest.c.instance_id, Event.id, Event.hash).join(Event, Event.id == newest.c.last_id))}
+    previous = db.session.scalar(select(Checkpoint).order_by(Checkpoint.id.desc()).limit(1))
+    prev_hash = previous.hash if previous else GENESIS
+    sealed = Checkpoint(at=now, heads=heads, prev_hash=prev_hash, hash=_checkpoint_digest(prev_hash, now, heads))
+    db.session.add(sealed)
+    db.session.commit()
+    return sealed
+
+
+@dataclass(frozen=True)
+class Finding:
+    event_id: int | None
+    instance_id: int | None
+    problem: str
+
+    def __str__(self) -> str:
+        where = f"event {self.event_id}" if self.event_id else f"case {self.instance_id}"
+        return f"{where}: {self.problem}"
+
+
+def verify() -> list[Finding]:
+    """Walk every case chain and every checkpoint; the findings, first problem of each chain first."""
+    findings: list[Finding] = []
+    chains: dict[int | None, list] = {}
+    for event in db.session.execute(select(Event.id, Event.instance_id, Event.task_id, Event.type, Event.actor_id,
+                                           Event.at, Event.data, Event.prev_hash, Event.hash)
+                                    .order_by(Event.instance_id, Event.id)):
+        chains.setdefault(event.instance_id, []).append(event)
+    heads = dict(db.session.execute(select(Instance.id, Instance.chain_head)).all())
+    for instance_id, events in chains.items():
+        expected_prev = GENESIS
+        for event in events:
+            if event.prev_hash != expected_prev:
+                findings.append(Finding(event.id, instance_id, "does not follow the event before it "
+                                                               "(an event was removed or inserted)"))
+                break
+            if digest(event.prev_hash, event._asdict()) != event.hash:
+                findings.append(Finding(event.id, instance_id, "its content was altered"))
+                break
+            expected_prev = event.hash
+        else:
+            if instance_id is not None and heads.get(instance_id) not in (None, expected_prev):
+                findings.append(Finding(None, instance_id, "its newest events were removed"))
+    findings += _verify_checkpoints(chains)
+    return findings
+
+
+def _verify_checkpoints(chains: dict) -> list[Finding]:
+    findings = []
+    by_id = {event.id: event for events in chains.values() for event in events}
+    prev_hash = GENESIS
+    for sealed in db.session.scalars(select(Checkpoint).order_by(Checkpoint.id)):
+        if sealed.prev_hash != prev_hash or _checkpoint_digest(prev_hash, sealed.at, sealed.heads) != sealed.hash:
+            findings.append(Finding(None, None, f"checkpoint {sealed.id} was altered or removed"))
+            break
+        for instance_id, (event_id, event_hash) in sealed.heads.items():
+            event = by_id.get(event_id)
+            if event is None or event.hash != event_hash:
+                findings.append(Finding(event_id, int(instance_id),
+                                        f"no longer the event checkpoint {sealed.id} sealed for this case"))
+        prev_hash = sealed.hash
+    return findings
+
+
+def export_rows(since: datetime | None = None, until: datetime | None = None):
+    """The audit trail as JSON-ready rows, hashes included, in chain order."""
+    query = select(Event).order_by(Event.instance_id, Event.id)
+    if since:
+        query = query.where(Event.at >= since)
+    if until:
+        query = query.where(Event.at < until)
+    for event in db.session.scalars(query):
+        yield {"id": event.id, "instance_id": event.instance_id, "task_id": event.task_id, "type": event.type,
+               "actor_id": event.actor_id, "at": event.at.astimezone(UTC).isoformat(timespec="microseconds"),
+               "data": event.data, "prev_hash": event.prev_hash, "hash": event.hash}
