@@ -73,7 +73,7 @@ class ComplaintInvestigationForm(FlaskForm):
     reason = TextAreaField(_l("Reason for classifying otherwise than proposed"), validators=[Length(max=1000)])
 
     def for_task(self, task):
-        self.facts = task_facts(task)
+        self.facts = complaints.facts(complaints.complaint_of(task.instance_id))
         self.definition = task.instance.definition
         self.proposal = self.proposed(safety_issue=False, claimed_loss_yuan=None)
         return self
@@ -90,12 +90,6 @@ class ComplaintInvestigationForm(FlaskForm):
         if self.severity.data and self.severity.data != proposal and not (field.data or "").strip():
             raise ValidationError(_l("The decision table proposes “%(proposal)s”: give a reason to classify otherwise.",
                                      proposal=labels.label(labels.SEVERITIES, proposal)))
-
-
-def task_facts(task) -> dict:
-    """What the record already says about the complaint: the decision table's facts."""
-    complaint = complaints.complaint_of(task.instance_id)
-    return {"key_customer": complaints.is_key_customer(complaint.customer), "repeat_complaint": complaint.repeat}
 
 
 class ComplaintHandlingRecordForm(FlaskForm):

@@ -247,3 +247,23 @@ def test_people_outside_the_case_see_neither_it_nor_its_files(api, filed):
     # Compliance reviewers read everything and change nothing.
     assert api.get(f"/instances/{filed['id']}/attachments/{attachment['id']}", "auditor").status_code == 200
     assert upload(api, filed["id"], "auditor", ("x.pdf", PDF)).status_code == 403
+
+
+def test_a_key_customer_of_three_or_four_stars_is_proposed_major(api):
+    from decimal import Decimal
+
+    from app.domain.star_rating import StarRating
+    case = file_complaint(api, customer="HD-E1-001")
+    customer = get_customer("HD-E1-001")
+    # The customer's latest approved rating (recorded here directly, as a star rating case would).
+    db.session.add(StarRating(instance_id=case["id"], customer_id=customer.id, branch_id=customer.branch.id,
+                              month="2027-02", volume_tons=Decimal("1200"), amount_yuan=Decimal("8640000"),
+                              suggested_stars=4, initial_stars=4, stars=4))
+    db.session.commit()
+    act(api, case["id"], "acknowledge", "salesmgr_east", {})
+    task = open_tasks(case["id"])["investigate"]
+    context = api.get(f"/tasks/{task.id}", "salesmgr_east").get_json()["context"]
+    assert context == {"facts": {"key_customer": True, "repeat_complaint": False}, "proposed_severity": "major"}
+    act(api, case["id"], "investigate", "salesmgr_east", investigation(), status=400)  # general needs a reason
+    act(api, case["id"], "investigate", "salesmgr_east", investigation(reason="客户已书面撤回索赔，按一般处理"))
+    assert (complaint(case["id"]).proposed_severity, complaint(case["id"]).severity) == ("major", "general")

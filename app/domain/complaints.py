@@ -21,6 +21,7 @@ from app.db_types import UTCDateTime
 from app.domain import org
 from app.domain.case import CaseStart, ServiceCall
 from app.domain.customers import Customer
+from app.domain.star_rating import history
 from app.engine.deadlines import COMPANY_TZ
 from app.errors import InvalidData
 from app.extensions import db
@@ -103,7 +104,7 @@ def complaint_of(instance_id: int) -> Complaint:
 
 
 def register(call: ServiceCall) -> dict:
-    """The complaint's row, and the facts the decision table weighs that come from the record."""
+    """The complaint's row, marked as a repeat if the customer complained within 90 days before."""
     data, case = call.data, call.case
     received_at = _moment(data["received_at"])
     earlier = db.session.scalar(select(func.count(Complaint.id)).where(
@@ -114,14 +115,18 @@ def register(call: ServiceCall) -> dict:
                           category=data["category"], content=data["content"], received_at=received_at,
                           recorded_at=case.now, repeat=bool(earlier))
     db.session.add(complaint)
-    return {"repeat_complaint": bool(earlier),
-            "key_customer": is_key_customer(db.session.get(Customer, data["customer_id"]))}
+    return {}
+
+
+def facts(complaint: Complaint) -> dict:
+    """What the record says that the decision table weighs: the same for the investigation form
+    (which shows and checks the proposal) and for `classify` (which records it)."""
+    return {"key_customer": is_key_customer(complaint.customer), "repeat_complaint": complaint.repeat}
 
 
 def is_key_customer(customer: Customer) -> bool:
     """A key customer for complaints: 3 or 4 stars in its latest rating. (Credit grades AAA/AA and
     big-customer status join this once the credit rating exists.)"""
-    from app.domain.star_rating import history  # the star rating imports dossiers; keep this light
     latest = history(customer.id)[:1]
     return bool(latest) and latest[0].stars >= 3
 
@@ -144,8 +149,8 @@ def classify(call: ServiceCall) -> dict:
     """The investigation is in: the table's proposal and the sales manager's class, with the reason
     if he overrode it. A major complaint goes to the deputy general manager."""
     data, case = call.data, call.case
-    proposed = call.decide(severity_inputs(data))["severity"]
     complaint = complaint_of(case.instance.id)
+    proposed = call.decide(severity_inputs({**data, **facts(complaint)}))["severity"]
     complaint.findings, complaint.responsible = data["findings"], data.get("responsible") or ""
     complaint.proposed_severity, complaint.severity = proposed, data["severity"]
     complaint.override_reason = (data.get("reason") or "") if data["severity"] != proposed else ""
