@@ -28,41 +28,13 @@
   }
 
   function show(kind, message, problems) {
-    outcome.replaceChildren();
-    const box = document.createElement('div');
-    box.className = `alert alert-${kind}`;
-    if (message) box.append(message);
-    if (problems && problems.length) {
-      const list = document.createElement('ul');
-      list.className = 'mb-0';
-      for (const problem of problems) {
-        const item = document.createElement('li');
-        const link = document.createElement('a');
-        link.href = '#';
-        link.textContent = problem.element || root.dataset.textWhole;
-        link.dataset.element = problem.element || '';
-        link.addEventListener('click', (event) => { event.preventDefault(); select(problem.element); });
-        item.append(link, `: ${problem.message}`);
-        list.append(item);
-      }
-      box.append(list);
-    }
-    outcome.append(box);
+    window.editorOutcome.show(outcome, kind, message, problems, root.dataset.textWhole, select);
     if (problems && problems.length) select(problems[0].element);
   }
 
   async function send(url, extra) {
-    const { xml: document } = await modeler.saveXML({ format: true });
-    try {
-      const response = await fetch(url, {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json', 'X-CSRFToken': root.dataset.csrf },
-        body: JSON.stringify({ xml: document, ...extra }),
-      });
-      return { ok: response.ok, body: await response.json() };
-    } catch (error) {
-      return { ok: false, body: { problems: [{ element: null, message: root.dataset.textFailed }] } };
-    }
+    const { xml } = await modeler.saveXML({ format: true });
+    return window.editorOutcome.post(url, root.dataset.csrf, { xml, ...extra }, root.dataset.textFailed);
   }
 
   document.getElementById('validate').addEventListener('click', async () => {
