@@ -23,12 +23,23 @@ BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 NAMESPACES = {"bpmn": BPMN_NS, "camunda": CAMUNDA_MODEL_NS}
 
 
+@dataclass(frozen=True)
+class Problem:
+    """Why a definition cannot be deployed, at which BPMN element (None: the document as a whole)."""
+
+    element: str | None
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.element}: {self.message}" if self.element else self.message
+
+
 class DefinitionError(Exception):
     """A BPMN file that cannot be deployed; the message says why, `problems` element by element."""
 
-    def __init__(self, message: str, problems: list | None = None):
+    def __init__(self, message: str, problems: list[Problem] | None = None):
         super().__init__(message)
-        self.problems = problems or []
+        self.problems = problems or [Problem(None, message)]
 
 
 @dataclass(frozen=True)
@@ -71,9 +82,11 @@ def checked_xml(xml: str, source_name: str) -> etree._Element:
     return root
 
 
-def _parse(xml: str, source_name: str, dmn_files: dict[str, str]) -> ProcessParser:
-    """A parser holding one BPMN document and the DMN files its decisions may come from."""
-    for name, document in ((source_name, xml), *dmn_files.items()):
+def _parse(xml: str, source_name: str, dmn_files: dict[str, str]) -> tuple[ProcessParser, etree._Element]:
+    """A parser holding one BPMN document and the DMN files its decisions may come from (all of
+    them checked as safe XML first), and the BPMN document's root."""
+    root = checked_xml(xml, source_name)
+    for name, document in dmn_files.items():
         checked_xml(document, name)
     parser = ProcessParser()
     try:
@@ -82,7 +95,7 @@ def _parse(xml: str, source_name: str, dmn_files: dict[str, str]) -> ProcessPars
         parser.add_bpmn_str(xml.encode(), filename=source_name)
     except (ValidationException, etree.XMLSyntaxError) as exc:
         raise DefinitionError(f"{source_name}: {exc}") from exc
-    return parser
+    return parser, root
 
 
 # Keyed by content too: a database rebuilt under a running process may reuse an id for other content.
@@ -94,7 +107,7 @@ def parsed(definition: ProcessDefinition) -> ParsedDefinition:
     cache_key = (definition.id, definition.key, definition.content_hash)
     cached = _parsed_cache.get(cache_key)
     if cached is None:
-        parser = _parse(definition.bpmn_xml, definition.source_name, definition.dmn_xml)
+        parser, _root = _parse(definition.bpmn_xml, definition.source_name, definition.dmn_xml)
         spec, subprocess_specs = parser.get_spec(definition.key), parser.get_subprocess_specs(definition.key)
         cached = ParsedDefinition(spec, subprocess_specs, _has_timers(spec, subprocess_specs),
                                   _decisions(spec, subprocess_specs))
@@ -102,8 +115,7 @@ def parsed(definition: ProcessDefinition) -> ParsedDefinition:
     return cached
 
 
-def _executable_processes(xml: str) -> list[etree._Element]:
-    root = etree.fromstring(xml.encode(), _SAFE_XML)
+def _executable_processes(root: etree._Element) -> list[etree._Element]:
     return root.findall(f"{{{BPMN_NS}}}process[@isExecutable='true']")
 
 
@@ -124,19 +136,23 @@ def _start_form_key(process: etree._Element) -> str | None:
 
 
 def deploy(xml: str, source_name: str, now, find_problems, dmn_files: dict[str, str] | None = None,
-           deployed_by_id: int | None = None, change_note: str = "") -> list[ProcessDefinition]:
+           deployed_by_id: int | None = None, change_note: str = "", key: str | None = None
+           ) -> list[ProcessDefinition]:
     """Deploy every executable process of one BPMN document; returns the versions it created.
 
     `dmn_files` ({file name: xml}) are where decisions may come from; the ones a process uses
     become part of its version (a changed decision table is a new version of the process).
     `find_problems(specs, start_form_key=, schedule=, process=)` lists what the application cannot run in the
     process and its subprocesses (unknown rules, form keys, services …); any problem refuses the
-    whole document.
+    whole document. With `key`, the document must hold that executable process (an edit of it).
     """
     dmn_files = dmn_files or {}
-    parser = _parse(xml, source_name, dmn_files)
+    parser, root = _parse(xml, source_name, dmn_files)
+    processes = _executable_processes(root)
+    if key is not None and key not in {process.get("id") for process in processes}:
+        raise DefinitionError(f"the document must hold the executable process {key!r}")
     created = []
-    for process in _executable_processes(xml):
+    for process in processes:
         key = process.get("id")
         try:
             spec = parser.get_spec(key)
@@ -183,10 +199,6 @@ def versions(key: str) -> list[ProcessDefinition]:
 def version(key: str, number: int) -> ProcessDefinition | None:
     return db.session.scalar(select(ProcessDefinition).where(ProcessDefinition.key == key,
                                                              ProcessDefinition.version == number))
-
-
-def executable_keys(xml: str) -> list[str]:
-    return [process.get("id") for process in _executable_processes(xml)]
 
 
 def latest_definition(key: str) -> ProcessDefinition | None:

@@ -158,7 +158,7 @@ class EngineService:
         try:
             self._deploy_document(xml, source_name, key, None, "", dmn_files, allow_unchanged=True)
         except definitions.DefinitionError as exc:
-            return exc.problems or [validation.Problem(None, str(exc))]
+            return exc.problems
         finally:
             db.session.rollback()
         return []
@@ -176,19 +176,15 @@ class EngineService:
         return definition
 
     def _deploy_document(self, xml, source_name, key, user, change_note, dmn_files, allow_unchanged=False):
-        definitions.checked_xml(xml, source_name)  # hostile XML goes no further
-        if key not in definitions.executable_keys(xml):
-            problem = validation.Problem(None, f"the document must hold the executable process {key!r}")
-            raise definitions.DefinitionError(str(problem), [problem])
         now = self.clock.now()
         created = [d for d in definitions.deploy(xml, source_name, now, validation.definition_problems, dmn_files,
-                                                 deployed_by_id=user.id if user else None, change_note=change_note)
+                                                 deployed_by_id=user.id if user else None, change_note=change_note,
+                                                 key=key)
                    if d.key == key]
         if not created:
             if allow_unchanged:
                 return None
-            problem = validation.Problem(None, "nothing changed: this is the deployed version")
-            raise definitions.DefinitionError(str(problem), [problem])
+            raise definitions.DefinitionError("nothing changed: this is the deployed version")
         schedules.sync(created[0], now)
         return created[0]
 

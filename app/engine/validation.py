@@ -4,7 +4,6 @@ decision tables included, compile under the sandbox, and every element can be re
 refuses the whole file; each problem names its element, so the modeler can select it."""
 import ast
 import re
-from dataclasses import dataclass
 
 from SpiffWorkflow.bpmn.parser.util import DEFAULT_NSMAP
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
@@ -16,17 +15,9 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
 from app.domain import assignment, processes
 from app.engine import sandbox, schedules
 from app.engine.deadlines import is_literal
+from app.engine.definitions import Problem
 from app.engine.parser import ApprovalUserTask, DomainServiceTask
 from forms import FORMS
-
-
-@dataclass(frozen=True)
-class Problem:
-    element: str | None  # the BPMN element's id; None for the process as a whole
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.element}: {self.message}" if self.element else self.message
 
 
 def definition_problems(specs, start_form_key: str | None = None, schedule: str | None = None,

@@ -24,7 +24,7 @@ from sqlalchemy import select
 from app.domain.org import ADMIN, User
 from app.engine import definitions, queries
 from app.engine.deadlines import COMPANY_TZ
-from app.engine.definitions import DefinitionError
+from app.engine.definitions import DefinitionError, Problem
 from app.engine.models import STATUSES, Task
 from app.errors import Conflict, DefinitionFault, Forbidden, InvalidData, NotFound
 from app.extensions import db
@@ -145,11 +145,10 @@ def deploy(key: str):
                               {"change_note": [_l("Say what changed: the note stays with the version.")]})
         definition = engine().deploy_document(xml, f"{key}.bpmn", key, current_user, note, dmn_files)
     except (InvalidData, DefinitionError) as exc:
-        problems = getattr(exc, "problems", None) or [None]
+        problems = exc.problems if isinstance(exc, DefinitionError) else [Problem(None, str(exc.message))]
         if from_modeler:
-            return jsonify(problems=[{"element": getattr(p, "element", None), "message": str(getattr(p, "message", exc))}
-                                     for p in problems]), 400
-        flash(str(getattr(exc, "message", exc)), "danger")
+            return jsonify(problems=[{"element": p.element, "message": p.message} for p in problems]), 400
+        flash("; ".join(map(str, problems)), "danger")
         return redirect(url_for("admin.process", key=key))
     message = _l("Version %(version)s of %(name)s is deployed: new cases start on it.",
                  version=definition.version, name=definition.name)
