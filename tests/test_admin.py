@@ -1,5 +1,6 @@
 """Process administration through the pages: only administrators; validation names the element;
 hostile XML is refused; a new version deploys while cases run, and each case keeps its version."""
+import io
 from pathlib import Path
 
 import pytest
@@ -51,11 +52,14 @@ def test_only_process_administrators_reach_any_of_it(app, ctx):
     key = "dossier_borrowing"
     for url in ("/admin/processes", f"/admin/processes/{key}", f"/admin/processes/{key}/v1.bpmn",
                 f"/admin/processes/{key}/diff?old=1&new=1", f"/admin/processes/{key}/modeler",
-                f"/admin/processes/{key}/cases", "/admin/incidents"):
+                f"/admin/processes/{key}/cases", "/admin/incidents",
+                "/admin/processes/star_rating/decisions/star_suggestion.dmn",
+                "/admin/processes/star_rating/decisions/star_suggestion.dmn.xml"):
         assert rep.client.get(url).status_code == 403, url
     token = rep.csrf("/inbox")
     for url in (f"/admin/processes/{key}/check", f"/admin/processes/{key}/deploy", "/admin/cases/1/terminate",
-                "/admin/cases/1/suspend", "/admin/tasks/1/reassign", "/admin/incidents/1/retry",
+                "/admin/cases/1/suspend", "/admin/cases/1/migrate", f"/admin/processes/{key}/migrate",
+                "/admin/tasks/1/reassign", "/admin/incidents/1/retry",
                 "/admin/incidents/1/close"):
         assert rep.client.post(url, json={"xml": BORROWING, "change_note": "x"},
                                headers={"X-CSRFToken": token}).status_code == 403, url
@@ -137,12 +141,12 @@ def consent_all(engine, instance: Instance) -> Instance:
 def test_a_new_version_deploys_while_cases_run_and_each_case_keeps_its_own(admin, engine):
     before = start_case(engine)
     renamed = BORROWING.replace('name="业务部主管同意"', 'name="业务部主管审核"')
-    upload = {"file": (__import__("io").BytesIO(renamed.encode()), "dossier_borrowing.bpmn")}
+    upload = {"file": (io.BytesIO(renamed.encode()), "dossier_borrowing.bpmn")}
     refused = admin.client.post("/admin/processes/dossier_borrowing/deploy", data={**upload, "csrf_token": admin.csrf(
         "/admin/processes/dossier_borrowing")}, content_type="multipart/form-data", follow_redirects=True)
     assert "请填写变更说明" in refused.get_data(as_text=True)
     assert versions() == [1]
-    upload = {"file": (__import__("io").BytesIO(renamed.encode()), "dossier_borrowing.bpmn")}
+    upload = {"file": (io.BytesIO(renamed.encode()), "dossier_borrowing.bpmn")}
     admin.client.post("/admin/processes/dossier_borrowing/deploy",
                       data={**upload, "change_note": "业务部环节改称审核", "csrf_token": admin.csrf(
                           "/admin/processes/dossier_borrowing")}, content_type="multipart/form-data")
@@ -376,7 +380,6 @@ def test_an_administrator_moves_chosen_cases_from_the_cases_page(admin, engine, 
 
 
 def test_a_decision_table_file_uploads_as_a_new_version(admin, ctx):
-    import io
     table = admin.client.get("/admin/processes/star_rating/decisions/star_suggestion.dmn.xml")
     assert table.headers["Content-Disposition"].startswith("attachment")
     edited = table.get_data(as_text=True).replace("100 &lt;= ? &lt; 500", "120 &lt;= ? &lt; 500").replace(

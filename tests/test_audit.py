@@ -1,5 +1,6 @@
 """The audit trail proves itself: per-case hash chains, checkpoints, `flask audit verify`, the
 exported JSON Lines checked by tools/verify_audit.py, and (PostgreSQL) a trigger refusing changes."""
+import os
 import subprocess
 import sys
 from itertools import pairwise
@@ -117,7 +118,7 @@ def test_the_exported_trail_verifies_outside_the_application(engine, tmp_path):
     assert checked.returncode == 1 and "does not match its hash" in checked.stdout
 
 
-@pytest.mark.skipif("postgresql" not in __import__("os").environ.get("DATABASE_URL", ""),
+@pytest.mark.skipif("postgresql" not in os.environ.get("DATABASE_URL", ""),
                     reason="the trigger is PostgreSQL's; on SQLite the application never issues them")
 @pytest.mark.parametrize("statement", ["UPDATE events SET type = 'x'", "DELETE FROM events", "TRUNCATE events CASCADE"])
 def test_postgresql_refuses_to_change_the_trail(engine, statement):

@@ -1,6 +1,7 @@
 """Complaints (processes/complaint_handling.bpmn) through the engine and the API, with a controlled
 clock: both paths, the decision table and its override, the unsatisfied customer, the deadlines,
 the feedback no case ends without, and attachments with their access rules."""
+import io
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -209,7 +210,7 @@ def filed(api):
 def upload(api, instance_id, username, *files):
     return api.client.post(f"/api/v1/instances/{instance_id}/attachments",
                            headers={"Authorization": f"Bearer {api.token(username)}"},
-                           data={"file": [(__import__("io").BytesIO(content), name) for name, content in files]},
+                           data={"file": [(io.BytesIO(content), name) for name, content in files]},
                            content_type="multipart/form-data")
 
 

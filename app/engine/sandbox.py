@@ -27,6 +27,7 @@ from RestrictedPython.Guards import (
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 
 from app.clock import clock
+from app.domain import customers
 from app.engine import deadlines
 
 SOURCE_NAME = "<definition>"
@@ -163,8 +164,7 @@ def end_of_day(day: str) -> str:
 def customer(customer_id: int) -> dict | None:
     """A customer's code, name, kind, territory and branch codes and preferential flags (None if
     unknown); dossier contents are not for definitions."""
-    from app.domain.customers import summary  # the domain is loaded long before any script runs
-    return summary(customer_id)
+    return customers.summary(customer_id)
 
 
 def working_days(days: int) -> str:
