@@ -281,7 +281,7 @@ class EngineService:
         instance = db.session.get(Instance, instance_id)
         if instance is None or not queries.may_view_case(user, instance):
             raise NotFound(_l("No such case."))
-        if user.has_role(AUDITOR) or instance.status != RUNNING:
+        if not may_attach(user, instance):
             raise Forbidden(_l("Files can be attached to a running case by the people who work on it."))
         checked = [(attachments.checked(name, content), content) for name, content in files]
         now = self.clock.now()
@@ -672,6 +672,12 @@ def _waiting_timers(workflow: BpmnWorkflow):
     return [task for task in workflow.event_manager.tasks.values()
             if isinstance(task.task_spec.event_definition, TimerEventDefinition)
             and task.has_state(TaskState.WAITING)]
+
+
+def may_attach(user: User, instance: Instance) -> bool:
+    """Files go onto running cases, from the people who work on them (who may see the case), never
+    from compliance reviewers, who read everything and change nothing."""
+    return instance.status == RUNNING and not user.has_role(AUDITOR)
 
 
 # A wake-up to fire: a schedule, or a timer of a case that is running (a suspended case's wait).

@@ -4,10 +4,10 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from app.domain import attachments
-from app.domain.org import ADMIN, AUDITOR
+from app.domain.org import ADMIN
 from app.domain.processes import may_start
 from app.engine import definitions, queries
-from app.engine.models import RUNNING
+from app.engine.service import may_attach
 from app.errors import Conflict, Forbidden, InvalidData
 from app.web import engine
 from app.web.files import send_attachment
@@ -74,7 +74,7 @@ def case(instance_id: int):
                            attachments=attachments.of_case(instance.id),
                            newest=(definitions.latest_definition(instance.process_key)
                                    if current_user.has_role(ADMIN) else None),
-                           may_attach=instance.status == RUNNING and not current_user.has_role(AUDITOR))
+                           may_attach=may_attach(current_user, instance))
 
 
 @bp.route("/cases/<int:instance_id>/attachments", methods=["POST"])
