@@ -57,9 +57,17 @@ EVENTS = {
     "instance_resumed": _l("Case resumed"),
     "instance_terminated": _l("Case terminated"),
     "task_reassigned": _l("Task reassigned"),
+    "duty_rerouted": _l("Sent to a superior (segregation of duties)"),
+    "duty_overridden": _l("Segregation of duties overridden by an administrator"),
     "incident": _l("Incident: the definition failed"),
     "incident_resolved": _l("Incident resolved"),
     "instance_completed": _l("Case closed"),
+}
+
+# Why a person may not decide a consent or approval step (domain.segregation).
+SEGREGATION_RULES = {
+    "initiator": _l("started the case"),
+    "earlier_approval": _l("decided another level of the case"),
 }
 
 CHANNELS = {

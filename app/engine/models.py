@@ -105,6 +105,9 @@ class Task(db.Model):
     state: Mapped[str] = mapped_column(String(20), default=OPEN)
     # The rule that chose the people, as written in the BPMN (e.g. "territory_rep").
     assignment_rule: Mapped[str | None] = mapped_column(String(120))
+    # A consent or approval step (BPMN property `approval`): kept apart from the case's initiator and
+    # its other approvers (domain.segregation).
+    approval: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
     # Owner: who is accountable (stays on transfer/delegation); assignee: who acts now.
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

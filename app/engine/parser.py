@@ -3,7 +3,9 @@
 - user tasks: `camunda:formKey`, `camunda:assignee` (a rule resolving to one person),
   `camunda:candidateGroups` (comma-separated rules, each resolving to a role in an org unit),
   `camunda:dueDate` (an ISO 8601 duration from the task's creation, an ISO 8601 date-time, or a
-  sandboxed expression over the case data giving one, e.g. `day_after_month(month, 2)`);
+  sandboxed expression over the case data giving one, e.g. `day_after_month(month, 2)`), and
+  optionally an `approval` property (camunda:properties) set to `true`: the task is a consent or
+  approval, kept apart from the case's initiator and its other approvers (domain.segregation);
 - service tasks: `camunda:type="external"` with `camunda:topic` naming a domain service, and
   optionally a `decision` property (camunda:properties) naming a DMN decision the service applies;
 - end events: `camunda:properties` with an `outcome` property, the case's outcome.
@@ -26,11 +28,13 @@ def camunda_attr(node, name: str) -> str | None:
 class ApprovalUserTask(CamundaUserTask):
     """A user task that knows who should do it and by when."""
 
-    def __init__(self, wf_spec, bpmn_id, form, assignee=None, candidate_groups=None, due_date=None, **kwargs):
+    def __init__(self, wf_spec, bpmn_id, form, assignee=None, candidate_groups=None, due_date=None,
+                 approval=False, **kwargs):
         super().__init__(wf_spec, bpmn_id, form, **kwargs)
         self.assignee_rule = assignee
         self.candidate_rule = candidate_groups
         self.due_date = due_date
+        self.approval = approval
 
 
 class ApprovalUserTaskParser(CamundaUserTaskParser):
@@ -40,6 +44,7 @@ class ApprovalUserTaskParser(CamundaUserTaskParser):
             assignee=camunda_attr(self.node, "assignee"),
             candidate_groups=camunda_attr(self.node, "candidateGroups"),
             due_date=camunda_attr(self.node, "dueDate"),
+            approval=(self.parse_extensions().get("approval") or "").strip().lower() == "true",
             **self.bpmn_attributes)
 
 

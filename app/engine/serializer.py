@@ -44,7 +44,7 @@ class _ApprovalUserTaskConverter(UserTaskConverter):
 
     def to_dict(self, spec):
         return {**super().to_dict(spec), "assignee_rule": spec.assignee_rule, "candidate_rule": spec.candidate_rule,
-                "due_date": spec.due_date}
+                "due_date": spec.due_date, "approval": spec.approval}
 
 
 class _DomainServiceTaskConverter(TaskSpecConverter):

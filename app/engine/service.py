@@ -26,7 +26,7 @@ from sqlalchemy import delete, exists, func, insert, or_, select, update
 from sqlalchemy.orm.exc import StaleDataError
 
 from app import labels
-from app.domain import assignment, attachments, processes
+from app.domain import assignment, attachments, processes, segregation
 from app.domain.attachments import Attachment
 from app.domain.case import CaseStart, ServiceCall
 from app.domain.org import ADMIN, AUDITOR, User
@@ -52,6 +52,7 @@ from app.engine.models import (
     SUSPENDED,
     TASK_TIMER,
     TERMINATED,
+    Event,
     Incident,
     Instance,
     ProcessDefinition,
@@ -337,11 +338,17 @@ class EngineService:
                 raise InvalidData(_l("Choose an active person."), {"assignee": [_l("Choose an active person.")]})
             now = self.clock.now()
             previous = task.assignee_id
+            events = [{"instance_id": task.instance_id, "task_id": task.id, "type": "task_reassigned",
+                       "actor_id": admin.id, "at": now,
+                       "data": {"from": previous, "to": assignee.id, "reason": reason.strip()}}]
+            overridden = segregation.conflict(task, assignee)
+            if overridden:  # allowed, and on record for the compliance report
+                events.append({**events[0], "type": "duty_overridden",
+                               "data": {"assignee_id": assignee.id, "person": assignee.display_name, "rule": overridden,
+                                        "reason": reason.strip()}})
             task.assignee, task.claimed_at = assignee, now
             task.withdraw_further_offers()
-            audit.append(task.instance, [{"instance_id": task.instance_id, "task_id": task.id, "type": "task_reassigned",
-                                          "actor_id": admin.id, "at": now,
-                                          "data": {"from": previous, "to": assignee.id, "reason": reason.strip()}}])
+            audit.append(task.instance, events)
             db.session.flush()
             return task
         return self._in_transaction(change)
@@ -495,6 +502,7 @@ class EngineService:
         if task.assignee_id is not None:
             raise Conflict(_l("This task has already been claimed by %(name)s.",
                               name=task.assignee.display_name))
+        _check_segregation(task, user)
         now = self.clock.now()
         task.assignee_id, task.owner_id, task.claimed_at = user.id, user.id, now
         task.withdraw_further_offers()
@@ -509,6 +517,7 @@ class EngineService:
             if task.assignee_id is None and task.is_offered_to(user):
                 raise Forbidden(_l("Claim this task before you complete it."))
             raise Forbidden(_l("This task is not yours."))
+        _check_segregation(task, user)
         instance = task.instance
         case = CaseContext(instance, user, self.clock.now())
         workflow = self._load(instance, case)
@@ -644,17 +653,22 @@ class EngineService:
     def _open_task_row(self, case: CaseContext, spiff_task) -> None:
         spec = spiff_task.task_spec
         rule = spec.assignee_rule or spec.candidate_rule
+        rerouted = None
         try:
             chosen, *further = [assignment.resolve(one, spiff_task.data)
                                 for one in ([spec.assignee_rule] if spec.assignee_rule
                                             else assignment.group_rules(spec.candidate_rule))]
+            if spec.approval:
+                rerouted = segregation.reroute(case.instance, spec.name, [chosen, *further])
+                if rerouted:
+                    chosen, further = assignment.Assignment(assignee_id=rerouted.superior_id), []
         except assignment.AssignmentError as exc:
             log.warning("case %s, step %s: %s", case.instance.id, spec.name, exc)
             raise Unassignable(_l("Nobody can be found for the step “%(step)s”: %(why)s",
                                   step=spec.bpmn_name or spec.name, why=str(exc))) from exc
         row = Task(instance_id=case.instance.id, process_key=case.instance.process_key,
                    spiff_task_id=str(spiff_task.id), spec_id=spec.name, name=spec.bpmn_name or spec.name,
-                   form_key=spec.form.key, state=OPEN, assignment_rule=rule,
+                   form_key=spec.form.key, state=OPEN, assignment_rule=rule, approval=spec.approval,
                    assignee_id=chosen.assignee_id, owner_id=chosen.assignee_id,
                    candidate_role=chosen.candidate_role, candidate_org_unit_id=chosen.candidate_org_unit_id,
                    due_at=_task_due_at(spiff_task, case.now) if spec.due_date else None,
@@ -665,6 +679,10 @@ class EngineService:
         case.record("task_created", {"spec": row.spec_id, "rule": rule, "assignee_id": row.assignee_id,
                                      "candidate_role": row.candidate_role,
                                      "candidate_org_unit_id": row.candidate_org_unit_id}, task=row)
+        if rerouted:
+            case.record("duty_rerouted", {"passed_over_id": rerouted.passed_over_id, "person": rerouted.passed_over_name,
+                                          "rule": rerouted.reason, "assignee_id": rerouted.superior_id},
+                        task=row, system=True)
 
 
 def _waiting_timers(workflow: BpmnWorkflow):
@@ -691,6 +709,15 @@ def _check_administrator(user: User, reason: str) -> None:
     if not (reason or "").strip():
         raise InvalidData(_l("Give the reason: it goes into the case history."),
                           {"reason": [_l("Give the reason: it goes into the case history.")]})
+
+
+def _check_segregation(task: Task, user: User) -> None:
+    """An approval step is not decided by the case's initiator or by an approver of another level,
+    unless an administrator gave it to him (an override, on record)."""
+    reason = segregation.conflict(task, user)
+    if reason and not (task.assignee_id == user.id and db.session.scalar(select(exists().where(
+            Event.task_id == task.id, Event.type == "duty_overridden")))):
+        raise Forbidden(segregation.REFUSALS[reason])
 
 
 def _record_fired_timers(case: CaseContext, workflow: BpmnWorkflow) -> None:

@@ -1,0 +1,89 @@
+"""Segregation of duties (职责分离) on consent and approval steps (user tasks with the `approval`
+property): nobody decides such a step in a case he started, and nobody consents at two levels of the
+same case. When a rule would put such a step on a person it must not go to, it goes to that person's
+superior instead; an administrator may still hand it to him, which is recorded as an override.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from app.domain import org
+from app.domain.assignment import Assignment, AssignmentError
+from app.engine.models import DONE, Instance, Task
+from app.extensions import db
+
+# Why a person may not take a step.
+INITIATOR = "initiator"
+EARLIER_APPROVAL = "earlier_approval"
+REFUSALS = {
+    INITIATOR: _l("You started this case: someone else must decide this step."),
+    EARLIER_APPROVAL: _l("You have decided another level of this case: someone else must decide this step."),
+}
+
+
+def excluded(instance: Instance, spec_id: str) -> dict[int, str]:
+    """Who may not decide the approval step `spec_id` of this case, and why: the initiator, and whoever
+    decided another approval step of it (deciding the same step again, after a return, is one level)."""
+    result: dict[int, str] = {}
+    for user_id in db.session.scalars(select(Task.completed_by_id).where(
+            Task.instance_id == instance.id, Task.approval, Task.state == DONE, Task.spec_id != spec_id)):
+        if user_id is not None:
+            result[user_id] = EARLIER_APPROVAL
+    if instance.started_by_id is not None:
+        result[instance.started_by_id] = INITIATOR
+    return result
+
+
+def conflict(task: Task, user: org.User) -> str | None:
+    """Why `user` may not decide this task (None: he may)."""
+    if not task.approval:
+        return None
+    return excluded(task.instance, task.spec_id).get(user.id)
+
+
+def superior(person: org.User, passed_over: dict[int, str]) -> org.User | None:
+    """The nearest person above `person` who is not passed over: the manager of his branch, then
+    headquarters' deputy general manager, then company leadership."""
+    chain: list[org.User] = []
+    branch = person.org_unit.branch()
+    if branch is not None:
+        chain += org.users_with_role(org.BRANCH_MANAGER, branch.id)
+    hq = db.session.scalar(select(org.OrgUnit).where(org.OrgUnit.kind == org.HQ))
+    if hq is not None:
+        chain += org.users_with_role(org.DEPUTY_GM, hq.id)
+        leadership = hq.department("leadership")
+        if leadership is not None:
+            chain += org.users_with_role(org.LEADERSHIP, leadership.id)
+    return next((user for user in chain if user.id != person.id and user.id not in passed_over), None)
+
+
+@dataclass(frozen=True)
+class Reroute:
+    """An approval step sent to a superior: whom the rule chose, why he may not take it, who takes it."""
+
+    passed_over_id: int
+    passed_over_name: str
+    reason: str
+    superior_id: int
+
+
+def reroute(instance: Instance, spec_id: str, offers: list[Assignment]) -> Reroute | None:
+    """Where a new approval step must go instead of where its rule put it: when the rule chose a person
+    who may not take it, or groups none of whose members may (None: it stays where the rule put it)."""
+    first = offers[0]
+    if first.assignee_id is not None:
+        chosen = [first.assignee_id]
+    else:
+        chosen = [user.id for offer in offers
+                  for user in org.users_with_role(offer.candidate_role, offer.candidate_org_unit_id)]
+    passed_over = excluded(instance, spec_id)
+    if not chosen or any(user_id not in passed_over for user_id in chosen):
+        return None
+    person = db.session.get(org.User, chosen[0])
+    boss = superior(person, passed_over)
+    if boss is None:
+        raise AssignmentError(f"{person.display_name} may not decide it and nobody above may either")
+    return Reroute(passed_over_id=person.id, passed_over_name=person.display_name, reason=passed_over[person.id], superior_id=boss.id)
