@@ -40,8 +40,8 @@ def create_app(config: dict | None = None) -> Flask:
     with app.app_context():
         _tune_database()
 
-    from app.web import admin, api, assets, auth, cases, complaints, customers, tasks
-    for blueprint in (auth.bp, tasks.bp, cases.bp, customers.bp, complaints.bp, admin.bp, assets.bp):
+    from app.web import admin, api, assets, auth, cases, complaints, compliance, customers, tasks
+    for blueprint in (auth.bp, tasks.bp, cases.bp, customers.bp, complaints.bp, compliance.bp, admin.bp, assets.bp):
         app.register_blueprint(blueprint)
     app.register_blueprint(api.bp, url_prefix="/api/v1")
     csrf.exempt(api.bp)  # bearer tokens, no cookies: nothing for CSRF to protect
@@ -113,6 +113,18 @@ def _register_templating(app: Flask) -> None:
         if not moment:
             return ""
         return moment.astimezone(COMPANY_TZ).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+
+    @app.template_filter("role_label")
+    def role_label(code):
+        return labels.label(labels.ROLES, code)
+
+    @app.template_filter("duration")
+    def duration(spent):
+        """A time spent, short: minutes, hours, or days."""
+        hours = spent.total_seconds() / 3600
+        if hours < 1:
+            return f"{round(hours * 60)} min"
+        return f"{hours:.1f} h" if hours < 48 else f"{hours / 24:.1f} d"
 
     @app.template_filter("fromiso")
     def from_iso(text):

@@ -64,6 +64,10 @@ EVENTS = {
     "instance_completed": _l("Case closed"),
 }
 
+# The fields of a decision that hold a person's own words (comments, reasons, findings …), shown
+# under the decision, searched by the compliance search, and never counted as a change of data.
+COMMENT_FIELDS = ("comment", "note", "findings", "reason", "actions", "measures", "report", "customer_words")
+
 # Why a person may not decide a consent or approval step (domain.segregation).
 SEGREGATION_RULES = {
     "initiator": _l("started the case"),

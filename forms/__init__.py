@@ -150,3 +150,19 @@ def describe(form: FlaskForm) -> list[dict]:
                     entry[bound] = getattr(validator, bound)
         fields.append(entry)
     return fields
+
+
+def readable(form_key: str | None, data: dict) -> list[tuple[str, object]]:
+    """Submitted values as a reader sees them: each field's label, and a choice's words for its code.
+    Values the form does not know (or lists of rows) come back as they were submitted."""
+    fields = build_form(form_key, json_data={})._fields if form_key in FORMS else {}
+    result = []
+    for name, value in data.items():
+        field = fields.get(name)
+        if field is None:
+            result.append((name, value))
+            continue
+        choices = {str(choice.value): str(choice.label) for choice in field.iter_choices()} \
+            if getattr(field, "choices", None) else {}
+        result.append((str(field.label.text), choices.get(str(value), value)))
+    return result

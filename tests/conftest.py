@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+from pathlib import Path
 
 import pytest
 from flask_migrate import upgrade
@@ -103,6 +104,24 @@ def fire_due(engine, moment) -> int:
         fired += 1
     db.session.expire_all()
     return fired
+
+
+BORROWING_FILE = "dossier_borrowing.bpmn"
+
+
+@pytest.fixture
+def bpmn_copy(app, tmp_path) -> Path:
+    """A copy of the deployed borrowing BPMN in a directory of its own, to be edited and deployed."""
+    copy = tmp_path / BORROWING_FILE
+    copy.write_text((Path(app.config["PROCESSES_DIR"]) / BORROWING_FILE).read_text(encoding="utf-8"),
+                    encoding="utf-8")
+    return copy
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert text.count(old) == 1, f"{old!r} should occur once in {path.name}"
+    path.write_text(text.replace(old, new), encoding="utf-8")
 
 
 def get_user(username: str) -> User:

@@ -52,6 +52,14 @@ def sign_in(browser, base_url, username, phone=False):
     return page
 
 
+def problems_of(page) -> list[str]:
+    """Script errors and CSP refusals the page reports from now on (an empty list while all is well)."""
+    problems: list[str] = []
+    page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    return problems
+
+
 def consent_first_task(page, base_url, comment, claim=False):
     page.goto(f"{base_url}/inbox")
     page.locator("[data-testid=inbox] a").first.click()

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
-from conftest import get_customer, get_user
+from conftest import edit, get_customer, get_user
 from sqlalchemy import func, select
 
 from app.clock import clock
@@ -19,7 +18,6 @@ from app.errors import Conflict, Forbidden, NotFound
 from app.extensions import db
 
 PROCESS = "dossier_borrowing"
-BPMN_FILE = "dossier_borrowing.bpmn"
 APPROVE = {"decision": "approve", "comment": "同意"}
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -54,20 +52,6 @@ def events_of(instance_id: int, event_type: str, task_id: int | None = None) -> 
 
 def definition_count() -> int:
     return db.session.scalar(select(func.count()).select_from(ProcessDefinition))
-
-
-@pytest.fixture
-def bpmn_copy(app, tmp_path) -> Path:
-    """A copy of the deployed BPMN in a directory of its own, to be edited and deployed."""
-    copy = tmp_path / BPMN_FILE
-    copy.write_text((Path(app.config["PROCESSES_DIR"]) / BPMN_FILE).read_text(encoding="utf-8"), encoding="utf-8")
-    return copy
-
-
-def edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text(encoding="utf-8")
-    assert text.count(old) == 1, f"{old!r} should occur once in {path.name}"
-    path.write_text(text.replace(old, new), encoding="utf-8")
 
 
 # -- two people completing one task at once -------------------------------------------------------

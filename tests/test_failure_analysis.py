@@ -17,6 +17,7 @@ from conftest import Browser, get_customer, get_user
 from flask import has_app_context
 from sqlalchemy import delete, select
 
+from app import exports
 from app.clock import clock
 from app.domain import failure_analysis as fa
 from app.domain import org
@@ -373,7 +374,7 @@ def test_csv_cells_cannot_be_formulas(pages, complaint):
     english(pages, "deputy_gm")
     responsible = [r[6] for r in read_csv(pages.client.get("/complaints/analysis.csv"))[1:]]
     assert responsible == ["'=HYPERLINK(\"http://x\",\"y\")", "'+1", "'-2+3", "'@SUM(A1)", "'-x", "配送=车队"]
-    assert fa.csv_safe(None) == "" and fa.csv_safe("=1") == "'=1" and fa.csv_safe(12) == "12"
+    assert exports.csv_safe(None) == "" and exports.csv_safe("=1") == "'=1" and exports.csv_safe(12) == "12"
 
 
 # -- in a browser ------------------------------------------------------------------------------------
@@ -382,9 +383,7 @@ def test_csv_cells_cannot_be_formulas(pages, complaint):
 def test_charts_are_drawn_and_the_page_fits_a_phone(browser, base_url, complaint):
     five_complaints(complaint)
     page = test_browser.sign_in(browser, base_url, "deputy_gm", phone=True)
-    problems = []
-    page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
-    page.on("pageerror", lambda error: problems.append(str(error)))
+    problems = test_browser.problems_of(page)
     page.goto(f"{base_url}/complaints/analysis")
     drawn = page.evaluate("() => ['chart-categories', 'chart-months'].map("
                           "(id) => window.Chart.getChart(id) && window.Chart.getChart(id).data.datasets[0].data)")

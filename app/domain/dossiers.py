@@ -77,6 +77,13 @@ def access_log(customer: Customer, limit: int = 200) -> list[DossierRead]:
         .order_by(DossierRead.at.desc(), DossierRead.id.desc()).limit(limit)))
 
 
+def reads_under_case(instance_id: int) -> list[DossierRead]:
+    """Every read made under the loan a borrowing case granted, oldest first."""
+    return list(db.session.scalars(
+        select(DossierRead).join(DossierLoan, DossierRead.loan_id == DossierLoan.id)
+        .where(DossierLoan.instance_id == instance_id).order_by(DossierRead.at, DossierRead.id)))
+
+
 def loans_of(user: org.User) -> list[DossierLoan]:
     return list(db.session.scalars(
         select(DossierLoan).where(DossierLoan.borrower_id == user.id).order_by(DossierLoan.starts_at.desc())))

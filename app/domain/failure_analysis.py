@@ -12,21 +12,20 @@ interpolation between the closest ranks, as Excel's PERCENTILE.INC); the median 
 """
 from __future__ import annotations
 
-import csv
-import io
 import statistics
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
+from app import exports
 from app.domain import org
 from app.domain.complaints import CATEGORIES, Complaint
-from app.engine.deadlines import COMPANY_TZ, local
+from app.engine.deadlines import COMPANY_TZ, day_start, local
 from app.errors import Forbidden, InvalidData
 from app.extensions import db
 
@@ -79,11 +78,6 @@ def branches(allowed: frozenset[int] | None) -> list[org.OrgUnit]:
 
 
 # -- which complaints ----------------------------------------------------------------------------
-
-def day_start(day: date) -> datetime:
-    """00:00 company time on `day`, in UTC."""
-    return datetime.combine(day, time(0), tzinfo=COMPANY_TZ).astimezone(UTC)
-
 
 def complaints(branch_ids: frozenset[int] | None, since: date | None = None,
                until: date | None = None) -> list[Complaint]:
@@ -288,19 +282,6 @@ def analyse(branch_ids: frozenset[int] | None, since: date | None, until: date |
 
 # -- CSV ---------------------------------------------------------------------------------------------
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_safe(value) -> str:
-    """A cell Excel will not run: text starting like a formula gets a leading apostrophe."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
-
-
-def _hours_cell(value: float | None) -> str:
-    return "" if value is None else f"{value:.2f}"
-
-
 @dataclass(frozen=True)
 class ExportRow:
     case_id: int
@@ -331,18 +312,14 @@ def export_rows(rows: Sequence[Complaint]) -> list[ExportRow]:
 
 
 def to_csv(header: Sequence[str], rows: Iterable[ExportRow], show=lambda kind, value: value) -> bytes:
-    """UTF-8 with a byte order mark (Excel then reads Chinese right), CRLF lines, every text cell
-    guarded against formulas. `show(kind, value)` turns codes into words: kind is "category",
-    "channel", "severity", "customer_response" or "yes_no"."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow([csv_safe(h) for h in header])
-    for r in rows:
-        writer.writerow([
-            r.case_id, csv_safe(r.received_at), csv_safe(r.branch), csv_safe(r.customer_code),
-            csv_safe(show("category", r.category)), csv_safe(show("channel", r.channel)), csv_safe(r.responsible),
-            csv_safe(show("severity", r.severity)), csv_safe(show("severity", r.proposed_severity)),
-            csv_safe(show("yes_no", r.escalated)), _hours_cell(r.hours_to_acknowledgement),
-            _hours_cell(r.hours_to_feedback), csv_safe(show("customer_response", r.customer_response)),
-            csv_safe(show("yes_no", r.repeat))])
-    return "\ufeff".encode() + buffer.getvalue().encode("utf-8")
+    """The export as exports.to_csv writes it. `show(kind, value)` turns codes into words: kind is
+    "category", "channel", "severity", "customer_response" or "yes_no"."""
+    def hours_cell(value: float | None) -> str:
+        return "" if value is None else f"{value:.2f}"
+
+    return exports.to_csv(header, ([
+        r.case_id, r.received_at, r.branch, r.customer_code, show("category", r.category),
+        show("channel", r.channel), r.responsible, show("severity", r.severity),
+        show("severity", r.proposed_severity), show("yes_no", r.escalated), hours_cell(r.hours_to_acknowledgement),
+        hours_cell(r.hours_to_feedback), show("customer_response", r.customer_response), show("yes_no", r.repeat)]
+        for r in rows))

@@ -6,13 +6,15 @@ superior instead; an administrator may still hand it to him, which is recorded a
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from app.domain import org
 from app.domain.assignment import Assignment, AssignmentError
-from app.engine.models import DONE, Instance, Task
+from app.engine.models import DONE, Event, Instance, Task
 from app.extensions import db
 
 # Why a person may not take a step.
@@ -87,3 +89,15 @@ def reroute(instance: Instance, spec_id: str, offers: list[Assignment]) -> Rerou
     if boss is None:
         raise AssignmentError(f"{person.display_name} may not decide it and nobody above may either")
     return Reroute(passed_over_id=person.id, passed_over_name=person.display_name, reason=passed_over[person.id], superior_id=boss.id)
+
+
+def exceptions(since: datetime | None, until: datetime | None) -> list[Event]:
+    """The segregation-of-duties exceptions of a period, newest first: every override by an
+    administrator and every step sent to a superior, with their cases."""
+    query = (select(Event).where(Event.type.in_(("duty_overridden", "duty_rerouted")))
+             .options(joinedload(Event.task).joinedload(Task.instance)).order_by(Event.at.desc(), Event.id.desc()))
+    if since:
+        query = query.where(Event.at >= since)
+    if until:
+        query = query.where(Event.at < until)
+    return list(db.session.scalars(query))

@@ -77,6 +77,11 @@ def days_after(moment: datetime, days: int) -> datetime:
     return (moment + timedelta(days=days)).astimezone(UTC)
 
 
+def day_start(day: date) -> datetime:
+    """00:00 company time on `day`, in UTC."""
+    return datetime.combine(day, time(0), COMPANY_TZ).astimezone(UTC)
+
+
 def end_of_day(day: date) -> datetime:
     """A deadline "by that date": 00:00 company time on the next day."""
     return datetime.combine(day + timedelta(days=1), time(0), COMPANY_TZ).astimezone(UTC)

@@ -177,7 +177,7 @@ def tasks_of(instance: Instance) -> list[Task]:
                                    .order_by(Task.created_at, Task.id)))
 
 
-def _visible_cases(user: org.User):
+def visible_cases(user: org.User):
     """Who may see a case: its initiator, anyone who has or had a task in it, whoever may claim one
     of its tasks, and compliance reviewers and process administrators (all cases)."""
     if user.has_role(org.AUDITOR) or user.has_role(org.ADMIN):
@@ -189,7 +189,7 @@ def _visible_cases(user: org.User):
 
 
 def may_view_case(user: org.User, instance: Instance) -> bool:
-    return db.session.scalar(select(exists().where(Instance.id == instance.id, _visible_cases(user))))
+    return db.session.scalar(select(exists().where(Instance.id == instance.id, visible_cases(user))))
 
 
 def visible_cases_page(user: org.User, page: int, per_page: int, *, process_key: str | None = None,
@@ -197,7 +197,7 @@ def visible_cases_page(user: org.User, page: int, per_page: int, *, process_key:
                        until: datetime | None = None, initiator_id: int | None = None):
     """The cases this user may see, newest first, optionally of one process, version, status,
     initiator, or started in [since, until)."""
-    query = select(Instance).where(_visible_cases(user))
+    query = select(Instance).where(visible_cases(user))
     if process_key:
         query = query.where(Instance.process_key == process_key)
     if version:

@@ -1,8 +1,43 @@
 """Blueprints: thin routes that parse input, call the engine or the domain, and render."""
-from flask import current_app
+from datetime import date
 
+from flask import current_app, request
+from flask_babel import lazy_gettext as _l
+
+from app.domain.org import AUDITOR, User
 from app.engine.service import EngineService
+from app.errors import Forbidden, InvalidData
+
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
 def engine() -> EngineService:
     return current_app.extensions["engine"]
+
+
+def refuse_changes_by_reviewers(user: User) -> None:
+    """Compliance reviewers read everything and change nothing: any request of theirs that would
+    change something is refused, on the pages and the API alike (signing in and out aside)."""
+    if request.method not in SAFE_METHODS and user.has_role(AUDITOR):
+        raise Forbidden(_l("Compliance reviewers read cases; they do not change them."))
+
+
+def date_arg(name: str) -> date | None:
+    """A YYYY-MM-DD query parameter (None when absent); a 400 naming it when it is not a date."""
+    text = request.args.get(name, "").strip()
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        message = _l("Give dates as YYYY-MM-DD.")
+        raise InvalidData(message, {name: [message]}) from None
+
+
+def period_args() -> tuple[date | None, date | None]:
+    """`since` and `until` (days, both included) from the query string."""
+    since, until = date_arg("since"), date_arg("until")
+    if since and until and since > until:
+        message = _l("The start date is after the end date.")
+        raise InvalidData(message, {"since": [message]})
+    return since, until

@@ -13,12 +13,13 @@ from sqlalchemy import select
 from app.clock import clock
 from app.domain import accounts, attachments, dossiers, org, star_rating
 from app.domain.customers import Customer
-from app.engine import definitions, queries
-from app.engine.models import STATUSES, Event, Instance, Task
+from app.engine import case_search, definitions, queries
+from app.engine.models import Event, Instance, Task
 from app.errors import AppError, Forbidden, InvalidData, NotFound
 from app.extensions import db
-from app.web import engine
+from app.web import engine, refuse_changes_by_reviewers
 from app.web.auth import login_limit
+from app.web.case_filters import read_filters
 from app.web.files import send_attachment
 from forms import build_form, context, describe, form_data, task_form
 
@@ -38,6 +39,7 @@ def token_required(view):
         if user is None:
             raise Unauthorized(_l("A valid bearer token is required."))
         g.api_user = user
+        refuse_changes_by_reviewers(user)
         return view(*args, **kwargs)
     return wrapper
 
@@ -122,13 +124,11 @@ def start_instance(key: str):
 @bp.route("/instances")
 @token_required
 def list_instances():
-    status = request.args.get("status") or None
-    if status not in (None, *STATUSES):
-        raise InvalidData(_l("Some fields are not valid."),
-                          {"status": [_l("One of: %(values)s.", values=", ".join(STATUSES))]})
-    result = queries.visible_cases_page(g.api_user, request.args.get("page", 1, type=int),
-                                        request.args.get("per_page", 50, type=int),
-                                        process_key=request.args.get("process_key") or None, status=status)
+    """The cases the caller may see, filtered as the compliance search filters them (process_key,
+    version, customer, initiator, participant, since, until, status, outcome, overdue, escalated,
+    words, sort, order), a page at a time (page, per_page up to 200)."""
+    result = case_search.page(g.api_user, read_filters(request.args), clock.now(),
+                              request.args.get("page", 1, type=int), request.args.get("per_page", 50, type=int))
     return jsonify({"items": [instance_json(i) for i in result.items], "page": result.page,
                     "pages": result.pages, "total": result.total})
 

@@ -11,6 +11,7 @@ from wtforms.validators import DataRequired, Length
 from app.domain import accounts
 from app.domain.org import User
 from app.extensions import db, limiter, login_manager
+from app.web import refuse_changes_by_reviewers
 
 bp = Blueprint("auth", __name__)
 
@@ -18,6 +19,18 @@ bp = Blueprint("auth", __name__)
 class LoginForm(FlaskForm):
     username = StringField(_l("User name"), validators=[DataRequired(), Length(max=60)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
+
+
+# What a compliance reviewer may post: his own session and language.
+OPEN_TO_REVIEWERS = {"auth.login", "auth.logout", "auth.set_language"}
+
+
+@bp.before_app_request
+def reviewers_change_nothing():
+    if request.blueprint == "api":  # bearer tokens: the API checks its own user (api.token_required)
+        return
+    if current_user.is_authenticated and request.endpoint not in OPEN_TO_REVIEWERS:
+        refuse_changes_by_reviewers(current_user)
 
 
 @login_manager.user_loader

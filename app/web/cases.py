@@ -3,10 +3,11 @@ from flask import Blueprint, Response, abort, current_app, flash, redirect, rend
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
+from app.clock import clock
 from app.domain import attachments
 from app.domain.org import ADMIN
 from app.domain.processes import may_start
-from app.engine import definitions, queries
+from app.engine import definitions, queries, timeline
 from app.engine.service import may_attach
 from app.errors import Conflict, Forbidden, InvalidData
 from app.web import engine
@@ -71,6 +72,7 @@ def case(instance_id: int):
     tasks = queries.tasks_of(instance)
     return render_template("cases/case.html", instance=instance, events=queries.events_of(instance),
                            tasks=tasks, refusal=queries.last_refusal(instance),
+                           path=timeline.path(instance, clock.now()),
                            attachments=attachments.of_case(instance.id),
                            newest=(definitions.latest_definition(instance.process_key)
                                    if current_user.has_role(ADMIN) else None),

@@ -1,6 +1,4 @@
 """The complaints failure analysis (失误分析): a page and a CSV export over the same filters and rule."""
-from datetime import date
-
 from flask import Blueprint, Response, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -10,6 +8,7 @@ from app import labels
 from app.clock import clock
 from app.domain import failure_analysis
 from app.errors import InvalidData
+from app.web import period_args
 
 bp = Blueprint("complaints", __name__)
 
@@ -32,23 +31,9 @@ def inject_analysis_right():
     return {"may_see_failure_analysis": may_see_failure_analysis}
 
 
-def _day(name: str) -> date | None:
-    text = request.args.get(name, "").strip()
-    if not text:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        message = _l("Give dates as YYYY-MM-DD.")
-        raise InvalidData(message, {name: [message]}) from None
-
-
 def _filters():
     """since, until, branch id from the query string, and the branches to count (checked)."""
-    since, until = _day("since"), _day("until")
-    if since and until and since > until:
-        message = _l("The start date is after the end date.")
-        raise InvalidData(message, {"since": [message]})
+    since, until = period_args()
     branch_text = request.args.get("branch", "").strip()
     if branch_text and not branch_text.isdigit():
         raise InvalidData(_l("No such branch."), {"branch": [_l("No such branch.")]})

@@ -1,0 +1,124 @@
+"""The compliance case search: any case by process and version, customer, initiator, participant,
+start date, status and outcome, overdue or escalated, and words in its comments. Reads tables only;
+what a user may see is queries' visibility rule, so a reviewer finds every case and anyone else
+only his own.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import and_, exists, or_, select
+from sqlalchemy.orm import joinedload
+
+from app import labels
+from app.domain import org
+from app.domain.customers import Customer
+from app.engine import queries
+from app.engine.deadlines import day_start, end_of_day
+from app.engine.models import OPEN, Event, Instance, ProcessDefinition, Task
+from app.extensions import db
+
+SORTS = {"started": Instance.started_at, "ended": Instance.ended_at, "case": Instance.id,
+         "process": Instance.process_key}
+
+
+@dataclass(frozen=True)
+class CaseFilter:
+    process_key: str | None = None
+    version: int | None = None
+    customer: str | None = None  # a customer code or words of its name
+    initiator: str | None = None  # a user name
+    participant: str | None = None  # a user name: started it, had a task in it, or acted in it
+    since: date | None = None  # started on or after (company days)
+    until: date | None = None  # started on or before
+    status: str | None = None
+    outcome: str | None = None
+    overdue: bool = False
+    escalated: bool = False
+    words: str | None = None
+    sort: str = "started"
+    descending: bool = True
+
+
+def _user_id(username: str):
+    return select(org.User.id).where(org.User.username == username).scalar_subquery()
+
+
+def overdue_condition(now: datetime):
+    """A step of the case is past its due time, or was done after it."""
+    return exists().where(Task.instance_id == Instance.id, Task.due_at.is_not(None),
+                          or_(and_(Task.state == OPEN, Task.due_at < now), Task.completed_at > Task.due_at))
+
+
+# A deadline of the case passed (its reminders and escalation notices hang on deadlines).
+ESCALATED = exists().where(Event.instance_id == Instance.id, Event.type == "timer_fired")
+
+
+def statement(user: org.User, wanted: CaseFilter, now: datetime):
+    query = select(Instance).where(queries.visible_cases(user))
+    if wanted.process_key:
+        query = query.where(Instance.process_key == wanted.process_key)
+    if wanted.version:
+        query = query.where(Instance.definition_id.in_(select(ProcessDefinition.id).where(
+            ProcessDefinition.version == wanted.version)))
+    if wanted.customer:
+        words = f"%{wanted.customer}%"
+        query = query.where(Instance.customer_id.in_(select(Customer.id).where(
+            or_(Customer.code == wanted.customer, Customer.name.like(words)))))
+    if wanted.initiator:
+        query = query.where(Instance.started_by_id == _user_id(wanted.initiator))
+    if wanted.participant:
+        person = _user_id(wanted.participant)
+        query = query.where(or_(
+            Instance.started_by_id == person,
+            exists().where(Task.instance_id == Instance.id,
+                           or_(Task.assignee_id == person, Task.completed_by_id == person)),
+            exists().where(Event.instance_id == Instance.id, Event.actor_id == person)))
+    if wanted.since:
+        query = query.where(Instance.started_at >= day_start(wanted.since))
+    if wanted.until:
+        query = query.where(Instance.started_at < end_of_day(wanted.until))
+    if wanted.status:
+        query = query.where(Instance.status == wanted.status)
+    if wanted.outcome:
+        query = query.where(Instance.outcome == wanted.outcome)
+    if wanted.overdue:
+        query = query.where(overdue_condition(now))
+    if wanted.escalated:
+        query = query.where(ESCALATED)
+    if wanted.words:
+        pattern = f"%{wanted.words}%"
+        query = query.where(exists().where(
+            Event.instance_id == Instance.id, Event.type == "task_completed",
+            or_(*[Event.data["form_data"][name].as_string().like(pattern) for name in labels.COMMENT_FIELDS])))
+    column = SORTS.get(wanted.sort, Instance.started_at)
+    order = column.desc() if wanted.descending else column.asc()
+    return query.order_by(order, Instance.id.desc() if wanted.descending else Instance.id.asc())
+
+
+def page(user: org.User, wanted: CaseFilter, now: datetime, number: int, per_page: int):
+    query = statement(user, wanted, now).options(joinedload(Instance.started_by))
+    return db.paginate(query, page=number, per_page=per_page, max_per_page=200, error_out=False)
+
+
+@dataclass(frozen=True)
+class Flags:
+    overdue: bool
+    escalated: bool
+
+
+def flags(instance_ids: list[int], now: datetime) -> dict[int, Flags]:
+    """Whether each case is (or was) overdue and whether a deadline of it passed: one query."""
+    if not instance_ids:
+        return {}
+    rows = db.session.execute(select(Instance.id, overdue_condition(now), ESCALATED)
+                              .where(Instance.id.in_(instance_ids)))
+    return {instance_id: Flags(bool(overdue), bool(escalated)) for instance_id, overdue, escalated in rows}
+
+
+def all_matching(user: org.User, wanted: CaseFilter, now: datetime, chunk: int = 500) -> Iterator[Instance]:
+    """Every matching case, for an export, read in chunks."""
+    query = statement(user, wanted, now).options(joinedload(Instance.started_by))
+    yield from db.session.scalars(query.execution_options(yield_per=chunk))
