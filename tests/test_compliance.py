@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import re
 import subprocess
 import sys
@@ -11,8 +12,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import test_browser
 from conftest import fire_due, get_customer, get_user
 from openpyxl import load_workbook
+from playwright.sync_api import expect
 from pypdf import PdfReader
 from sqlalchemy import select, text
 from test_star_rating import act, at, purchases, ratings, sheet_of, start_by_hand  # noqa: F401 (fixture)
@@ -301,8 +304,52 @@ def test_reviewers_change_nothing(app, api, one_case):
     for path, body in ((f"/tasks/{task.id}/claim", {}), (f"/tasks/{task.id}/complete", {"data": {}}),
                        (f"/processes/{PROCESS}/instances", {"data": {}}), (f"/instances/{one_case}/suspend", {})):
         response = api.post(path, "auditor", body)
-        assert response.status_code == 403 and "do not change" in response.get_json()["error"]["message"], path
+        assert response.status_code == 403 and response.get_json()["error"]["code"] == "forbidden", path
     assert api.get(f"/instances/{one_case}", "auditor").status_code == 200
     assert browser.client.post("/language/en", data={"csrf_token": token}).status_code in (302, 303)
     db.session.expire_all()
     assert db.session.get(Task, task.id).assignee_id is None  # nothing changed
+
+
+# -- in a browser ------------------------------------------------------------------------------------
+
+base_url, browser = test_browser.base_url, test_browser.browser  # its fixtures
+
+
+@pytest.mark.browser
+def test_a_reviewer_finds_a_closed_loan_sees_its_path_and_files_its_pdf(cases, browser, base_url, tmp_path):
+    approved_id = cases["approved"].id
+    db.session.rollback()  # SQLite: the pages' server must not wait on this session's transaction
+    page = test_browser.sign_in(browser, base_url, "auditor")
+    problems = test_browser.problems_of(page)
+    page.get_by_role("link", name="合规审查").click()
+    page.fill("#customer", "HD-E1-001")
+    page.select_option("#outcome", "approved")
+    page.get_by_role("button", name="搜索").click()
+    results = page.get_by_test_id("results")
+    expect(results.locator("tbody tr")).to_have_count(1)
+    expect(results.get_by_test_id("chain-ok")).to_be_visible()
+    results.get_by_role("link", name=f"#{approved_id}").click()
+
+    expect(page.get_by_test_id("chain-status")).to_contain_text("可验证")
+    diagram = page.get_by_test_id("diagram")
+    for passed in ("consent_territory_rep", "consent_business_dept", "grant_loan"):
+        expect(diagram.locator(f'g.step-done[data-element-id="{passed}"]')).to_have_count(1)
+    expect(diagram.locator('g.step-done[data-element-id="consent_branch_manager"]')).to_have_count(0)
+    expect(diagram.locator('g.flow-taken[data-element-id="flow_to_rep"]')).to_have_count(1)
+    expect(diagram.locator(".step-time")).to_have_count(2)
+    expect(page.get_by_test_id("timeline")).to_contain_text("同意，仅限拜访准备")
+    expect(page.get_by_test_id("loan-reads")).to_contain_text("李娜")
+    if os.environ.get("SCREENSHOTS"):
+        test_browser.ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(test_browser.ARTIFACTS / "compliance-case.png"), full_page=True)
+
+    with page.expect_download() as download:
+        page.get_by_test_id("dossier-pdf").click()
+    saved = tmp_path / download.value.suggested_filename
+    download.value.save_as(saved)
+    reader = PdfReader(saved)  # a real PDF: it opens, and it is this case's
+    text_of_pdf = "".join(p.extract_text() for p in reader.pages)
+    assert f"#{approved_id}" in text_of_pdf and "同意，仅限拜访准备" in text_of_pdf
+    assert problems == []
+    page.context.close()
