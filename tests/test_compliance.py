@@ -21,7 +21,7 @@ from sqlalchemy import select, text
 from test_star_rating import act, at, purchases, ratings, sheet_of, start_by_hand  # noqa: F401 (fixture)
 
 from app.clock import clock
-from app.domain import dossiers
+from app.domain import demo, dossiers
 from app.engine import timeline
 from app.engine.models import Event, Instance, Task
 from app.extensions import db
@@ -257,8 +257,15 @@ def test_the_segregation_report_lists_overrides(engine, pages):
 # -- who sees what --------------------------------------------------------------------------------
 
 # rep_e2 borrows an E1 dossier: rep_e1 consents first, biz_east's department may claim the next step.
+# Every demo user, so every role: only the initiator, who took part, who may claim, reviewers, admins.
 SEES_THE_CASE = {"rep_e2": True, "rep_e1": True, "biz_east": True, "auditor": True, "admin": True,
-                 "mgr_east": False, "rep_n1": False, "hq_mkt": False, "deputy_gm": False, "spec_east": False}
+                 "mgr_east": False, "rep_n1": False, "hq_mkt": False, "deputy_gm": False, "spec_east": False,
+                 "biz_north": False, "mgr_north": False, "salesmgr_east": False, "salesmgr_north": False,
+                 "fin_li": False, "sales_dept": False, "leader": False}
+
+
+def test_the_visibility_table_covers_every_demo_user():
+    assert set(SEES_THE_CASE) == {username for username, *_ in demo.USERS}
 
 
 @pytest.fixture
@@ -327,7 +334,7 @@ def test_a_reviewer_finds_a_closed_loan_sees_its_path_and_files_its_pdf(cases, b
     page.select_option("#outcome", "approved")
     page.get_by_role("button", name="搜索").click()
     results = page.get_by_test_id("results")
-    expect(results.locator("tbody tr")).to_have_count(1)
+    expect(results.locator("[data-case]")).to_have_count(1)
     expect(results.get_by_test_id("chain-ok")).to_be_visible()
     results.get_by_role("link", name=f"#{approved_id}").click()
 
