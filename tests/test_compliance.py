@@ -22,7 +22,7 @@ from test_star_rating import act, at, purchases, ratings, sheet_of, start_by_han
 
 from app.clock import clock
 from app.domain import demo, dossiers
-from app.engine import timeline
+from app.engine import case_search, timeline
 from app.engine.models import Event, Instance, Task
 from app.extensions import db
 
@@ -152,6 +152,15 @@ def test_exports_carry_the_search_in_csv_and_xlsx(cases, pages):
     table = [[cell.value for cell in row] for row in sheet.iter_rows()]
     assert [row[0] for row in table[1:]] == [cases["waiting"].id, cases["refused"].id, cases["approved"].id]
     assert table[1][12] == "是"  # the waiting case is overdue (Chinese by default)
+
+
+def test_an_export_reads_in_chunks_and_keeps_the_order(cases):
+    wanted = case_search.CaseFilter(descending=False)
+    exported = list(case_search.all_matching(get_user("auditor"), wanted, clock.now(), chunk=2))
+    assert [(i.id, f.overdue) for i, f in exported] == [
+        (cases["approved"].id, False), (cases["refused"].id, False), (cases["waiting"].id, True)]
+    assert {i.id for i, _ in case_search.all_matching(get_user("rep_n1"), wanted, clock.now())} == {  # his own
+        cases["refused"].id, cases["waiting"].id}
 
 
 def test_the_timeline_has_every_event_in_order_with_who_and_what_changed(cases, pages):
