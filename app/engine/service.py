@@ -52,7 +52,6 @@ from app.engine.models import (
     SUSPENDED,
     TASK_TIMER,
     TERMINATED,
-    Event,
     Incident,
     Instance,
     ProcessDefinition,
@@ -517,7 +516,6 @@ class EngineService:
             if task.assignee_id is None and task.is_offered_to(user):
                 raise Forbidden(_l("Claim this task before you complete it."))
             raise Forbidden(_l("This task is not yours."))
-        _check_segregation(task, user)
         instance = task.instance
         case = CaseContext(instance, user, self.clock.now())
         workflow = self._load(instance, case)
@@ -712,11 +710,11 @@ def _check_administrator(user: User, reason: str) -> None:
 
 
 def _check_segregation(task: Task, user: User) -> None:
-    """An approval step is not decided by the case's initiator or by an approver of another level,
-    unless an administrator gave it to him (an override, on record)."""
+    """An approval step is not claimed by the case's initiator or by an approver of another level.
+    Every way a task reaches a person checks this (the rule's choice when the task opens, a claim); an
+    administrator's reassignment may override it, on record. Completing needs no second check."""
     reason = segregation.conflict(task, user)
-    if reason and not (task.assignee_id == user.id and db.session.scalar(select(exists().where(
-            Event.task_id == task.id, Event.type == "duty_overridden")))):
+    if reason:
         raise Forbidden(segregation.REFUSALS[reason])
 
 
