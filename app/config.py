@@ -59,4 +59,13 @@ def default_config(instance_path: str) -> dict:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": os.environ.get("SESSION_COOKIE_SECURE", "") == "1",
         "WTF_CSRF_TIME_LIMIT": None,
+        # E-mail for notifications, sent by the timer workers (never by the request that caused it);
+        # without SMTP_HOST notifications stay in the application.
+        "SMTP_HOST": os.environ.get("SMTP_HOST", ""),
+        "SMTP_PORT": int(os.environ.get("SMTP_PORT", "25")),
+        "SMTP_USER": os.environ.get("SMTP_USER", ""),
+        "SMTP_PASSWORD": os.environ.get("SMTP_PASSWORD", ""),
+        "SMTP_STARTTLS": os.environ.get("SMTP_STARTTLS", "") == "1",
+        "MAIL_FROM": os.environ.get("MAIL_FROM", "approvals@localhost"),
+        "BASE_URL": os.environ.get("BASE_URL", "http://127.0.0.1:5000"),
     }

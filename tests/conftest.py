@@ -20,10 +20,21 @@ from app.domain import demo
 from app.domain.attachments import Attachment
 from app.domain.complaints import Complaint
 from app.domain.customers import Customer, DossierLoan, DossierRead
+from app.domain.delegation import Delegation
+from app.domain.notifications import Notification
 from app.domain.org import ApiToken, User
 from app.domain.star_rating import StarRating
 from app.engine.audit import Checkpoint
-from app.engine.models import Event, Incident, Instance, ProcessDefinition, Task, TaskCandidate, Timer
+from app.engine.models import (
+    CaseReader,
+    Event,
+    Incident,
+    Instance,
+    ProcessDefinition,
+    Task,
+    TaskCandidate,
+    Timer,
+)
 from app.extensions import db, limiter
 
 
@@ -62,8 +73,8 @@ def clear_runtime_rows() -> None:
     On PostgreSQL the audit trail's trigger lets this through only as declared maintenance."""
     if db.engine.dialect.name == "postgresql":
         db.session.execute(text("SET LOCAL app.audit_maintenance = 'on'"))
-    for model in (DossierRead, DossierLoan, StarRating, Complaint, Attachment, Incident, Checkpoint, Event, Timer,
-                  TaskCandidate, Task, Instance, ApiToken):
+    for model in (Notification, CaseReader, Delegation, DossierRead, DossierLoan, StarRating, Complaint, Attachment,
+                  Incident, Checkpoint, Event, Timer, TaskCandidate, Task, Instance, ApiToken):
         db.session.execute(delete(model))
 
 

@@ -18,8 +18,9 @@ from app.extensions import db
 PROCESS_KEY = "dossier_borrowing"
 
 
-def prepare_request(data: dict, requester: org.User, now: datetime) -> CaseStart:
-    """Check a borrowing request against the rules and add the facts the flow decides on."""
+def prepare_request(data: dict, requester: org.User, now: datetime, resubmitting: int | None = None) -> CaseStart:
+    """Check a borrowing request against the rules and add the facts the flow decides on (again, when
+    the requester revises case `resubmitting` after a send-back)."""
     customer = db.session.get(Customer, data["customer_id"])
     if customer is None:
         raise InvalidData(_l("Unknown customer."), {"customer_id": [_l("Unknown customer.")]})
@@ -33,7 +34,8 @@ def prepare_request(data: dict, requester: org.User, now: datetime) -> CaseStart
         raise InvalidData(message, {"customer_id": [message]})
     pending = db.session.scalar(select(Instance.id).where(
         Instance.process_key == PROCESS_KEY, Instance.status == RUNNING,
-        Instance.started_by_id == requester.id, Instance.customer_id == customer.id).limit(1))
+        Instance.started_by_id == requester.id, Instance.customer_id == customer.id,
+        Instance.id != (resubmitting or 0)).limit(1))
     if pending is not None:
         message = _l("You already have a request for this dossier in progress (case %(id)s).", id=pending)
         raise InvalidData(message, {"customer_id": [message]})

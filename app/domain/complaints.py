@@ -70,7 +70,7 @@ class Complaint(db.Model):
 
 # -- starting ------------------------------------------------------------------------------------
 
-def prepare_intake(data: dict, _recorder, now: datetime) -> CaseStart:
+def prepare_intake(data: dict, _recorder, now: datetime, resubmitting: int | None = None) -> CaseStart:
     """A complaint as received: which customer, how, when, what, of which kind."""
     customer = db.session.get(Customer, data.get("customer_id"))
     if customer is None:

@@ -70,6 +70,7 @@ class User(UserMixin, db.Model):
     password_hash: Mapped[str] = mapped_column(String(200))
     org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"), index=True)
     locale: Mapped[str | None] = mapped_column(String(10))
+    email: Mapped[str | None] = mapped_column(String(200))  # notifications by e-mail, when SMTP is set up
     active: Mapped[bool] = mapped_column(default=True)
 
     org_unit: Mapped[OrgUnit] = relationship()

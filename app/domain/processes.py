@@ -1,6 +1,8 @@
 """What the engine needs to know about each process that Python, not BPMN, decides.
 
-- start hooks check a new case's data against the company's rules and add derived facts;
+- start hooks check a new case's data against the company's rules and add derived facts, called as
+  hook(data, user, now, resubmitting=None), `resubmitting` naming the case whose initiator revises his
+  request after a send-back;
 - starters: who may open a case of a process by hand (anyone, unless listed here);
 - scheduled starts: for a process whose BPMN declares a `schedule`, the cases one firing opens;
 - services are the `camunda:topic` names a BPMN service task may call.

@@ -110,7 +110,7 @@ def _checked_month(value, now: datetime) -> str:
     return month
 
 
-def prepare_start(data: dict, _starter, now: datetime) -> CaseStart:
+def prepare_start(data: dict, _starter, now: datetime, resubmitting: int | None = None) -> CaseStart:
     """A star rating for one branch and one month; there is never a second one."""
     branch = _branch(data.get("branch"))
     month = _checked_month(data.get("month"), now)

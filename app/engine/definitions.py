@@ -115,6 +115,15 @@ def parsed(definition: ProcessDefinition) -> ParsedDefinition:
     return cached
 
 
+def task_spec(definition: ProcessDefinition, spec_id: str):
+    """A task spec of a deployed version by its BPMN id, in the process or one of its subprocesses."""
+    parsed_definition = parsed(definition)
+    for spec in (parsed_definition.spec, *parsed_definition.subprocess_specs.values()):
+        if spec_id in spec.task_specs:
+            return spec.task_specs[spec_id]
+    raise KeyError(spec_id)
+
+
 def _executable_processes(root: etree._Element) -> list[etree._Element]:
     return root.findall(f"{{{BPMN_NS}}}process[@isExecutable='true']")
 

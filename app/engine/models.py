@@ -12,12 +12,18 @@ from app.extensions import db
 
 # Instance status
 RUNNING, SUSPENDED, COMPLETED, TERMINATED, ERROR = "running", "suspended", "completed", "terminated", "error"
-STATUSES = (RUNNING, SUSPENDED, COMPLETED, TERMINATED, ERROR)
-# Task state
-OPEN, DONE, CANCELLED = "open", "completed", "cancelled"
+WITHDRAWN = "withdrawn"  # by its initiator, before anyone decided
+STATUSES = (RUNNING, SUSPENDED, COMPLETED, WITHDRAWN, TERMINATED, ERROR)
+# Task state; a held task waits for a signer its approver added (加签) and is in nobody's inbox.
+OPEN, DONE, CANCELLED, HELD = "open", "completed", "cancelled", "held"
+# Task kind: a step of the BPMN, or a task of ours around one (parent_id): a signer's opinion before or
+# after the step's approver decides, or the initiator revising his request after a send-back.
+STEP, BEFORE_SIGN, AFTER_SIGN, RESUBMIT = "step", "before_sign", "after_sign", "resubmit"
 # The rows of the inboxes' partial indexes; queries must spell these conditions out to use them.
 OPEN_ASSIGNED = "state = 'open' AND assignee_id IS NOT NULL"
 OPEN_UNCLAIMED = "state = 'open' AND assignee_id IS NULL"
+# A BPMN task is live in one row at a time; a step sent back runs again under the same SpiffWorkflow id.
+LIVE = "state IN ('open', 'held')"
 
 
 class ProcessDefinition(db.Model):
@@ -69,6 +75,8 @@ class Instance(db.Model):
     version: Mapped[int] = mapped_column(default=1)  # optimistic lock
     # The hash of the case's newest audit event (engine.audit): where its chain goes on.
     chain_head: Mapped[str | None] = mapped_column(String(64))
+    # The newest comment a decision carried, for the inbox's preview (the full ones are in the events).
+    last_comment: Mapped[str | None] = mapped_column(String(200))
     started_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)  # None: the schedule
     started_at: Mapped[datetime] = mapped_column(UTCDateTime())
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -93,12 +101,14 @@ class Task(db.Model):
         Index("ix_tasks_open_candidates", "candidate_role", "candidate_org_unit_id", "due_at", "created_at", "id",
               sqlite_where=text(OPEN_UNCLAIMED), postgresql_where=text(OPEN_UNCLAIMED)),
         Index("ix_tasks_instance_state", "instance_id", "state"),
+        Index("uq_tasks_live_spiff_task", "spiff_task_id", unique=True,
+              sqlite_where=text(LIVE), postgresql_where=text(LIVE)),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"))
     process_key: Mapped[str] = mapped_column(String(80))
-    spiff_task_id: Mapped[str] = mapped_column(String(36), unique=True)
+    spiff_task_id: Mapped[str] = mapped_column(String(36))  # of a task of ours around a step: a fresh UUID
     spec_id: Mapped[str] = mapped_column(String(80))  # the BPMN element id
     name: Mapped[str] = mapped_column(String(200))
     form_key: Mapped[str] = mapped_column(String(80))
@@ -108,6 +118,10 @@ class Task(db.Model):
     # A consent or approval step (BPMN property `approval`): kept apart from the case's initiator and
     # its other approvers (domain.segregation).
     approval: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
+    kind: Mapped[str] = mapped_column(String(20), default=STEP, server_default=STEP)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id"))  # the step a task of ours is about
+    # An approver's decision held until the signer he added after him has decided (AFTER_SIGN).
+    pending_data: Mapped[dict | None] = mapped_column(JSONDoc)
     # Owner: who is accountable (stays on transfer/delegation); assignee: who acts now.
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
@@ -197,6 +211,22 @@ class Event(db.Model):
 
     actor: Mapped[User | None] = relationship(lazy="joined")
     task: Mapped[Task | None] = relationship()
+
+
+class CaseReader(db.Model):
+    """Someone a case was copied to (抄送): he reads it, and does nothing in it."""
+
+    __tablename__ = "case_readers"
+    __table_args__ = (UniqueConstraint("instance_id", "user_id"), Index("ix_case_readers_user", "user_id", "at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    added_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # None: a step of the process
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    instance: Mapped[Instance] = relationship()
+    added_by: Mapped[User | None] = relationship(foreign_keys=[added_by_id])
 
 
 # Timer kinds

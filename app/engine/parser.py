@@ -5,7 +5,9 @@
   `camunda:dueDate` (an ISO 8601 duration from the task's creation, an ISO 8601 date-time, or a
   sandboxed expression over the case data giving one, e.g. `day_after_month(month, 2)`), and
   optionally an `approval` property (camunda:properties) set to `true`: the task is a consent or
-  approval, kept apart from the case's initiator and its other approvers (domain.segregation);
+  approval, kept apart from the case's initiator and its other approvers (domain.segregation); and
+  optionally a `send_back_to` property: the earlier steps (BPMN ids, or `request` for the initiator's
+  form), comma-separated, this step may send a case back to (without it: any step the case passed);
 - service tasks: `camunda:type="external"` with `camunda:topic` naming a domain service, and
   optionally a `decision` property (camunda:properties) naming a DMN decision the service applies;
 - end events: `camunda:properties` with an `outcome` property, the case's outcome.
@@ -29,22 +31,26 @@ class ApprovalUserTask(CamundaUserTask):
     """A user task that knows who should do it and by when."""
 
     def __init__(self, wf_spec, bpmn_id, form, assignee=None, candidate_groups=None, due_date=None,
-                 approval=False, **kwargs):
+                 approval=False, send_back_to=None, **kwargs):
         super().__init__(wf_spec, bpmn_id, form, **kwargs)
         self.assignee_rule = assignee
         self.candidate_rule = candidate_groups
         self.due_date = due_date
         self.approval = approval
+        self.send_back_to = send_back_to  # a tuple of step ids, or None: any step passed
 
 
 class ApprovalUserTaskParser(CamundaUserTaskParser):
     def create_task(self):
+        properties = self.parse_extensions()
+        send_back_to = properties.get("send_back_to")
         return self.spec_class(
             self.spec, self.bpmn_id, form=self.get_form(),
             assignee=camunda_attr(self.node, "assignee"),
             candidate_groups=camunda_attr(self.node, "candidateGroups"),
             due_date=camunda_attr(self.node, "dueDate"),
-            approval=(self.parse_extensions().get("approval") or "").strip().lower() == "true",
+            approval=(properties.get("approval") or "").strip().lower() == "true",
+            send_back_to=tuple(s.strip() for s in send_back_to.split(",") if s.strip()) if send_back_to else None,
             **self.bpmn_attributes)
 
 

@@ -44,7 +44,8 @@ class _ApprovalUserTaskConverter(UserTaskConverter):
 
     def to_dict(self, spec):
         return {**super().to_dict(spec), "assignee_rule": spec.assignee_rule, "candidate_rule": spec.candidate_rule,
-                "due_date": spec.due_date, "approval": spec.approval}
+                "due_date": spec.due_date, "approval": spec.approval,
+                "send_back_to": spec.send_back_to}
 
 
 class _DomainServiceTaskConverter(TaskSpecConverter):

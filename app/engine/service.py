@@ -26,7 +26,7 @@ from sqlalchemy import delete, exists, func, insert, or_, select, update
 from sqlalchemy.orm.exc import StaleDataError
 
 from app import labels
-from app.domain import assignment, attachments, processes, segregation
+from app.domain import assignment, attachments, delegation, notifications, org, processes, segregation
 from app.domain.attachments import Attachment
 from app.domain.case import CaseStart, ServiceCall
 from app.domain.org import ADMIN, AUDITOR, User
@@ -43,12 +43,17 @@ from app.engine import (
 )
 from app.engine.deadlines import due_at, is_literal
 from app.engine.models import (
+    AFTER_SIGN,
+    BEFORE_SIGN,
     CANCELLED,
     COMPLETED,
     DONE,
+    HELD,
     OPEN,
+    RESUBMIT,
     RUNNING,
     SCHEDULE,
+    STEP,
     SUSPENDED,
     TASK_TIMER,
     TERMINATED,
@@ -59,6 +64,8 @@ from app.engine.models import (
     TaskCandidate,
     Timer,
 )
+from app.engine.operations import ApprovalOperations
+from app.engine.parser import ApprovalUserTask
 from app.errors import AppError, Conflict, DefinitionFault, Forbidden, InvalidData, NotFound, Unassignable
 from app.extensions import db
 
@@ -109,6 +116,8 @@ class CaseContext:
     events: list[tuple[str, dict, Task | None, bool]] = field(default_factory=list)
     # Work a service leaves until the tasks table matches the workflow (see `when_tasks_synced`).
     after_sync: list[Callable[[], None]] = field(default_factory=list)
+    # Steps sent back: who gets each again (its earlier person), instead of its rule's choice.
+    assign_again: dict[str, int] = field(default_factory=dict)
 
     def record(self, event_type: str, data: dict | None = None, task: Task | None = None,
                system: bool = False) -> None:
@@ -129,7 +138,7 @@ class CaseContext:
                 for event_type, data, task, system in self.events]
 
 
-class EngineService:
+class EngineService(ApprovalOperations):
     def __init__(self, clock):
         self.clock = clock
 
@@ -516,8 +525,18 @@ class EngineService:
             if task.assignee_id is None and task.is_offered_to(user):
                 raise Forbidden(_l("Claim this task before you complete it."))
             raise Forbidden(_l("This task is not yours."))
+        case = self._case(task.instance, user, self.clock.now())
+        if task.kind in (BEFORE_SIGN, AFTER_SIGN):
+            self._finish_signing(task, user, data, case)
+        elif task.kind == RESUBMIT:
+            self._resubmit(task, user, data, case)
+        else:
+            self._complete_step(task, user, data, case)
+        return task
+
+    def _complete_step(self, task: Task, user: User, data: dict, case: CaseContext) -> None:
+        """Complete a BPMN step with the decision's data and run the flow on."""
         instance = task.instance
-        case = CaseContext(instance, user, self.clock.now())
         workflow = self._load(instance, case)
         spiff_task = next((t for t in workflow.get_tasks(state=TaskState.READY, manual=True)
                            if str(t.id) == task.spiff_task_id), None)
@@ -527,10 +546,21 @@ class EngineService:
         spiff_task.run()
         task.state, task.completed_at, task.completed_by_id = DONE, case.now, user.id
         task.withdraw_further_offers()
+        comment = next((str(data[name]) for name in labels.COMMENT_FIELDS if data.get(name)), None)
+        if comment:
+            instance.last_comment = comment[:200]
         case.record("task_completed", {"spec": task.spec_id, "form_key": task.form_key,
                                        "form_data": data}, task=task)
         self._advance(case, workflow)
-        return task
+
+    def _case(self, instance: Instance, user: User | None, now: datetime) -> CaseContext:
+        return CaseContext(instance, user, now)
+
+    def _save_events(self, case: CaseContext) -> None:
+        """The events of an operation that does not run the flow (the flow's own are saved by _advance)."""
+        db.session.flush()
+        audit.append(case.instance, case.event_rows())
+        case.events.clear()
 
     def _fire(self, timer: Timer) -> None:
         """Advance the timer's instance; saving it rewrites its wake-ups, so the fired row goes too."""
@@ -591,6 +621,8 @@ class EngineService:
         task = db.session.get(Task, task_id)  # a replay after a rollback reloads it (rollback expires all)
         if task is None:
             raise NotFound(_l("No such task."))
+        if task.state == HELD:
+            raise Conflict(_l("This task waits for an added signer or for the initiator's revised request."))
         if task.state != OPEN:
             raise Conflict(_l("This task has already been completed."))
         if task.instance.status != RUNNING:
@@ -614,7 +646,7 @@ class EngineService:
         self._sync_tasks(case, workflow)
         if case.has_timers:
             self._sync_timers(case, workflow)
-        if workflow.is_completed():
+        if workflow.is_completed() and instance.status == RUNNING:  # not when it was withdrawn
             instance.status, instance.ended_at = COMPLETED, case.now
             instance.outcome = _outcome(workflow)
             case.record("instance_completed", {"outcome": instance.outcome})
@@ -626,14 +658,19 @@ class EngineService:
 
     def _sync_tasks(self, case: CaseContext, workflow: BpmnWorkflow) -> None:
         ready = {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
-        open_rows = db.session.scalars(select(Task).where(Task.instance_id == case.instance.id,
-                                                          Task.state == OPEN)).all()
-        for row in open_rows:
-            if row.spiff_task_id not in ready:  # cancelled by the flow (boundary event, end)
+        live_rows = db.session.scalars(select(Task).where(Task.instance_id == case.instance.id,
+                                                          Task.state.in_((OPEN, HELD)))).all()
+        steps = [row for row in live_rows if row.kind == STEP]
+        for row in steps:
+            if row.spiff_task_id not in ready:  # cancelled by the flow (boundary event, end, send-back)
+                for side in live_rows:
+                    if side.parent_id == row.id:  # a signer's or the initiator's task about it goes too
+                        side.state = CANCELLED
+                        case.record("task_cancelled", {"spec": side.spec_id}, task=side)
                 row.state = CANCELLED
                 row.withdraw_further_offers()
                 case.record("task_cancelled", {"spec": row.spec_id}, task=row)
-        known = {row.spiff_task_id for row in open_rows}
+        known = {row.spiff_task_id for row in steps}
         for spiff_id, spiff_task in ready.items():
             if spiff_id not in known:
                 self._open_task_row(case, spiff_task)
@@ -656,7 +693,9 @@ class EngineService:
             chosen, *further = [assignment.resolve(one, spiff_task.data)
                                 for one in ([spec.assignee_rule] if spec.assignee_rule
                                             else assignment.group_rules(spec.candidate_rule))]
-            if spec.approval:
+            if spec.name in case.assign_again:  # sent back: to whoever did the step before
+                chosen, further = assignment.Assignment(assignee_id=case.assign_again[spec.name]), []
+            elif spec.approval:
                 rerouted = segregation.reroute(case.instance, spec.name, [chosen, *further])
                 if rerouted:
                     chosen, further = assignment.Assignment(assignee_id=rerouted.superior_id), []
@@ -664,10 +703,13 @@ class EngineService:
             log.warning("case %s, step %s: %s", case.instance.id, spec.name, exc)
             raise Unassignable(_l("Nobody can be found for the step “%(step)s”: %(why)s",
                                   step=spec.bpmn_name or spec.name, why=str(exc))) from exc
+        # Away: a task meant for him personally goes to his deputy, on his behalf (he stays its owner).
+        deputy = (delegation.deputy_for(chosen.assignee_id, case.instance.process_key, case.now)
+                  if chosen.assignee_id else None)
         row = Task(instance_id=case.instance.id, process_key=case.instance.process_key,
                    spiff_task_id=str(spiff_task.id), spec_id=spec.name, name=spec.bpmn_name or spec.name,
                    form_key=spec.form.key, state=OPEN, assignment_rule=rule, approval=spec.approval,
-                   assignee_id=chosen.assignee_id, owner_id=chosen.assignee_id,
+                   assignee_id=deputy.id if deputy else chosen.assignee_id, owner_id=chosen.assignee_id,
                    candidate_role=chosen.candidate_role, candidate_org_unit_id=chosen.candidate_org_unit_id,
                    due_at=_task_due_at(spiff_task, case.now) if spec.due_date else None,
                    created_at=case.now,
@@ -681,6 +723,28 @@ class EngineService:
             case.record("duty_rerouted", {"passed_over_id": rerouted.passed_over_id, "person": rerouted.passed_over_name,
                                           "rule": rerouted.reason, "assignee_id": rerouted.superior_id},
                         task=row, system=True)
+        if deputy:
+            case.record("task_delegated", {"owner_id": chosen.assignee_id, "deputy_id": deputy.id,
+                                           "person": deputy.display_name}, task=row, system=True)
+        case.when_tasks_synced(lambda: self._tell_about_new_task(row, case, deputy))
+
+    def _tell_about_new_task(self, row: Task, case: CaseContext, deputy: User | None) -> None:
+        """Whoever a new task is for hears of it: its assignee (his deputy, while he is away, on his
+        behalf), or the members of the groups it is offered to. A step sent back says so itself."""
+        if row.spec_id in case.assign_again:
+            return
+        if deputy is not None:
+            notifications.notify([deputy.id], "on_behalf", case.now, instance_id=row.instance_id, task_id=row.id,
+                                 task=row.name, by=db.session.get(User, row.owner_id))
+        elif row.assignee_id is not None:
+            notifications.notify([row.assignee_id], "task_assigned", case.now, instance_id=row.instance_id,
+                                 task_id=row.id, task=row.name, by=case.actor)
+        else:
+            groups = [(row.candidate_role, row.candidate_org_unit_id)]
+            groups += [(group.role, group.org_unit_id) for group in row.further_candidates]
+            members = {user.id for role, unit in groups for user in org.users_with_role(role, unit)}
+            notifications.notify(members, "task_offered", case.now, instance_id=row.instance_id, task_id=row.id,
+                                 task=row.name, by=case.actor)
 
 
 def _waiting_timers(workflow: BpmnWorkflow):
@@ -730,6 +794,20 @@ def _record_fired_timers(case: CaseContext, workflow: BpmnWorkflow) -> None:
             due = value if isinstance(value, str) or value is None else value.get("next")
             case.record("timer_fired", {"spec": task.task_spec.name, "name": task.task_spec.bpmn_name,
                                         "due_at": due}, system=True)
+            # A deadline on a step (a boundary timer): whoever the step waits for hears of it.
+            attached = [str(sibling.id) for sibling in (task.parent.children if task.parent else [])
+                        if isinstance(sibling.task_spec, ApprovalUserTask)]
+            if attached:
+                case.when_tasks_synced(lambda ids=attached: _tell_about_deadline(case, ids))
+
+
+def _tell_about_deadline(case: CaseContext, spiff_task_ids: list[str]) -> None:
+    for row in db.session.scalars(select(Task).where(Task.instance_id == case.instance.id,
+                                                     Task.spiff_task_id.in_(spiff_task_ids), Task.state == OPEN)):
+        people = ([row.assignee_id] if row.assignee_id else
+                  [u.id for u in org.users_with_role(row.candidate_role, row.candidate_org_unit_id)])
+        notifications.notify(people, "deadline_passed", case.now, instance_id=row.instance_id, task_id=row.id,
+                             task=row.name)
 
 
 def _timer_due(task) -> datetime:

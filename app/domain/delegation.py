@@ -1,0 +1,95 @@
+"""Proxies (代理/委托): while a person is away, the tasks meant for him personally go to his deputy.
+
+A period names the person, his deputy, from when until when, and optionally the processes it covers
+(none: all). One person's periods never overlap. Tasks offered to a role (a group) are not forwarded:
+the others in the group take them.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import ForeignKey, Index, or_, select
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.db_types import JSONDoc, UTCDateTime
+from app.domain.org import ADMIN, User
+from app.errors import Forbidden, InvalidData
+from app.extensions import db
+
+
+class Delegation(db.Model):
+    __tablename__ = "delegations"
+    __table_args__ = (Index("ix_delegations_user_period", "user_id", "starts_at", "ends_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    deputy_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    process_keys: Mapped[list] = mapped_column(JSONDoc, default=list)  # empty: every process
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+    deputy: Mapped[User] = relationship(foreign_keys=[deputy_id])
+
+    def covers(self, process_key: str) -> bool:
+        return not self.process_keys or process_key in self.process_keys
+
+
+def set_period(user: User, deputy: User, starts_at: datetime, ends_at: datetime, process_keys: list[str],
+               by: User, now: datetime) -> Delegation:
+    """A new away period of `user` (set by himself, or by an administrator for someone who is away)."""
+    if by.id != user.id and not by.has_role(ADMIN):
+        raise Forbidden(_l("Only an administrator may set a deputy for someone else."))
+    errors: dict[str, list] = {}
+    if deputy.id == user.id or not deputy.active:
+        errors["deputy"] = [_l("Choose an active person other than the one who is away.")]
+    if ends_at <= starts_at:
+        errors["ends_at"] = [_l("The period must end after it starts.")]
+    elif ends_at <= now:
+        errors["ends_at"] = [_l("The period is already over.")]
+    if errors:
+        raise InvalidData(_l("The away period is not valid."), errors)
+    overlapping = db.session.scalar(select(Delegation).where(
+        Delegation.user_id == user.id, Delegation.starts_at < ends_at, Delegation.ends_at > starts_at).limit(1))
+    if overlapping is not None:
+        message = _l("It overlaps the away period from %(start)s to %(end)s.",
+                     start=overlapping.starts_at.isoformat(timespec="minutes"),
+                     end=overlapping.ends_at.isoformat(timespec="minutes"))
+        raise InvalidData(message, {"starts_at": [message]})
+    period = Delegation(user=user, deputy=deputy, starts_at=starts_at, ends_at=ends_at,
+                        process_keys=sorted(set(process_keys)), created_by_id=by.id, created_at=now)
+    db.session.add(period)
+    db.session.commit()
+    return period
+
+
+def deputy_for(user_id: int, process_key: str, now: datetime) -> User | None:
+    """Who acts for this person now in this process, if he is away."""
+    for period in db.session.scalars(select(Delegation).where(
+            Delegation.user_id == user_id, Delegation.starts_at <= now, Delegation.ends_at > now)):
+        if period.covers(process_key) and period.deputy.active:
+            return period.deputy
+    return None
+
+
+def periods_of(user: User, now: datetime) -> list[Delegation]:
+    """His periods that are not over, and those in which he is the deputy, soonest first."""
+    return list(db.session.scalars(select(Delegation).where(
+        Delegation.ends_at > now, or_(Delegation.user_id == user.id, Delegation.deputy_id == user.id))
+        .order_by(Delegation.starts_at)))
+
+
+def end_period(period_id: int, by: User, now: datetime) -> None:
+    """End a period now (or drop one that has not begun)."""
+    period = db.session.get(Delegation, period_id)
+    if period is None or not (period.user_id == by.id or by.has_role(ADMIN)):
+        raise Forbidden(_l("This away period is not yours."))
+    if period.starts_at >= now:
+        db.session.delete(period)
+    else:
+        period.ends_at = min(period.ends_at, now)
+    db.session.commit()
+
