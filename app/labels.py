@@ -20,6 +20,7 @@ ROLES = {
 STATUSES = {
     "running": _l("In progress"),
     "suspended": _l("Suspended"),
+    "withdrawn": _l("Withdrawn"),
     "completed": _l("Completed"),
     "terminated": _l("Terminated"),
     "error": _l("Error"),
@@ -31,6 +32,7 @@ OUTCOMES = {
     "no_customers": _l("Nothing to rate"),
     "resolved": _l("Resolved"),
     "closed_unsatisfied": _l("Closed, customer not satisfied"),
+    "withdrawn": _l("Withdrawn"),
 }
 
 # Bootstrap colour of each outcome's badge
@@ -40,6 +42,7 @@ TASK_STATES = {
     "open": _l("Open"),
     "completed": _l("Done"),
     "cancelled": _l("Cancelled"),
+    "held": _l("Waiting for a signer or the initiator"),
 }
 
 EVENTS = {
@@ -57,6 +60,15 @@ EVENTS = {
     "instance_resumed": _l("Case resumed"),
     "instance_terminated": _l("Case terminated"),
     "task_reassigned": _l("Task reassigned"),
+    "task_transferred": _l("Task handed on"),
+    "signer_added": _l("Signer added"),
+    "signer_decided": _l("Signer's opinion"),
+    "sent_back": _l("Sent back"),
+    "request_resubmitted": _l("Request revised"),
+    "instance_withdrawn": _l("Request withdrawn"),
+    "task_urged": _l("Urged"),
+    "case_copied": _l("Copied to readers"),
+    "task_delegated": _l("Given to a deputy"),
     "duty_rerouted": _l("Sent to a superior (segregation of duties)"),
     "duty_overridden": _l("Segregation of duties overridden by an administrator"),
     "incident": _l("Incident: the definition failed"),

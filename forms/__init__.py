@@ -26,6 +26,7 @@ from forms.complaints import (
 from forms.dossier_borrow_request import DossierBorrowRequestForm
 from forms.dossier_consent import DossierConsentForm
 from forms.notice_acknowledge import NoticeAcknowledgeForm
+from forms.signer_opinion import SignerOpinionForm
 from forms.star_rating import (
     StarHighApprovalForm,
     StarLowReviewForm,
@@ -39,6 +40,7 @@ FORMS: dict[str, type[FlaskForm]] = {
     "dossier_borrow_request": DossierBorrowRequestForm,
     "dossier_consent": DossierConsentForm,
     "notice_acknowledge": NoticeAcknowledgeForm,
+    "signer_opinion": SignerOpinionForm,
     "star_rating_start": StarRatingStartForm,
     "star_rating_sheet": StarRatingSheetForm,
     "star_second_rating": StarSecondRatingForm,

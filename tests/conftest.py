@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import re
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -19,7 +21,7 @@ from app.clock import clock
 from app.domain import demo
 from app.domain.attachments import Attachment
 from app.domain.complaints import Complaint
-from app.domain.customers import Customer, DossierLoan, DossierRead
+from app.domain.customers import Customer, DossierLoan, DossierRead, PurchaseRecord
 from app.domain.delegation import Delegation
 from app.domain.notifications import Notification
 from app.domain.org import ApiToken, User
@@ -143,6 +145,22 @@ def get_customer(code: str) -> Customer:
     return db.session.scalar(select(Customer).where(Customer.code == code))
 
 
+@pytest.fixture
+def purchases(ctx):
+    """Purchases in 2027, apart from the demo's: {code: tons} per month, 7,000 yuan a ton."""
+    def buy(month: str, tons_by_code: dict[str, str]):
+        year, number = (int(part) for part in month.split("-"))
+        for code, tons in tons_by_code.items():
+            db.session.add(PurchaseRecord(customer_id=get_customer(code).id, ordered_on=date(year, number, 10),
+                                          product="0号柴油", quantity_tons=Decimal(tons),
+                                          amount_yuan=Decimal(tons) * 7000))
+        db.session.commit()
+    yield buy
+    db.session.rollback()
+    db.session.execute(delete(PurchaseRecord).where(PurchaseRecord.ordered_on >= date(2027, 1, 1)))
+    db.session.commit()
+
+
 class Api:
     """JSON API calls as a given demo user, through Flask's test client."""
 
@@ -228,3 +246,36 @@ def bench_database(tmp_path, monkeypatch) -> str:
         bench_url = server.set(database=BENCH_SMOKE_DATABASE).render_as_string(hide_password=False)
     monkeypatch.setenv("DATABASE_URL", bench_url)
     return bench_url
+
+
+class SmtpSink:
+    """A local SMTP server that keeps what it receives (aiosmtpd), for the notification e-mails."""
+
+    def __init__(self):
+        import email
+        import email.policy
+        import socket
+
+        from aiosmtpd.controller import Controller
+
+        with socket.socket() as probe:  # a free port
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.messages = []
+
+        sink = self
+
+        class Handler:
+            async def handle_DATA(self, server, session, envelope):
+                sink.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
+                return "250 OK"
+
+        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
+
+
+@pytest.fixture
+def smtp_sink():
+    sink = SmtpSink()
+    sink.controller.start()
+    yield sink
+    sink.controller.stop()

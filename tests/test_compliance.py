@@ -18,7 +18,7 @@ from openpyxl import load_workbook
 from playwright.sync_api import expect
 from pypdf import PdfReader
 from sqlalchemy import select, text
-from test_star_rating import act, at, purchases, ratings, sheet_of, start_by_hand  # noqa: F401 (fixture)
+from test_star_rating import act, at, ratings, sheet_of, start_by_hand
 
 from app.clock import clock
 from app.domain import demo, dossiers
@@ -182,7 +182,7 @@ def test_the_timeline_has_every_event_in_order_with_who_and_what_changed(cases, 
     assert 'data-testid="loan-reads"' in page and "李娜" in page  # the read made under the loan
 
 
-def test_a_resubmission_shows_what_it_changed(engine, purchases):  # noqa: F811 (the fixture)
+def test_a_resubmission_shows_what_it_changed(engine, purchases):
     """A star rating returned by HQ and revised by the branch: the revised sheet's changes are shown."""
     purchases("2027-01", {"HD-E1-001": "1200", "HD-E1-002": "300"})
     clock.set(at(2027, 2, 1, 9, 0))

@@ -1,16 +1,14 @@
 """The monthly star rating (processes/star_rating.bpmn) walked with a controlled clock: the schedule,
 the rating sheet, the split by stars, returns, deadlines, history and the preferential policy."""
-from datetime import date, datetime
-from decimal import Decimal
+from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 from conftest import fire_due, get_customer, get_user
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
 from app.clock import clock
-from app.domain.customers import PurchaseRecord
 from app.domain.org import OrgUnit
 from app.domain.star_rating import StarRating, streak
 from app.engine.definitions import DefinitionError
@@ -25,22 +23,6 @@ EAST = ["HD-E1-001", "HD-E1-002", "HD-E1-003", "HD-E2-001", "HD-E2-002"]
 def at(*args) -> datetime:
     """A moment in company time."""
     return datetime(*args, tzinfo=SHANGHAI)
-
-
-@pytest.fixture
-def purchases(ctx):
-    """Purchases in 2027, apart from the demo's: {code: tons} per month, 7,000 yuan a ton."""
-    def buy(month: str, tons_by_code: dict[str, str]):
-        year, number = (int(part) for part in month.split("-"))
-        for code, tons in tons_by_code.items():
-            db.session.add(PurchaseRecord(customer_id=get_customer(code).id, ordered_on=date(year, number, 10),
-                                          product="0号柴油", quantity_tons=Decimal(tons),
-                                          amount_yuan=Decimal(tons) * 7000))
-        db.session.commit()
-    yield buy
-    db.session.rollback()
-    db.session.execute(delete(PurchaseRecord).where(PurchaseRecord.ordered_on >= date(2027, 1, 1)))
-    db.session.commit()
 
 
 def cases(month: str | None = None) -> list[Instance]:

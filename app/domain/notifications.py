@@ -37,6 +37,7 @@ TEXTS = {
     "signer_added": _l("%(by)s asks for your opinion: %(task)s (case %(case)s)"),
     "sent_back": _l("%(by)s sent case %(case)s back to you: %(task)s"),
     "case_copied": _l("%(by)s copied case %(case)s to you"),
+    "case_withdrawn": _l("%(by)s withdrew case %(case)s"),
     "deadline_passed": _l("A deadline passed: %(task)s (case %(case)s)"),
     "on_behalf": _l("A task for %(by)s came to you while he is away: %(task)s (case %(case)s)"),
 }

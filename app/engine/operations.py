@@ -43,6 +43,13 @@ URGE_INTERVAL = timedelta(hours=4)
 REQUEST = "request"  # where a send-back to the initiator's own form goes
 
 
+def _reset(workflow, task_id, data=None) -> None:
+    """Run the workflow again from an earlier task. SpiffWorkflow leaves the removed tasks' timer events
+    registered; they go too (otherwise refreshing the timers meets tasks that are gone)."""
+    for removed in workflow.reset_from_task_id(task_id, data):
+        workflow.event_manager.remove_task(removed)
+
+
 def _invalid(field: str, message) -> InvalidData:
     return InvalidData(message, {field: [message]})
 
@@ -197,7 +204,7 @@ class ApprovalOperations:
                                         .limit(1))
             case = self._case(instance, user, now)
             workflow = self._load(instance, case)
-            workflow.reset_from_task_id(uuid.UUID(earlier.spiff_task_id))
+            _reset(workflow, uuid.UUID(earlier.spiff_task_id))
             case.assign_again[to] = earlier.completed_by_id
             case.record("sent_back", data, task=task)
             self._advance(case, workflow)
@@ -218,7 +225,7 @@ class ApprovalOperations:
         workflow = self._load(instance, case)
         first = next(t for t in workflow.get_tasks() if isinstance(t.task_spec, StartEvent)
                      and t.workflow is workflow)
-        workflow.reset_from_task_id(first.id, data={**workflow.task_tree.data, **new_data})
+        _reset(workflow, first.id, data={**workflow.task_tree.data, **new_data})
         instance.start_data = {**instance.start_data, **new_data}
         side.state, side.completed_at, side.completed_by_id = DONE, case.now, user.id
         db.session.get(Task, side.parent_id).state = CANCELLED

@@ -10,7 +10,17 @@ from sqlalchemy import and_, bindparam, exists, false, func, literal, or_, selec
 from sqlalchemy.orm import joinedload, lazyload
 
 from app.domain import org
-from app.engine.models import OPEN, RUNNING, Event, Incident, Instance, ProcessDefinition, Task, TaskCandidate
+from app.engine.models import (
+    OPEN,
+    RUNNING,
+    CaseReader,
+    Event,
+    Incident,
+    Instance,
+    ProcessDefinition,
+    Task,
+    TaskCandidate,
+)
 from app.errors import Forbidden, NotFound
 from app.extensions import db
 
@@ -178,14 +188,16 @@ def tasks_of(instance: Instance) -> list[Task]:
 
 
 def visible_cases(user: org.User):
-    """Who may see a case: its initiator, anyone who has or had a task in it, whoever may claim one
-    of its tasks, and compliance reviewers and process administrators (all cases)."""
+    """Who may see a case: its initiator, anyone who has or had a task in it (or for whom a deputy has
+    one), whoever may claim one of its tasks, its readers (抄送), and compliance reviewers and process
+    administrators (all cases)."""
     if user.has_role(org.AUDITOR) or user.has_role(org.ADMIN):
         return true()
     involved = exists().where(Task.instance_id == Instance.id,
                               or_(Task.assignee_id == user.id, Task.completed_by_id == user.id,
-                                  and_(Task.state == OPEN, _candidate_filter(user))))
-    return or_(Instance.started_by_id == user.id, involved)
+                                  Task.owner_id == user.id, and_(Task.state == OPEN, _candidate_filter(user))))
+    copied = exists().where(CaseReader.instance_id == Instance.id, CaseReader.user_id == user.id)
+    return or_(Instance.started_by_id == user.id, involved, copied)
 
 
 def may_view_case(user: org.User, instance: Instance) -> bool:
@@ -229,9 +241,16 @@ def visible_task(user: org.User, task_id: int) -> Task:
     if task is None:
         raise NotFound(_l("No such task."))
     unclaimed_candidate = task.state == OPEN and task.assignee_id is None and task.is_offered_to(user)
-    if task.assignee_id != user.id and task.completed_by_id != user.id and not unclaimed_candidate:
+    if user.id not in (task.assignee_id, task.completed_by_id, task.owner_id) and not unclaimed_candidate:
         raise Forbidden(_l("This task is not yours."))
     return task
+
+
+def copied_to(user: org.User, page: int, per_page: int):
+    """The cases copied to this user (抄送给我), newest copy first."""
+    query = (select(Instance).join(CaseReader, CaseReader.instance_id == Instance.id)
+             .where(CaseReader.user_id == user.id).order_by(CaseReader.at.desc(), Instance.id.desc()))
+    return db.paginate(query, page=page, per_page=per_page, error_out=False)
 
 
 def _actor_id(actor: str | int):

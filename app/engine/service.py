@@ -706,6 +706,8 @@ class EngineService(ApprovalOperations):
         # Away: a task meant for him personally goes to his deputy, on his behalf (he stays its owner).
         deputy = (delegation.deputy_for(chosen.assignee_id, case.instance.process_key, case.now)
                   if chosen.assignee_id else None)
+        if deputy and spec.approval and deputy.id in segregation.excluded(case.instance, spec.name):
+            deputy = None  # the deputy may not decide it: it waits for the person himself
         row = Task(instance_id=case.instance.id, process_key=case.instance.process_key,
                    spiff_task_id=str(spiff_task.id), spec_id=spec.name, name=spec.bpmn_name or spec.name,
                    form_key=spec.form.key, state=OPEN, assignment_rule=rule, approval=spec.approval,
