@@ -40,8 +40,9 @@ def create_app(config: dict | None = None) -> Flask:
     with app.app_context():
         _tune_database()
 
-    from app.web import admin, api, assets, auth, cases, complaints, compliance, customers, tasks
-    for blueprint in (auth.bp, tasks.bp, cases.bp, customers.bp, complaints.bp, compliance.bp, admin.bp, assets.bp):
+    from app.web import admin, api, assets, auth, cases, complaints, compliance, customers, me, tasks
+    for blueprint in (auth.bp, tasks.bp, cases.bp, me.bp, customers.bp, complaints.bp, compliance.bp, admin.bp,
+                      assets.bp):
         app.register_blueprint(blueprint)
     app.register_blueprint(api.bp, url_prefix="/api/v1")
     csrf.exempt(api.bp)  # bearer tokens, no cookies: nothing for CSRF to protect

@@ -58,6 +58,10 @@ FORMS: dict[str, type[FlaskForm]] = {
 }
 
 
+# Forms whose "approve" with a comment is a whole decision: the inbox approves several of them at once.
+BATCH_APPROVABLE = frozenset(key for key, form_class in FORMS.items() if getattr(form_class, "batch_approval", False))
+
+
 def _form_values(data: dict, prefix: str = ""):
     """JSON as WTForms field names: lists of objects become `ratings-0-stars` and so on."""
     for key, value in data.items():
@@ -80,18 +84,21 @@ def _form_value(value) -> str:
     return str(value)
 
 
-def build_form(form_key: str, json_data: dict | None = None) -> FlaskForm:
-    """The form for `form_key`, bound to the request's form data, or to a JSON object (API, no CSRF)."""
+def build_form(form_key: str, json_data: dict | None = None, prefill: dict | None = None) -> FlaskForm:
+    """The form for `form_key`, bound to the request's form data (shown first with `prefill`, what was
+    filed before), or to a JSON object (API, no CSRF)."""
     form_class = FORMS[form_key]
     if json_data is None:
-        return form_class()
+        return form_class(data=prefill)
     values = MultiDict([(name, _form_value(value)) for name, value in _form_values(json_data)])
     return form_class(formdata=values, meta={"csrf": False})
 
 
-def task_form(task, json_data: dict | None = None) -> FlaskForm:
-    """The form that decides `task`, bound to it (see `for_task`)."""
-    form = build_form(task.form_key, json_data)
+def task_form(task, json_data: dict | None = None, prefill: dict | None = None) -> FlaskForm:
+    """The form that decides `task`, bound to it (see `for_task`: such a form fills itself from the case,
+    so `prefill` is for the others)."""
+    bound_to_case = hasattr(FORMS[task.form_key], "for_task")
+    form = build_form(task.form_key, json_data, None if bound_to_case else prefill)
     return form.for_task(task) if hasattr(form, "for_task") else form
 
 

@@ -8,6 +8,8 @@ from wtforms.validators import InputRequired, Length
 class DossierConsentForm(FlaskForm):
     """Each consent level of `dossier_borrowing`: consent or refuse, with a comment."""
 
+    batch_approval = True  # the inbox may consent to several at once with one comment
+
     decision = RadioField(_l("Decision"), choices=[SelectChoice("approve", _l("Consent")), SelectChoice("reject", _l("Refuse"))],
                           validators=[InputRequired()])
     comment = TextAreaField(_l("Comment"), validators=[Length(max=1000)])

@@ -261,17 +261,7 @@ def test_an_administrator_sets_the_period_of_someone_away(engine):
     assert live(borrow(engine)).assignee.username == "rep_e1"  # only the star rating is covered
 
 
-# -- batch and notifications -------------------------------------------------------------------------
-
-def test_batch_approval_completes_each_on_its_own(engine):
-    first, second = borrow(engine), borrow(engine, "rep_n1", "HD-E1-002")
-    elsewhere = borrow(engine, "rep_e1", "HB-N1-001")
-    ids = [live(first).id, live(second).id, live(elsewhere).id]
-    results = engine.approve_many(ids, get_user("rep_e1"), APPROVE)
-    assert results[ids[0]] is None and results[ids[1]] is None and results[ids[2]]  # not his
-    assert {live(first).spec_id, live(second).spec_id} == {BUSINESS_STEP}
-    assert live(elsewhere).spec_id == REP_STEP
-
+# -- notifications -------------------------------------------------------------------------
 
 def test_new_tasks_notify_and_mail_goes_out_from_the_worker(engine, app, smtp_sink):
     get_user("rep_e1").email = "zhangwei@example.com"

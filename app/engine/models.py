@@ -136,6 +136,7 @@ class Task(db.Model):
 
     instance: Mapped[Instance] = relationship(lazy="joined")
     assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
+    owner: Mapped[User | None] = relationship(foreign_keys=[owner_id])
     completed_by: Mapped[User | None] = relationship(foreign_keys=[completed_by_id])
     candidate_org_unit: Mapped[OrgUnit | None] = relationship()
 
@@ -226,6 +227,7 @@ class CaseReader(db.Model):
     at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     instance: Mapped[Instance] = relationship()
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
     added_by: Mapped[User | None] = relationship(foreign_keys=[added_by_id])
 
 

@@ -1,6 +1,6 @@
 """The approval operations Chinese approvers expect, around the BPMN's own steps: transfer (转办), add a
 signer before or after oneself (加签), send back to an earlier step (退回), withdraw (撤回), urge (催办),
-copy to readers (抄送) and batch approval. Each is one transaction of the engine service, an audited
+and copy to readers (抄送). Each is one transaction of the engine service, an audited
 event, a notification, and a clear refusal when it is not allowed.
 
 Signers and the initiator's revised request are tasks of ours (Task.kind) around a step (parent_id):
@@ -234,6 +234,12 @@ class ApprovalOperations:
 
     # -- withdrawing, urging, copying ----------------------------------------------------------------
 
+    def may_withdraw(self, user: User, instance: Instance) -> bool:
+        """The initiator, while the case runs and nobody has decided anything in it."""
+        return (instance.started_by_id == user.id and instance.status == RUNNING
+                and not db.session.scalar(select(exists().where(Task.instance_id == instance.id,
+                                                                Task.state == DONE, Task.kind == STEP))))
+
     def withdraw(self, instance_id: int, user: User, reason: str) -> Instance:
         """The initiator takes his request back while nobody has decided anything in it."""
         if not (reason or "").strip():
@@ -309,20 +315,6 @@ class ApprovalOperations:
                                  comment=note)
             return added
         return change() if case is not None else self._in_transaction(change)
-
-    # -- batch -------------------------------------------------------------------------------------
-
-    def approve_many(self, task_ids: list[int], user: User, decision: dict) -> dict[int, str | None]:
-        """Approve each task with the same decision, each in its own transaction: one that fails (its
-        error is returned for it) does not stop the others. None: approved."""
-        results: dict[int, str | None] = {}
-        for task_id in task_ids:
-            try:
-                self.complete(task_id, user, decision)
-                results[task_id] = None
-            except (Conflict, Forbidden, InvalidData, NotFound) as exc:
-                results[task_id] = str(exc.message)
-        return results
 
     # -- helpers -----------------------------------------------------------------------------------
 

@@ -11,8 +11,11 @@ from sqlalchemy.orm import joinedload, lazyload
 
 from app.domain import org
 from app.engine.models import (
+    DONE,
     OPEN,
+    RESUBMIT,
     RUNNING,
+    STEP,
     CaseReader,
     Event,
     Incident,
@@ -244,6 +247,38 @@ def visible_task(user: org.User, task_id: int) -> Task:
     if user.id not in (task.assignee_id, task.completed_by_id, task.owner_id) and not unclaimed_candidate:
         raise Forbidden(_l("This task is not yours."))
     return task
+
+
+def visible_task_of_case(user: org.User, task_id: int) -> Task:
+    """A task of a case the user may see (to urge it, say), whoever holds it."""
+    task = db.session.get(Task, task_id)
+    if task is None:
+        raise NotFound(_l("No such task."))
+    visible_instance(user, task.instance_id)
+    return task
+
+
+def previous_submission(task: Task) -> dict | None:
+    """What was filed before for a task that comes round again: the request, for the initiator revising
+    it; a step sent back, its last decision."""
+    if task.kind == RESUBMIT:
+        return task.instance.start_data
+    if task.kind != STEP or task.state != OPEN:
+        return None
+    event = db.session.scalar(select(Event).join(Task, Event.task_id == Task.id).where(
+        Task.instance_id == task.instance_id, Task.spec_id == task.spec_id, Task.state == DONE,
+        Event.type == "task_completed").order_by(Event.id.desc()).limit(1))
+    return event.data.get("form_data") if event is not None else None
+
+
+def task_about(task: Task) -> Task | None:
+    """The step a task of ours is about (a signer's opinion, a revised request)."""
+    return db.session.get(Task, task.parent_id) if task.parent_id else None
+
+
+def readers_of(instance: Instance) -> list[CaseReader]:
+    return list(db.session.scalars(select(CaseReader).where(CaseReader.instance_id == instance.id)
+                                   .options(joinedload(CaseReader.user)).order_by(CaseReader.at)))
 
 
 def copied_to(user: org.User, page: int, per_page: int):

@@ -354,7 +354,7 @@ class EngineService(ApprovalOperations):
                 events.append({**events[0], "type": "duty_overridden",
                                "data": {"assignee_id": assignee.id, "person": assignee.display_name, "rule": overridden,
                                         "reason": reason.strip()}})
-            task.assignee, task.claimed_at = assignee, now
+            task.assignee, task.owner_id, task.claimed_at = assignee, assignee.id, now
             task.withdraw_further_offers()
             audit.append(task.instance, events)
             db.session.flush()

@@ -11,16 +11,28 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from app.clock import clock
-from app.domain import accounts, attachments, dossiers, org, star_rating
+from app.domain import accounts, attachments, delegation, dossiers, notifications, org, star_rating
 from app.domain.customers import Customer
 from app.engine import case_search, definitions, queries
-from app.engine.models import Event, Instance, Task
+from app.engine.models import AFTER_SIGN, Event, Instance, Task
 from app.errors import AppError, Forbidden, InvalidData, NotFound
 from app.extensions import db
 from app.web import engine, refuse_changes_by_reviewers
 from app.web.auth import login_limit
 from app.web.case_filters import read_filters
 from app.web.files import send_attachment
+from app.web.operation_forms import (
+    AwayForm,
+    BatchForm,
+    CopyForm,
+    ReasonForm,
+    SendBackForm,
+    SignerForm,
+    TransferForm,
+    UrgeForm,
+    from_json,
+)
+from app.web.tasks import approve_each
 from forms import build_form, context, describe, form_data, task_form
 
 bp = Blueprint("api", __name__)
@@ -312,6 +324,126 @@ def search_events():
                                    instance_id=instance_id, page=page, per_page=per_page)
     return jsonify(items=[event_json(e) for e in result.items], page=result.page, pages=result.pages,
                    total=result.total)
+
+
+# -- approval operations -------------------------------------------------------------------------
+
+def _checked(form_class, **kwargs):
+    """An operation's form over the JSON body; field errors become a 400."""
+    form = from_json(form_class, json_body(), **kwargs)
+    if not form.validate():
+        raise InvalidData(_l("Some fields are not valid."), form.errors)
+    return form
+
+
+@bp.route("/tasks/<int:task_id>/transfer", methods=["POST"])
+@token_required
+def transfer_task(task_id: int):
+    """{to: user name, comment}: hand the task to another eligible person."""
+    form = _checked(TransferForm)
+    return jsonify(task_json(engine().transfer(task_id, g.api_user, form.to.person, form.comment.data.strip())))
+
+
+@bp.route("/tasks/<int:task_id>/signers", methods=["POST"])
+@token_required
+def add_signer(task_id: int):
+    """{signer, position: before_sign | after_sign, comment, data: the decision (after_sign)}."""
+    form = _checked(SignerForm)
+    decision = None
+    if form.position.data == AFTER_SIGN:
+        task = queries.visible_task(g.api_user, task_id)
+        decision = validated(task.form_key, json_body().get("data", {}), task)
+    side = engine().add_signer(task_id, g.api_user, form.signer.person, form.position.data, form.comment.data or "",
+                               decision)
+    return jsonify(task_json(side)), 201
+
+
+@bp.route("/tasks/<int:task_id>/send-back", methods=["GET", "POST"])
+@token_required
+def send_back_task(task_id: int):
+    """GET: the steps it may go back to; POST {to, comment}: send it back there."""
+    task = queries.visible_task(g.api_user, task_id)
+    targets = engine().send_back_targets(task) if task.is_open else []
+    if request.method == "GET":
+        return jsonify([{"step": step, "name": name} for step, name in targets])
+    form = _checked(SendBackForm, targets=targets)
+    return jsonify(task_json(engine().send_back(task_id, g.api_user, form.to.data, form.comment.data.strip())))
+
+
+@bp.route("/tasks/<int:task_id>/urge", methods=["POST"])
+@token_required
+def urge_task(task_id: int):
+    form = _checked(UrgeForm)
+    task = queries.visible_task_of_case(g.api_user, task_id)
+    return jsonify(task_json(engine().urge(task.id, g.api_user, (form.comment.data or "").strip())))
+
+
+@bp.route("/tasks/approve", methods=["POST"])
+@token_required
+def approve_tasks():
+    """{tasks: [ids], comment}: approve each on its own; {results: {id: null (approved) | why not}}."""
+    form = _checked(BatchForm)
+    results = approve_each(g.api_user, form.tasks.data, (form.comment.data or "").strip())
+    return jsonify(results={str(task_id): why for task_id, why in results.items()})
+
+
+@bp.route("/instances/<int:instance_id>/withdraw", methods=["POST"])
+@token_required
+def withdraw_instance(instance_id: int):
+    form = _checked(ReasonForm)
+    return jsonify(instance_json(engine().withdraw(instance_id, g.api_user, form.reason.data.strip())))
+
+
+@bp.route("/instances/<int:instance_id>/readers", methods=["POST"])
+@token_required
+def copy_instance(instance_id: int):
+    """{readers: [user names], note}: copy the case to them."""
+    queries.visible_instance(g.api_user, instance_id)
+    form = _checked(CopyForm)
+    added = engine().copy_to(instance_id, g.api_user, form.readers.people, (form.note.data or "").strip())
+    return jsonify(readers=[person.username for person in added]), 201
+
+
+@bp.route("/copied")
+@token_required
+def copied_instances():
+    result = queries.copied_to(g.api_user, request.args.get("page", 1, type=int), 50)
+    return jsonify([instance_json(i) for i in result.items])
+
+
+@bp.route("/notifications")
+@token_required
+def list_notifications():
+    result = notifications.page_of(g.api_user, request.args.get("page", 1, type=int), 50)
+    return jsonify(unread=notifications.unread_count(g.api_user), items=[
+        {"id": n.id, "kind": n.kind, "text": n.text, "instance_id": n.instance_id, "task_id": n.task_id,
+         "at": iso(n.at), "read": n.read_at is not None, "comment": n.data.get("comment", "")} for n in result.items])
+
+
+@bp.route("/notifications/read", methods=["POST"])
+@token_required
+def read_notifications():
+    """{ids: [...]} or {} for all."""
+    ids = json_body().get("ids")
+    if ids is not None and not (isinstance(ids, list) and all(isinstance(i, int) for i in ids)):
+        raise InvalidData(_l("Some fields are not valid."), {"ids": [_l("A list of notification ids.")]})
+    notifications.mark_read(g.api_user, clock.now(), ids)
+    return jsonify(unread=notifications.unread_count(g.api_user))
+
+
+@bp.route("/me/away", methods=["GET", "POST"])
+@token_required
+def away_periods():
+    """GET: my away periods (and those I am deputy in); POST {deputy, starts_at, ends_at (company time),
+    processes: [keys], person (administrators: someone else)}."""
+    if request.method == "POST":
+        form = _checked(AwayForm)
+        starts_at, ends_at = form.period()
+        delegation.set_period(form.person.person or g.api_user, form.deputy.person, starts_at, ends_at,
+                              form.processes.data, g.api_user, clock.now())
+    return jsonify([{"id": p.id, "person": p.user.username, "deputy": p.deputy.username, "starts_at": iso(p.starts_at),
+                     "ends_at": iso(p.ends_at), "processes": p.process_keys}
+                    for p in delegation.periods_of(g.api_user, clock.now())]), 201 if request.method == "POST" else 200
 
 
 # -- process administration (administrators only; the engine refuses everyone else) -------------

@@ -12,6 +12,7 @@ from app.engine.service import may_attach
 from app.errors import Conflict, Forbidden, InvalidData
 from app.web import engine
 from app.web.files import send_attachment
+from app.web.operation_forms import CopyForm, ReasonForm, UrgeForm
 from forms import build_form, for_display, form_data, uploaded_files
 
 bp = Blueprint("cases", __name__)
@@ -76,7 +77,10 @@ def case(instance_id: int):
                            attachments=attachments.of_case(instance.id),
                            newest=(definitions.latest_definition(instance.process_key)
                                    if current_user.has_role(ADMIN) else None),
-                           may_attach=may_attach(current_user, instance))
+                           may_attach=may_attach(current_user, instance),
+                           may_withdraw=engine().may_withdraw(current_user, instance),
+                           withdraw_form=ReasonForm(), copy_form=CopyForm(), urge_form=UrgeForm(),
+                           readers=queries.readers_of(instance))
 
 
 @bp.route("/cases/<int:instance_id>/attachments", methods=["POST"])
@@ -108,3 +112,41 @@ def diagram(instance_id: int):
     """The exact definition version the case runs on, for the diagram viewer."""
     instance = queries.visible_instance(current_user, instance_id)
     return Response(instance.definition.bpmn_xml, mimetype="application/xml")
+
+
+@bp.route("/cases/<int:instance_id>/withdraw", methods=["POST"])
+@login_required
+def withdraw(instance_id: int):
+    form = ReasonForm()
+    if not form.validate_on_submit():
+        flash(_l("Say why you withdraw the request."), "danger")
+    else:
+        engine().withdraw(instance_id, current_user, form.reason.data.strip())
+        flash(_l("Your request has been withdrawn."), "success")
+    return redirect(url_for("cases.case", instance_id=instance_id))
+
+
+@bp.route("/cases/<int:instance_id>/readers", methods=["POST"])
+@login_required
+def copy_to(instance_id: int):
+    """Copy the case to readers (抄送): anyone who may see it may do so."""
+    queries.visible_instance(current_user, instance_id)
+    form = CopyForm()
+    if not form.validate_on_submit():
+        flash(" ".join(str(m) for messages in form.errors.values() for m in messages), "danger")
+    else:
+        try:
+            added = engine().copy_to(instance_id, current_user, form.readers.people, (form.note.data or "").strip())
+        except InvalidData as exc:
+            flash(exc.message, "danger")
+        else:
+            flash(_l("Copied to %(names)s.", names="、".join(p.display_name for p in added)), "success")
+    return redirect(url_for("cases.case", instance_id=instance_id))
+
+
+@bp.route("/copied")
+@login_required
+def copied():
+    """Cases copied to me (抄送给我), read-only."""
+    page = queries.copied_to(current_user, request.args.get("page", 1, type=int), current_app.config["PAGE_SIZE"])
+    return render_template("cases/copied.html", page=page, waiting=queries.open_tasks_of([i.id for i in page.items]))

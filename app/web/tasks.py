@@ -1,12 +1,15 @@
-"""The inbox and the task page: read the case, claim, decide."""
+"""The inbox and the task page: read the case, claim, decide, and the operations around a decision
+(transfer, signers, send back, urge, batch approval)."""
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from app.engine import queries
-from app.errors import InvalidData
+from app.engine.models import STEP
+from app.errors import AppError, InvalidData
 from app.web import engine
-from forms import for_display, form_data, task_form
+from app.web.operation_forms import BatchForm, SendBackForm, SignerForm, TransferForm, UrgeForm
+from forms import BATCH_APPROVABLE, for_display, form_data, task_form
 
 bp = Blueprint("tasks", __name__)
 
@@ -23,24 +26,49 @@ def inbox():
     page = queries.inbox_page(current_user, request.args.get("page", 1, type=int),
                               current_app.config["PAGE_SIZE"])
     g.inbox_waiting = page.total  # the top bar's count: already known, not counted again
-    return render_template("tasks/inbox.html", page=page)
+    return render_template("tasks/inbox.html", page=page, batch_form_keys=BATCH_APPROVABLE, batch_form=BatchForm())
 
 
-def _render_task(task, form, status=200):
+def _render_task(task, form, status=200, **operation_forms):
     instance = task.instance
+    may_act = task.is_open and task.assignee_id == current_user.id
+    operations = may_act and task.kind == STEP
+    if operations:
+        operation_forms.setdefault("transfer_form", TransferForm())
+        operation_forms.setdefault("signer_form", SignerForm(prefix="sign") if task.approval else None)
+        operation_forms.setdefault("send_back_form", SendBackForm(targets=engine().send_back_targets(task)))
     return render_template(
         "tasks/task.html", task=task, instance=instance, form=for_display(form, current_user),
-        may_act=task.is_open and task.assignee_id == current_user.id,
+        may_act=may_act, operations=operations,
         may_claim=task.is_open and task.assignee_id is None and task.is_offered_to(current_user),
         returned=queries.return_behind(task) if task.is_open else None,
-        events=queries.events_of(instance), tasks=queries.tasks_of(instance)), status
+        about=queries.task_about(task), events=queries.events_of(instance), tasks=queries.tasks_of(instance),
+        **operation_forms), status
+
+
+def _operation(task_id: int, form, act, done_message, **render):
+    """Run an operation from its form on the task page; on a refusal, show the page with the reason."""
+    task = queries.visible_task(current_user, task_id)
+    if form.validate_on_submit():
+        try:
+            act(task, form)
+        except AppError as exc:
+            for name, messages in exc.fields.items():
+                if hasattr(form, name):
+                    getattr(form, name).errors.extend(messages)
+            if not exc.fields:
+                flash(exc.message, "danger")
+        else:
+            flash(done_message, "success")
+            return redirect(url_for("tasks.inbox"))
+    return _render_task(task, task_form(task), 400, **render)
 
 
 @bp.route("/tasks/<int:task_id>", methods=["GET", "POST"])
 @login_required
 def task(task_id: int):
     task = queries.visible_task(current_user, task_id)
-    form = task_form(task)
+    form = task_form(task, prefill=queries.previous_submission(task) if request.method == "GET" else None)
     if request.method == "POST":
         if not form.validate_on_submit():
             return _render_task(task, form, 400)
@@ -61,3 +89,90 @@ def claim(task_id: int):
     engine().claim(task_id, current_user)
     flash(_l("You have claimed this task; it is now yours to decide."), "success")
     return redirect(url_for("tasks.task", task_id=task_id))
+
+
+@bp.route("/tasks/<int:task_id>/transfer", methods=["POST"])
+@login_required
+def transfer(task_id: int):
+    form = TransferForm()
+    return _operation(task_id, form, lambda task, f: engine().transfer(task.id, current_user, f.to.person,
+                                                                        f.comment.data.strip()),
+                      _l("Handed on."), transfer_form=form)
+
+
+@bp.route("/tasks/<int:task_id>/signers", methods=["POST"])
+@login_required
+def add_signer(task_id: int):
+    """A signer before the approver; one after him comes with his decision (the task form)."""
+    form = SignerForm(prefix="sign")
+
+    def act(task, f):
+        decision = None
+        if f.position.data != "before_sign":
+            decision_form = task_form(task)
+            if not decision_form.validate_on_submit():
+                raise InvalidData(_l("Decide first: the signer decides after you."),
+                                  {"position": [_l("Decide first: the signer decides after you.")]})
+            decision = form_data(decision_form)
+        engine().add_signer(task.id, current_user, f.signer.person, f.position.data, f.comment.data or "",
+                            decision)
+    return _operation(task_id, form, act, _l("Signer added: the task waits for his opinion."), signer_form=form)
+
+
+@bp.route("/tasks/<int:task_id>/send-back", methods=["POST"])
+@login_required
+def send_back(task_id: int):
+    task = queries.visible_task(current_user, task_id)
+    form = SendBackForm(targets=engine().send_back_targets(task) if task.is_open else ())
+    return _operation(task_id, form, lambda t, f: engine().send_back(t.id, current_user, f.to.data,
+                                                                      f.comment.data.strip()),
+                      _l("Sent back."), send_back_form=form)
+
+
+@bp.route("/tasks/<int:task_id>/urge", methods=["POST"])
+@login_required
+def urge(task_id: int):
+    form = UrgeForm()
+    task = queries.visible_task_of_case(current_user, task_id)
+    if form.validate_on_submit():
+        try:
+            engine().urge(task.id, current_user, (form.comment.data or "").strip())
+        except AppError as exc:
+            flash(exc.message, "danger")
+        else:
+            flash(_l("Urged: %(name)s has been told.", name=task.name), "success")
+    return redirect(url_for("cases.case", instance_id=task.instance_id))
+
+
+def approve_each(user, task_ids: list[int], comment: str) -> dict[int, str | None]:
+    """Approve each task with the same comment, each validated by its own form and completed in its own
+    transaction: one that fails (its reason is returned for it) does not stop the others."""
+    results: dict[int, str | None] = {}
+    for task_id in task_ids:
+        try:
+            task = queries.visible_task(user, task_id)
+            form = task_form(task, json_data={"decision": "approve", "comment": comment})
+            if not form.validate():
+                raise InvalidData(_l("This task needs its own form: open it to decide."))
+            engine().complete(task.id, user, form_data(form))
+            results[task_id] = None
+        except AppError as exc:
+            results[task_id] = str(exc.message)
+    return results
+
+
+@bp.route("/inbox/approve", methods=["POST"])
+@login_required
+def approve_many():
+    """Approve the chosen tasks with one comment; each on its own."""
+    form = BatchForm()
+    if not form.validate_on_submit():
+        flash(" ".join(str(m) for messages in form.errors.values() for m in messages), "danger")
+        return redirect(url_for("tasks.inbox"))
+    results = approve_each(current_user, form.tasks.data, (form.comment.data or "").strip())
+    failed = {task_id: why for task_id, why in results.items() if why}
+    if len(failed) < len(results):
+        flash(_l("%(count)s task(s) approved.", count=len(results) - len(failed)), "success")
+    for task_id, why in failed.items():
+        flash(_l("Task %(id)s: %(why)s", id=task_id, why=why), "danger")
+    return redirect(url_for("tasks.inbox"))
