@@ -3,6 +3,7 @@ the engine: transfer, signers, send back, withdraw, urge, copy, proxy, batch, no
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from conftest import get_customer, get_user
@@ -299,3 +300,52 @@ def test_an_unreachable_mail_server_leaves_mail_pending(engine, app):
         app.config.update(SMTP_HOST="")
         get_user("rep_e1").email = None
         db.session.commit()
+
+
+# -- countersign ---------------------------------------------------------------------------------------
+
+@pytest.fixture
+def countersign(engine, tmp_path):
+    """The test process of a consent several people give (会签, or 或签 when any one suffices)."""
+    source = Path(__file__).resolve().parent / "processes" / "countersign.bpmn"
+    (tmp_path / "countersign.bpmn").write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
+    engine.deploy_directory(tmp_path)
+
+    def start(usernames, any_one=False) -> Instance:
+        return engine.start("countersign", get_user("rep_e2"), {
+            "signers": [get_user(name).id for name in usernames], "any_one": any_one})
+    return start
+
+
+def signing(instance: Instance) -> dict[str, Task]:
+    db.session.expire_all()
+    return {t.assignee.username: t for t in db.session.scalars(select(Task).where(
+        Task.instance_id == instance.id, Task.state == "open"))}
+
+
+def test_a_countersign_needs_everyone_and_the_first_refusal_ends_it(engine, countersign):
+    approved = countersign(["rep_e1", "mgr_east", "biz_east"])
+    tasks = signing(approved)
+    assert set(tasks) == {"rep_e1", "mgr_east", "biz_east"} and len({t.spec_id for t in tasks.values()}) == 1
+    for name in ("rep_e1", "mgr_east"):
+        engine.complete(tasks[name].id, get_user(name), APPROVE)
+        assert db.session.get(Instance, approved.id).status == "running"
+    engine.complete(tasks["biz_east"].id, get_user("biz_east"), APPROVE)
+    db.session.expire_all()
+    assert db.session.get(Instance, approved.id).outcome == "approved"
+
+    refused = countersign(["rep_e1", "mgr_east"])
+    tasks = signing(refused)
+    engine.complete(tasks["mgr_east"].id, get_user("mgr_east"), {"decision": "reject", "comment": "不同意"})
+    db.session.expire_all()
+    assert db.session.get(Instance, refused.id).outcome == "rejected"
+    assert db.session.get(Task, tasks["rep_e1"].id).state == "cancelled"
+
+
+def test_an_either_sign_needs_any_one(engine, countersign):
+    instance = countersign(["rep_e1", "mgr_east"], any_one=True)
+    tasks = signing(instance)
+    engine.complete(tasks["rep_e1"].id, get_user("rep_e1"), APPROVE)
+    db.session.expire_all()
+    assert db.session.get(Instance, instance.id).outcome == "approved"
+    assert db.session.get(Task, tasks["mgr_east"].id).state == "cancelled"

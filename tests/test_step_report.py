@@ -208,8 +208,8 @@ def test_the_report_puts_each_process_with_its_steps_and_filters_by_process(engi
     sections = step_report.report(None, None, None, MARCH_NOW)
 
     assert [(s.totals.process_key, [r.spec_id for r in s.steps]) for s in sections] == [
-        (COMPLAINTS, []), (DEADLINES, ["consent"]), (BORROWING, [REP_STEP, BUSINESS_STEP, MANAGER_STEP]),
-        ("star_rating", [])]
+        (COMPLAINTS, []), (DEADLINES, ["consent"]), ("countersign", []),
+        (BORROWING, [REP_STEP, BUSINESS_STEP, MANAGER_STEP]), ("star_rating", [])]
     [only] = step_report.report(DEADLINES, None, None, MARCH_NOW)
     assert (only.totals.process_key, only.totals.started, [figures(r) for r in only.steps]) == (
         DEADLINES, 1, [(1, 1, Durations(0, None, None), 0, 0)])

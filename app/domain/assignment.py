@@ -112,12 +112,24 @@ def company_leadership(data: dict) -> Assignment:
     return Assignment(candidate_role=org.LEADERSHIP, candidate_org_unit_id=_hq_department("leadership").id)
 
 
+def countersigner(data: dict) -> Assignment:
+    """One signer of a countersign (会签/或签): a multi-instance user task with a loop cardinality of
+    `len(signers)` (a list of user ids) and element variable `signer_index`; each instance's person."""
+    signers, index = data.get("signers"), data.get("signer_index")
+    person = (db.session.get(org.User, signers[index])
+              if isinstance(signers, list) and isinstance(index, int) and 0 <= index < len(signers) else None)
+    if person is None or not person.active:
+        raise AssignmentError(f"the countersign names no active person (signers {signers!r}, index {index!r})")
+    return Assignment(assignee_id=person.id)
+
+
 PERSON_RULES: dict[str, Callable[[dict], Assignment]] = {
     "territory_rep": territory_rep,
     "branch_manager": branch_manager,
     "branch_sales_manager": branch_sales_manager,
     "deputy_gm": deputy_gm,
     "plan_responsible": plan_responsible,
+    "countersigner": countersigner,
 }
 GROUP_RULES: dict[str, Callable[[dict], Assignment]] = {
     "branch_business_dept": branch_business_dept,

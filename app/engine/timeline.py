@@ -13,7 +13,7 @@ from SpiffWorkflow.util.task import TaskState
 from app import labels
 from app.domain.org import User
 from app.engine import definitions, queries, serializer
-from app.engine.models import Event, Instance, Task
+from app.engine.models import STEP, Event, Instance, Task
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 
@@ -100,8 +100,14 @@ def path(instance: Instance, now: datetime) -> Path:
         if flow[1] in result.passed and flow[2] in reached:
             result.flows.add(flow[0])
     for task in queries.tasks_of(instance):
+        if task.kind != STEP:
+            continue  # a signer's or the initiator's time is the step's own wait
         spent = (task.completed_at or now) - task.created_at
-        result.time_at[task.spec_id] = result.time_at.get(task.spec_id, timedelta()) + spent
+        element = definitions.task_spec(instance.definition, task.spec_id).bpmn_id
+        if element != task.spec_id:  # an instance of a countersign: they run side by side, the longest counts
+            result.time_at[element] = max(result.time_at.get(element, timedelta()), spent)
+        else:  # a step the case came back to counts each time
+            result.time_at[element] = result.time_at.get(element, timedelta()) + spent
     return result
 
 
