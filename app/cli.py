@@ -7,7 +7,7 @@ import orjson
 from flask import Flask, current_app
 
 from app.clock import clock
-from app.domain import demo
+from app.domain import demo, notifications
 from app.engine import audit
 from app.engine.definitions import DefinitionError
 
@@ -55,24 +55,40 @@ def register(app: Flask) -> None:
     @timers.command("fire-due")
     @now_option
     def fire_due():
-        """Fire every timer due now (one pass, for cron, scripts and tests)."""
+        """Fire every timer due now and send the notification e-mails waiting (one pass, for cron,
+        scripts and tests)."""
         fired = 0
         while current_app.extensions["engine"].fire_next_due_timer():
             fired += 1
-        click.echo(f"fired {fired} timer(s)")
+        sent = _send_mail()
+        click.echo(f"fired {fired} timer(s), sent {sent} e-mail(s)")
 
     @timers.command("run")
     @click.option("--poll", default=30.0, show_default=True, help="Longest sleep in seconds.")
     def run(poll):
-        """Keep firing timers as they fall due; several workers may run at once."""
+        """Keep firing timers as they fall due, and send notification e-mails (when SMTP is set up);
+        several workers may run at once."""
         engine = current_app.extensions["engine"]
+        if current_app.config["SMTP_HOST"]:
+            poll = min(poll, MAIL_POLL_SECONDS)  # e-mail goes out within seconds, not at the next timer
         click.echo("timer worker running")
         while True:
             while engine.fire_next_due_timer():
                 pass
+            _send_mail()
             next_due = engine.next_due_at()
             wait = poll if next_due is None else (next_due - clock.now()).total_seconds()
             time.sleep(min(max(wait, 0.05), poll))
+
+
+MAIL_POLL_SECONDS = 5.0
+
+
+def _send_mail() -> int:
+    sent = 0
+    while (batch := notifications.send_pending()):
+        sent += batch
+    return sent
 
 
 def register_audit(app: Flask) -> None:

@@ -279,3 +279,54 @@ def test_the_decision_table_editor_shows_the_star_suggestion_table(browser, base
     admin.locator("#deploy").click()  # unchanged: refused, and said so
     expect(admin.get_by_test_id("decision-outcome").locator(".alert-danger")).to_be_visible()
     assert errors == []
+
+
+def test_hand_on_send_back_revise_and_approve(browser, base_url):
+    """rep_e1 hands his consent to the branch manager; the manager sends the request back to the
+    requester, who revises it; then the consents go through and the loan is granted."""
+    requester = sign_in(browser, base_url, "rep_e2", phone=True)
+    requester.goto(f"{base_url}/requests/new/dossier_borrowing?customer_id=1")
+    requester.fill("#purpose", "了解客户近况")
+    requester.fill("#days", "5")
+    requester.get_by_role("button", name="提交申请").click()
+    expect(requester.locator(".alert-success")).to_contain_text("您的申请已提交")
+    case_url = requester.url
+
+    rep = sign_in(browser, base_url, "rep_e1")
+    rep.goto(f"{base_url}/inbox")
+    rep.locator("[data-testid=inbox] a", has_text="片区销售代表同意").first.click()
+    rep.get_by_test_id("transfer").locator("summary").click()
+    rep.fill("#transfer-to", "rep_n1")  # another branch: refused, with the reason
+    rep.fill("#transfer-comment", "我出差，请代为审核")
+    rep.get_by_role("button", name="转办", exact=True).click()
+    expect(rep.get_by_test_id("transfer").locator(".invalid-feedback")).to_contain_text("另一分公司")
+    rep.fill("#transfer-to", "mgr_east")
+    rep.get_by_role("button", name="转办", exact=True).click()
+    expect(rep.locator(".alert-success")).to_contain_text("已转办")
+    rep.context.close()
+
+    manager = sign_in(browser, base_url, "mgr_east")
+    expect(manager.get_by_test_id("unread-count")).to_be_visible()
+    manager.get_by_test_id("notifications").click()
+    manager.locator("[data-kind=task_transferred]").first.click()
+    manager.get_by_test_id("send-back").locator("summary").click()
+    manager.select_option("#back-to", "request")
+    manager.fill("#back-comment", "请写明需要查阅哪些内容")
+    manager.get_by_role("button", name="退回", exact=True).click()
+    expect(manager.locator(".alert-success")).to_contain_text("已退回")
+    manager.context.close()
+
+    requester.goto(f"{base_url}/notifications")
+    requester.locator("[data-kind=sent_back]").first.click()
+    expect(requester.locator("#purpose")).to_have_value("了解客户近况")  # what he filed before
+    requester.fill("#purpose", "核对三月采购分析与合同条款")
+    requester.get_by_role("button", name="提交", exact=True).click()
+    expect(requester.locator(".alert-success")).to_be_visible()
+
+    consent_first_task(sign_in(browser, base_url, "rep_e1"), base_url, "写清楚了，同意")
+    consent_first_task(sign_in(browser, base_url, "biz_east"), base_url, "同意", claim=True)
+    requester.goto(case_url)
+    expect(requester.get_by_test_id("approved")).to_be_visible()
+    expect(requester.get_by_test_id("history")).to_contain_text("已退回")
+    requester.screenshot(path=ARTIFACTS / "sent-back-and-approved-phone.png", full_page=True)
+    requester.context.close()

@@ -121,10 +121,10 @@ def test_the_task_page_offers_the_operations_to_its_assignee(pages, api):
     pages.login("rep_e1")
     page = pages.client.get(f"/tasks/{task['id']}").get_data(as_text=True)
     assert all(f'data-testid="{name}"' in page for name in ("transfer", "send-back", "add-signer"))
-    refused = pages.submit(f"/tasks/{task['id']}", {"to": "rep_n1", "comment": "请代办"},
+    refused = pages.submit(f"/tasks/{task['id']}", {"transfer-to": "rep_n1", "transfer-comment": "请代办"},
                            f"/tasks/{task['id']}/transfer")
     assert refused.status_code == 400 and "is-invalid" in refused.get_data(as_text=True)
-    sent = pages.submit(f"/tasks/{task['id']}", {"to": "request", "comment": "请写明借阅范围"},
+    sent = pages.submit(f"/tasks/{task['id']}", {"back-to": "request", "back-comment": "请写明借阅范围"},
                         f"/tasks/{task['id']}/send-back")
     assert sent.status_code == 302
     assert db.session.scalar(select(Task).where(Task.instance_id == case["id"], Task.kind == "resubmit")) is not None

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db_types import JSONDoc, UTCDateTime
 from app.domain.org import ADMIN, User
+from app.engine.deadlines import local
 from app.errors import Forbidden, InvalidData
 from app.extensions import db
 
@@ -56,8 +57,8 @@ def set_period(user: User, deputy: User, starts_at: datetime, ends_at: datetime,
         Delegation.user_id == user.id, Delegation.starts_at < ends_at, Delegation.ends_at > starts_at).limit(1))
     if overlapping is not None:
         message = _l("It overlaps the away period from %(start)s to %(end)s.",
-                     start=overlapping.starts_at.isoformat(timespec="minutes"),
-                     end=overlapping.ends_at.isoformat(timespec="minutes"))
+                     start=local(overlapping.starts_at).strftime("%Y-%m-%d %H:%M"),
+                     end=local(overlapping.ends_at).strftime("%Y-%m-%d %H:%M"))
         raise InvalidData(message, {"starts_at": [message]})
     period = Delegation(user=user, deputy=deputy, starts_at=starts_at, ends_at=ends_at,
                         process_keys=sorted(set(process_keys)), created_by_id=by.id, created_at=now)

@@ -718,7 +718,9 @@ class EngineService(ApprovalOperations):
                    further_candidates=[TaskCandidate(role=group.candidate_role, org_unit_id=group.candidate_org_unit_id)
                                        for group in further])
         db.session.add(row)
+        person = db.session.get(User, row.assignee_id) if row.assignee_id else None
         case.record("task_created", {"spec": row.spec_id, "rule": rule, "assignee_id": row.assignee_id,
+                                     **({"person": person.display_name} if person else {}),
                                      "candidate_role": row.candidate_role,
                                      "candidate_org_unit_id": row.candidate_org_unit_id}, task=row)
         if rerouted:

@@ -34,9 +34,9 @@ def _render_task(task, form, status=200, **operation_forms):
     may_act = task.is_open and task.assignee_id == current_user.id
     operations = may_act and task.kind == STEP
     if operations:
-        operation_forms.setdefault("transfer_form", TransferForm())
+        operation_forms.setdefault("transfer_form", TransferForm(prefix="transfer"))
         operation_forms.setdefault("signer_form", SignerForm(prefix="sign") if task.approval else None)
-        operation_forms.setdefault("send_back_form", SendBackForm(targets=engine().send_back_targets(task)))
+        operation_forms.setdefault("send_back_form", SendBackForm(prefix="back", targets=engine().send_back_targets(task)))
     return render_template(
         "tasks/task.html", task=task, instance=instance, form=for_display(form, current_user),
         may_act=may_act, operations=operations,
@@ -94,7 +94,7 @@ def claim(task_id: int):
 @bp.route("/tasks/<int:task_id>/transfer", methods=["POST"])
 @login_required
 def transfer(task_id: int):
-    form = TransferForm()
+    form = TransferForm(prefix="transfer")
     return _operation(task_id, form, lambda task, f: engine().transfer(task.id, current_user, f.to.person,
                                                                         f.comment.data.strip()),
                       _l("Handed on."), transfer_form=form)
@@ -123,7 +123,7 @@ def add_signer(task_id: int):
 @login_required
 def send_back(task_id: int):
     task = queries.visible_task(current_user, task_id)
-    form = SendBackForm(targets=engine().send_back_targets(task) if task.is_open else ())
+    form = SendBackForm(prefix="back", targets=engine().send_back_targets(task) if task.is_open else ())
     return _operation(task_id, form, lambda t, f: engine().send_back(t.id, current_user, f.to.data,
                                                                       f.comment.data.strip()),
                       _l("Sent back."), send_back_form=form)
