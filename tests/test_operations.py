@@ -333,6 +333,9 @@ def test_a_countersign_needs_everyone_and_the_first_refusal_ends_it(engine, coun
     engine.complete(tasks["biz_east"].id, get_user("biz_east"), APPROVE)
     db.session.expire_all()
     assert db.session.get(Instance, approved.id).outcome == "approved"
+    # The process's own step copied it to company leadership.
+    assert [e.data["people"] for e in events(approved, "case_copied")] == [["何建国"]]
+    assert [n.data["comment"] for n in told("leader", "case_copied")] == ["会签已通过"]
 
     refused = countersign(["rep_e1", "mgr_east"])
     tasks = signing(refused)
@@ -349,3 +352,13 @@ def test_an_either_sign_needs_any_one(engine, countersign):
     db.session.expire_all()
     assert db.session.get(Instance, instance.id).outcome == "approved"
     assert db.session.get(Task, tasks["mgr_east"].id).state == "cancelled"
+
+
+def test_a_copy_step_naming_an_unknown_rule_is_refused_at_deploy(engine, tmp_path):
+    from app.engine.definitions import DefinitionError
+    source = (Path(__file__).resolve().parent / "processes" / "countersign.bpmn").read_text(encoding="utf-8")
+    (tmp_path / "countersign.bpmn").write_text(source.replace('value="company_leadership"', 'value="the_board"'),
+                                               encoding="utf-8")
+    with pytest.raises(DefinitionError) as refused:
+        engine.deploy_directory(tmp_path)
+    assert any(p.element == "copy_to_leadership" and "the_board" in p.message for p in refused.value.problems)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -22,9 +22,11 @@ class ServiceCall:
     """What a BPMN service task hands its domain service.
 
     `case` is the engine's CaseContext (the instance, who acts, now, `record` for events);
-    `decide(inputs)` applies the DMN decision the service task names (None if it names none).
+    `decide(inputs)` applies the DMN decision the service task names (None if it names none);
+    `properties` are the service task's own settings (camunda:properties).
     """
 
     data: dict
     case: Any
     decide: Callable[[dict], dict] | None = None
+    properties: dict = field(default_factory=dict)  # the service task's camunda:properties

@@ -9,7 +9,7 @@
 """
 from functools import partial
 
-from app.domain import borrowing, complaints, org, reminders, star_rating
+from app.domain import borrowing, complaints, org, readers, reminders, star_rating
 
 START_HOOKS = {
     borrowing.PROCESS_KEY: borrowing.prepare_request,
@@ -26,6 +26,7 @@ SCHEDULED_STARTS = {
 }
 
 SERVICES = {
+    "copy_to_readers": readers.copy_to_readers,
     "grant_dossier_loan": borrowing.grant_loan,
     "remind_overdue": reminders.remind_overdue,
     "prepare_star_rating_sheet": star_rating.prepare_sheet,

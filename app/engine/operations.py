@@ -16,7 +16,7 @@ from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from sqlalchemy import exists, select
 
 from app import labels
-from app.domain import notifications, processes, segregation
+from app.domain import notifications, processes, readers, segregation
 from app.domain.org import User, users_with_role
 from app.engine import audit, definitions
 from app.engine.deadlines import local
@@ -31,7 +31,6 @@ from app.engine.models import (
     RUNNING,
     STEP,
     WITHDRAWN,
-    CaseReader,
     Event,
     Instance,
     Task,
@@ -291,30 +290,16 @@ class ApprovalOperations:
             return task
         return self._in_transaction(change)
 
-    def copy_to(self, instance_id: int, user: User | None, readers: list[User], note: str = "",
-                case=None) -> list[User]:
-        """Add readers to a case (抄送): they see it read-only in their "copied to me" list. A person who
-        may see the case adds them; a process step does it with `case` (inside its own transaction)."""
+    def copy_to(self, instance_id: int, user: User, people: list[User], note: str = "") -> list[User]:
+        """Add readers to a case (抄送): they see it read-only in their "copied to me" list."""
         def change() -> list[User]:
             instance = db.session.get(Instance, instance_id)
-            now = case.now if case else self.clock.now()
-            present = set(db.session.scalars(select(CaseReader.user_id).where(CaseReader.instance_id == instance_id)))
-            added = [r for r in readers if r.active and r.id not in present and r.id != (user.id if user else None)]
+            added = readers.add(instance_id, people, user, self.clock.now(), note)
             if not added:
-                if case is None:
-                    raise _invalid("readers", _l("Name at least one active person who is not a reader yet."))
-                return []
-            db.session.add_all([CaseReader(instance_id=instance_id, user_id=r.id, added_by_id=user.id if user else None,
-                                           at=now) for r in added])
-            data = {"readers": [r.id for r in added], "people": [r.display_name for r in added], "note": note}
-            if case is not None:
-                case.record("case_copied", data, system=True)
-            else:
-                self._append_case(instance, "case_copied", user, now, data)
-            notifications.notify([r.id for r in added], "case_copied", now, instance_id=instance_id, by=user,
-                                 comment=note)
+                raise _invalid("readers", _l("Name at least one active person who is not a reader yet."))
+            self._append_case(instance, "case_copied", user, self.clock.now(), readers.event_data(added, note))
             return added
-        return change() if case is not None else self._in_transaction(change)
+        return self._in_transaction(change)
 
     # -- helpers -----------------------------------------------------------------------------------
 

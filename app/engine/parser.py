@@ -10,6 +10,7 @@
   form), comma-separated, this step may send a case back to (without it: any step the case passed);
 - service tasks: `camunda:type="external"` with `camunda:topic` naming a domain service, and
   optionally a `decision` property (camunda:properties) naming a DMN decision the service applies;
+  all its properties reach the service (`readers` for `copy_to_readers`, say);
 - end events: `camunda:properties` with an `outcome` property, the case's outcome.
 SpiffWorkflow's CamundaParser reads only some of these, so the missing ones are read here.
 """
@@ -58,11 +59,12 @@ class DomainServiceTask(ServiceTask):
     """Runs the domain service registered under its topic, inside the engine's transaction.
     With a decision, the service may apply that DMN table (deployed with the process version)."""
 
-    def __init__(self, wf_spec, bpmn_id, topic, decision=None, decision_id=None, **kwargs):
+    def __init__(self, wf_spec, bpmn_id, topic, decision=None, decision_id=None, properties=None, **kwargs):
         super().__init__(wf_spec, bpmn_id, **kwargs)
         self.topic = topic
         self.decision = decision  # a SpiffWorkflow DMNEngine, or None
         self.decision_id = decision_id
+        self.properties = properties or {}  # its camunda:properties, handed to the service
 
     def _execute(self, task):
         task.workflow.script_engine.call_service(task, topic=self.topic)
@@ -75,10 +77,11 @@ class DomainServiceTaskParser(CamundaTaskParser):
         if camunda_attr(self.node, "type") != "external" or not topic:
             self.raise_validation_exception(
                 'A service task needs camunda:type="external" and a camunda:topic naming the service')
-        decision_ref = self.parse_extensions().get("decision")
+        properties = self.parse_extensions()
+        decision_ref = properties.get("decision")
         decision = self.process_parser.parser.get_engine(decision_ref, self.node) if decision_ref else None
         return self.spec_class(self.spec, self.bpmn_id, topic=topic, decision=decision, decision_id=decision_ref,
-                               **self.bpmn_attributes)
+                               properties=properties, **self.bpmn_attributes)
 
 
 class OutcomeEndEventParser(CamundaEndEventParser):

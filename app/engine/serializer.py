@@ -50,7 +50,8 @@ class _ApprovalUserTaskConverter(UserTaskConverter):
 
 class _DomainServiceTaskConverter(TaskSpecConverter):
     def to_dict(self, spec):
-        return {**self.get_default_attributes(spec), "topic": spec.topic, "decision_id": spec.decision_id}
+        return {**self.get_default_attributes(spec), "topic": spec.topic, "decision_id": spec.decision_id,
+                "properties": spec.properties}
 
 
 _config = dict(CAMUNDA_CONFIG)

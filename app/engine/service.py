@@ -102,7 +102,7 @@ class CaseScriptEngine(PythonScriptEngine):
         decision = task.task_spec.decision
         decide = (lambda inputs: decisions.apply(decision, task.workflow, inputs)) if decision else None
         handler = processes.SERVICES[topic]
-        task.data.update(handler(ServiceCall(task.data, self.case, decide)) or {})
+        task.data.update(handler(ServiceCall(task.data, self.case, decide, task.task_spec.properties)) or {})
 
 
 @dataclass

@@ -41,6 +41,9 @@ def definition_problems(specs, start_form_key: str | None = None, schedule: str 
                 found.append(f"unknown service topic {task_spec.topic!r}")
             if task_spec.decision is not None:
                 found += _decision_problems(task_spec.decision)
+            found += [f"unknown assignment rule {rule!r} in its readers"
+                      for rule in assignment.group_rules(task_spec.properties.get("readers"))
+                      if rule not in assignment.PERSON_RULES and rule not in assignment.GROUP_RULES]
         problems += [Problem(task_spec.name, p) for p in found]
     return problems
 
