@@ -37,12 +37,13 @@ def live(instance: Instance, **where) -> Task:
 
 
 def events(instance: Instance, event_type: str) -> list[Event]:
-    return list(db.session.scalars(select(Event).where(Event.instance_id == instance.id, Event.type == event_type)))
+    return list(db.session.scalars(select(Event).where(Event.instance_id == instance.id, Event.type == event_type)
+                                   .order_by(Event.id)))
 
 
 def told(username: str, kind: str) -> list[Notification]:
     return list(db.session.scalars(select(Notification).where(Notification.user_id == get_user(username).id,
-                                                              Notification.kind == kind)))
+                                                              Notification.kind == kind).order_by(Notification.id)))
 
 
 @pytest.fixture(autouse=True)
