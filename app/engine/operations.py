@@ -23,7 +23,6 @@ from app.engine.deadlines import local
 from app.engine.models import (
     AFTER_SIGN,
     BEFORE_SIGN,
-    CANCELLED,
     DONE,
     HELD,
     OPEN,
@@ -47,6 +46,12 @@ def _reset(workflow, task_id, data=None) -> None:
     registered; they go too (otherwise refreshing the timers meets tasks that are gone)."""
     for removed in workflow.reset_from_task_id(task_id, data):
         workflow.event_manager.remove_task(removed)
+
+
+def _decided(instance: Instance) -> bool:
+    """Whether anyone has completed a step of the case."""
+    return db.session.scalar(select(exists().where(Task.instance_id == instance.id, Task.state == DONE,
+                                                   Task.kind == STEP)))
 
 
 def _invalid(field: str, message) -> InvalidData:
@@ -227,7 +232,6 @@ class ApprovalOperations:
         _reset(workflow, first.id, data={**workflow.task_tree.data, **new_data})
         instance.start_data = {**instance.start_data, **new_data}
         side.state, side.completed_at, side.completed_by_id = DONE, case.now, user.id
-        db.session.get(Task, side.parent_id).state = CANCELLED
         case.record("request_resubmitted", {"form_key": side.form_key, "form_data": data}, task=side)
         self._advance(case, workflow)
 
@@ -235,9 +239,7 @@ class ApprovalOperations:
 
     def may_withdraw(self, user: User, instance: Instance) -> bool:
         """The initiator, while the case runs and nobody has decided anything in it."""
-        return (instance.started_by_id == user.id and instance.status == RUNNING
-                and not db.session.scalar(select(exists().where(Task.instance_id == instance.id,
-                                                                Task.state == DONE, Task.kind == STEP))))
+        return instance.started_by_id == user.id and instance.status == RUNNING and not _decided(instance)
 
     def withdraw(self, instance_id: int, user: User, reason: str) -> Instance:
         """The initiator takes his request back while nobody has decided anything in it."""
@@ -252,8 +254,7 @@ class ApprovalOperations:
                 raise Forbidden(_l("Only the initiator may withdraw a request."))
             if instance.status != RUNNING:
                 raise Conflict(_l("This case is no longer running."))
-            if db.session.scalar(select(exists().where(Task.instance_id == instance.id, Task.state == DONE,
-                                                       Task.kind == STEP))):
+            if _decided(instance):
                 raise Conflict(_l("Someone has already decided in this case: it can no longer be withdrawn."))
             case = self._case(instance, user, self.clock.now())
             workflow = self._load(instance, case)
@@ -297,7 +298,7 @@ class ApprovalOperations:
             added = readers.add(instance_id, people, user, self.clock.now(), note)
             if not added:
                 raise _invalid("readers", _l("Name at least one active person who is not a reader yet."))
-            self._append_case(instance, "case_copied", user, self.clock.now(), readers.event_data(added, note))
+            self._append(instance, "case_copied", user, self.clock.now(), readers.event_data(added, note))
             return added
         return self._in_transaction(change)
 
@@ -318,13 +319,10 @@ class ApprovalOperations:
             return [task.assignee_id]
         return [u.id for u in users_with_role(task.candidate_role, task.candidate_org_unit_id)]
 
-    def _append(self, task: Task, event_type: str, actor: User, now, data: dict) -> None:
-        audit.append(task.instance, [{"instance_id": task.instance_id, "task_id": task.id, "type": event_type,
-                                      "actor_id": actor.id, "at": now, "data": data}])
-        db.session.flush()
-
-    def _append_case(self, instance: Instance, event_type: str, actor: User, now, data: dict) -> None:
-        audit.append(instance, [{"instance_id": instance.id, "task_id": None, "type": event_type,
+    def _append(self, task: Task | Instance, event_type: str, actor: User, now, data: dict) -> None:
+        """One event of an operation that does not run the flow, about a task or a whole case."""
+        instance, task_id = (task.instance, task.id) if isinstance(task, Task) else (task, None)
+        audit.append(instance, [{"instance_id": instance.id, "task_id": task_id, "type": event_type,
                                  "actor_id": actor.id, "at": now, "data": data}])
         db.session.flush()
 
