@@ -121,6 +121,8 @@ def test_the_task_page_offers_the_operations_to_its_assignee(pages, api):
     pages.login("rep_e1")
     page = pages.client.get(f"/tasks/{task['id']}").get_data(as_text=True)
     assert all(f'data-testid="{name}"' in page for name in ("transfer", "send-back", "add-signer"))
+    assert 'list="colleagues"' in page and '<option value="mgr_east">' in page  # his branch to pick from
+    assert '<option value="rep_n1">' not in page
     refused = pages.submit(f"/tasks/{task['id']}", {"transfer-to": "rep_n1", "transfer-comment": "请代办"},
                            f"/tasks/{task['id']}/transfer")
     assert refused.status_code == 400 and "is-invalid" in refused.get_data(as_text=True)

@@ -126,3 +126,11 @@ def users_with_role(role_code: str, org_unit_id: int) -> list[User]:
         select(User).join(Membership).join(Role)
         .where(Role.code == role_code, Membership.org_unit_id == org_unit_id, User.active)
         .order_by(User.id)))
+
+
+def colleagues(user: User) -> list[User]:
+    """Active people of the user's branch (or of headquarters, for someone there), himself aside: whom
+    he may pick to hand a task on to or ask for an opinion (the engine checks the rest)."""
+    branch = user.org_unit.branch()
+    people = db.session.scalars(select(User).where(User.active, User.id != user.id).order_by(User.username))
+    return [person for person in people if person.org_unit.branch() == branch]

@@ -4,6 +4,7 @@ from flask import Blueprint, current_app, flash, g, redirect, render_template, r
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
+from app.domain import org
 from app.engine import queries
 from app.engine.models import STEP
 from app.errors import AppError, InvalidData
@@ -39,7 +40,7 @@ def _render_task(task, form, status=200, **operation_forms):
         operation_forms.setdefault("send_back_form", SendBackForm(prefix="back", targets=engine().send_back_targets(task)))
     return render_template(
         "tasks/task.html", task=task, instance=instance, form=for_display(form, current_user),
-        may_act=may_act, operations=operations,
+        may_act=may_act, operations=operations, colleagues=org.colleagues(current_user) if operations else [],
         may_claim=task.is_open and task.assignee_id is None and task.is_offered_to(current_user),
         returned=queries.return_behind(task) if task.is_open else None,
         about=queries.task_about(task), events=queries.events_of(instance), tasks=queries.tasks_of(instance),
