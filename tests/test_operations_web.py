@@ -151,3 +151,20 @@ def test_the_initiator_revises_a_request_sent_back_with_what_he_filed(pages, api
     db.session.expire_all()
     assert waiting(api, case)["name"] == "片区销售代表同意"
     assert get_user("rep_e2").id == revise.assignee_id
+
+
+def test_the_inbox_previews_the_newest_comment_and_offers_batch_approval(pages, api):
+    case = borrow(api)
+    task = waiting(api, case)
+    assert api.post(f"/tasks/{task['id']}/complete", "rep_e1",
+                    {"data": {"decision": "approve", "comment": "同意，仅限合同部分"}}).status_code == 200
+    pages.login("biz_east")
+    inbox = pages.client.get("/inbox").get_data(as_text=True)
+    assert 'data-testid="last-comment"' in inbox and "同意，仅限合同部分" in inbox
+    assert 'name="tasks"' not in inbox  # offered to his group, not yet his: claim first
+    business = waiting(api, case)
+    assert api.post(f"/tasks/{business['id']}/claim", "biz_east").status_code == 200
+    assert 'name="tasks"' in pages.client.get("/inbox").get_data(as_text=True)
+    approved = pages.submit("/inbox", {"tasks": str(business["id"]), "comment": "同意"}, "/inbox/approve")
+    assert approved.status_code == 302
+    assert api.get(f"/instances/{case['id']}", "rep_e2").get_json()["outcome"] == "approved"
