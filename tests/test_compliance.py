@@ -18,7 +18,7 @@ from openpyxl import load_workbook
 from playwright.sync_api import expect
 from pypdf import PdfReader
 from sqlalchemy import select, text
-from test_star_rating import act, at, ratings, sheet_of, start_by_hand
+from test_star_rating import act, filed_sheet, ratings
 
 from app.clock import clock
 from app.domain import demo, dossiers
@@ -184,11 +184,7 @@ def test_the_timeline_has_every_event_in_order_with_who_and_what_changed(cases, 
 
 def test_a_resubmission_shows_what_it_changed(engine, purchases):
     """A star rating returned by HQ and revised by the branch: the revised sheet's changes are shown."""
-    purchases("2027-01", {"HD-E1-001": "1200", "HD-E1-002": "300"})
-    clock.set(at(2027, 2, 1, 9, 0))
-    instance = start_by_hand(engine, "2027-01")
-    suggested = {code: row.suggested_stars for code, row in sheet_of(instance).items()}
-    act(engine, instance, "initial_rating", "spec_east", ratings(suggested))
+    instance, suggested = filed_sheet(engine, purchases)
     act(engine, instance, "hq_review", "hq_mkt", {"decision": "return", "comment": "请复核"})
     act(engine, instance, "revise_rating", "biz_east", ratings(dict(suggested, **{"HD-E1-002": 1}),
                                                                {"HD-E1-002": "按总公司意见调整"}))

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import get_customer, get_user
 from sqlalchemy import select
+from test_star_rating import act, filed_sheet, ratings
 
 from app.clock import clock
 from app.domain import delegation, notifications
@@ -169,12 +170,7 @@ def test_send_back_to_the_request_and_the_initiator_revises_it(engine):
 
 
 def test_the_star_rating_goes_back_to_the_branch(engine, purchases):
-    from test_star_rating import act, at, ratings, sheet_of, start_by_hand
-    purchases("2027-01", {"HD-E1-001": "1200", "HD-E1-002": "300"})
-    clock.set(at(2027, 2, 1, 9, 0))
-    instance = start_by_hand(engine, "2027-01")
-    suggested = {code: row.suggested_stars for code, row in sheet_of(instance).items()}
-    act(engine, instance, "initial_rating", "spec_east", ratings(suggested))
+    instance, suggested = filed_sheet(engine, purchases)
     review = live(instance, spec_id="hq_review")
     engine.claim(review.id, get_user("hq_mkt"))
     again = engine.send_back(review.id, get_user("hq_mkt"), "initial_rating", "HD-E1-002 请复核")

@@ -214,12 +214,19 @@ def _act_api(api, instance, spec, username, data):
     return api.post(f"/tasks/{task.id}/complete", username, {"data": data})
 
 
-def test_a_returned_sheet_goes_back_to_the_branch_whole(engine, purchases, pages):
+def filed_sheet(engine, purchases) -> tuple[Instance, dict[str, int]]:
+    """January 2027's sheet of the east branch, filed as suggested (HQ's two parts wait): the case and
+    the stars filed."""
     purchases("2027-01", {"HD-E1-001": "1200", "HD-E1-002": "300"})
     clock.set(at(2027, 2, 1, 9, 0))
     instance = start_by_hand(engine, "2027-01")
     suggested = {code: row.suggested_stars for code, row in sheet_of(instance).items()}
     act(engine, instance, "initial_rating", "spec_east", ratings(suggested))
+    return instance, suggested
+
+
+def test_a_returned_sheet_goes_back_to_the_branch_whole(engine, purchases, pages):
+    instance, suggested = filed_sheet(engine, purchases)
     assert set(open_tasks(instance)) == {"hq_review", "second_rating"}
 
     act(engine, instance, "hq_review", "hq_mkt", {"decision": "return", "comment": "HD-E1-002 应为一星，请复核"})
