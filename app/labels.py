@@ -33,6 +33,7 @@ OUTCOMES = {
     "resolved": _l("Resolved"),
     "closed_unsatisfied": _l("Closed, customer not satisfied"),
     "withdrawn": _l("Withdrawn"),
+    "graded": _l("Graded"),
 }
 
 # Bootstrap colour of each outcome's badge
@@ -55,6 +56,7 @@ EVENTS = {
     "timer_fired": _l("Deadline passed"),
     "reminder_sent": _l("Reminder sent"),
     "star_rating_final": _l("Final stars recorded"),
+    "customer_classified": _l("Credit grade and customer status recorded"),
     "attachment_added": _l("File attached"),
     "instance_suspended": _l("Case suspended"),
     "instance_resumed": _l("Case resumed"),

@@ -23,6 +23,7 @@ from forms.complaints import (
     ComplaintInvestigationForm,
     ComplaintPlanForm,
 )
+from forms.credit_rating import CreditFinancialForm, CreditNonFinancialForm, CreditRatingStartForm
 from forms.dossier_borrow_request import DossierBorrowRequestForm
 from forms.dossier_consent import DossierConsentForm
 from forms.notice_acknowledge import NoticeAcknowledgeForm
@@ -55,6 +56,9 @@ FORMS: dict[str, type[FlaskForm]] = {
     "complaint_execution": ComplaintExecutionForm,
     "complaint_confirmation": ComplaintConfirmationForm,
     "complaint_feedback": ComplaintFeedbackForm,
+    "credit_rating_start": CreditRatingStartForm,
+    "credit_nonfinancial": CreditNonFinancialForm,
+    "credit_financial": CreditFinancialForm,
 }
 
 

@@ -21,6 +21,7 @@ from app.clock import clock
 from app.domain import demo
 from app.domain.attachments import Attachment
 from app.domain.complaints import Complaint
+from app.domain.credit_rating import CreditRating
 from app.domain.customers import Customer, DossierLoan, DossierRead, PurchaseRecord
 from app.domain.delegation import Delegation
 from app.domain.notifications import Notification
@@ -75,7 +76,7 @@ def clear_runtime_rows() -> None:
     On PostgreSQL the audit trail's trigger lets this through only as declared maintenance."""
     if db.engine.dialect.name == "postgresql":
         db.session.execute(text("SET LOCAL app.audit_maintenance = 'on'"))
-    for model in (Notification, CaseReader, Delegation, DossierRead, DossierLoan, StarRating, Complaint, Attachment,
+    for model in (CreditRating, Notification, CaseReader, Delegation, DossierRead, DossierLoan, StarRating, Complaint, Attachment,
                   Incident, Checkpoint, Event, Timer, TaskCandidate, Task, Instance, ApiToken):
         db.session.execute(delete(model))
 
@@ -91,7 +92,9 @@ def clean_state(app):
         db.session.rollback()
         clear_runtime_rows()
         db.session.execute(update(User).values(locale=None))  # a test may have switched a language
-        db.session.execute(update(Customer).values(resource_guarantee=False, extra_discount_yuan_per_ton=0))
+        db.session.execute(update(Customer).values(resource_guarantee=False, extra_discount_yuan_per_ton=0,
+                                                   credit_grade=None, big_customer=False, key_customer=False,
+                                                   key_follow_up=False))
         db.session.execute(delete(ProcessDefinition)
                            .where(ProcessDefinition.id.not_in(app.config["BASELINE_DEFINITIONS"])))
         db.session.commit()

@@ -330,3 +330,45 @@ def test_hand_on_send_back_revise_and_approve(browser, base_url):
     expect(requester.get_by_test_id("history")).to_contain_text("已退回")
     requester.screenshot(path=ARTIFACTS / "sent-back-and-approved-phone.png", full_page=True)
     requester.context.close()
+
+
+def test_the_two_departments_score_a_credit_rating_side_by_side(browser, base_url):
+    """An administrator opens last quarter's rating of a customer; the sales department and the finance
+    department each find their part in their inbox and score it, in either order; the grade follows."""
+    admin = sign_in(browser, base_url, "admin")
+    admin.goto(f"{base_url}/requests/new/credit_rating")
+    admin.select_option("#customer_id", label="HD-E1-001 上海浦江石化贸易有限公司")
+    admin.fill("#quarter", "2020-Q4")
+    admin.get_by_role("button", name="提交申请").click()
+    expect(admin.locator(".alert-success")).to_be_visible()
+    case_url = admin.url
+    admin.context.close()
+
+    finance = sign_in(browser, base_url, "fin_li", phone=True)
+    finance.goto(f"{base_url}/inbox")
+    finance.locator("[data-testid=inbox] a", has_text="计划财务部评定财务指标").click()
+    finance.get_by_role("button", name="认领").click()
+    finance.fill("#settlement", "15")
+    finance.fill("#leverage", "12")  # more than its 10 points: refused, nothing lost
+    finance.fill("#credit_performance", "15")
+    finance.get_by_role("button", name="提交", exact=True).click()
+    expect(finance.locator(".invalid-feedback")).to_contain_text("10")
+    expect(finance.locator("#settlement")).to_have_value("15")
+    finance.fill("#leverage", "9.5")
+    finance.get_by_role("button", name="提交", exact=True).click()
+    expect(finance.locator(".alert-success")).to_be_visible()
+    finance.screenshot(path=ARTIFACTS / "credit-finance-phone.png", full_page=True)
+    finance.context.close()
+
+    sales = sign_in(browser, base_url, "sales_dept")
+    sales.goto(f"{base_url}/inbox")
+    sales.locator("[data-testid=inbox] a", has_text="销售部评定非财务指标").click()
+    sales.get_by_role("button", name="认领").click()
+    for field, points in (("cooperation_years", "10"), ("loyalty", "9"), ("standing", "10"),
+                          ("monthly_volume", "15"), ("steadiness", "10"), ("timing", "5")):
+        sales.fill(f"#{field}", points)
+    sales.get_by_role("button", name="提交", exact=True).click()
+    expect(sales.locator(".alert-success")).to_be_visible()
+    sales.goto(case_url)
+    expect(sales.get_by_test_id("history")).to_contain_text("AAA (98.50)")
+    sales.context.close()

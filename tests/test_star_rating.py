@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from conftest import fire_due, get_customer, get_user
-from sqlalchemy import select
+from sqlalchemy import and_, select
 
 from app.clock import clock
 from app.domain.org import OrgUnit
@@ -17,6 +17,7 @@ from app.engine.queries import return_behind
 from app.extensions import db
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+STAR_SCHEDULE = and_(Timer.kind == SCHEDULE, Timer.process_key == "star_rating")  # (the credit rating has one too)
 EAST = ["HD-E1-001", "HD-E1-002", "HD-E1-003", "HD-E2-001", "HD-E2-002"]
 
 
@@ -70,7 +71,7 @@ def start_by_hand(engine, month: str, branch: str = "east") -> Instance:
 def test_the_schedule_opens_one_case_per_branch_at_midnight_in_shanghai(engine, purchases):
     clock.set(at(2027, 1, 15, 10, 0))
     engine.deploy_directory(engine_processes(engine))  # writes the schedule's wake-up
-    (row,) = db.session.scalars(select(Timer).where(Timer.kind == SCHEDULE)).all()
+    (row,) = db.session.scalars(select(Timer).where(STAR_SCHEDULE)).all()
     assert row.process_key == "star_rating" and row.due_at == at(2027, 2, 1)
 
     assert fire_due(engine, at(2027, 1, 31, 23, 59, 59)) == 0  # 15:59:59 UTC: Shanghai is not there yet
@@ -81,7 +82,7 @@ def test_the_schedule_opens_one_case_per_branch_at_midnight_in_shanghai(engine, 
     assert [(i.start_data["branch_code"], i.start_data["month"]) for i in opened] == [("east", "2027-01"),
                                                                                       ("north", "2027-01")]
     assert all(i.started_by_id is None for i in opened)
-    assert db.session.scalar(select(Timer.due_at).where(Timer.kind == SCHEDULE)) == at(2027, 3, 1)
+    assert db.session.scalar(select(Timer.due_at).where(STAR_SCHEDULE)) == at(2027, 3, 1)
     assert fire_due(engine, at(2027, 2, 1, 0, 5)) == 0  # never twice
 
     # The branch's staff find the sheet in their inboxes: the specialist, and the business department.
@@ -126,7 +127,7 @@ def test_a_month_is_opened_once_whether_by_hand_or_by_the_schedule(engine, api):
 
     # The schedule, catching up on January after the manual start, opens only the north branch's.
     engine.deploy_directory(engine_processes(engine))
-    row = db.session.scalar(select(Timer).where(Timer.kind == SCHEDULE))
+    row = db.session.scalar(select(Timer).where(STAR_SCHEDULE))
     row.due_at = at(2027, 2, 1)
     db.session.commit()
     fire_due(engine, at(2027, 2, 1, 9, 5))
@@ -412,7 +413,7 @@ def test_a_branch_whose_case_cannot_open_is_retried_without_holding_back_the_oth
     try:
         assert fire_due(engine, at(2027, 2, 1, 0, 0, 1)) == 1
         assert [i.start_data["branch_code"] for i in cases("2027-01")] == ["east"]
-        row = db.session.scalar(select(Timer).where(Timer.kind == SCHEDULE))
+        row = db.session.scalar(select(Timer).where(STAR_SCHEDULE))
         assert "north" in row.last_error and row.attempts == 1
         assert at(2027, 2, 1) < row.due_at < at(2027, 2, 1, 1, 0)  # retried soon, not next month
     finally:
@@ -420,7 +421,7 @@ def test_a_branch_whose_case_cannot_open_is_retried_without_holding_back_the_oth
         db.session.commit()
     fire_due(engine, at(2027, 2, 1, 1, 0))
     assert sorted(i.start_data["branch_code"] for i in cases("2027-01")) == ["east", "north"]
-    row = db.session.scalar(select(Timer).where(Timer.kind == SCHEDULE))
+    row = db.session.scalar(select(Timer).where(STAR_SCHEDULE))
     assert (row.due_at, row.attempts, row.last_error) == (at(2027, 3, 1), 0, None)
 
 

@@ -107,6 +107,16 @@ def hq_marketing(data: dict) -> Assignment:
     return Assignment(candidate_role=org.HQ_MARKETING, candidate_org_unit_id=_hq_department("marketing").id)
 
 
+def hq_sales_department(data: dict) -> Assignment:
+    """Headquarters' sales department (销售部): the credit rating's non-financial scores."""
+    return Assignment(candidate_role=org.SALES_DEPARTMENT, candidate_org_unit_id=_hq_department("sales").id)
+
+
+def hq_finance(data: dict) -> Assignment:
+    """Headquarters' planning and finance department (计划财务部): the credit rating's financial scores."""
+    return Assignment(candidate_role=org.FINANCE, candidate_org_unit_id=_hq_department("finance").id)
+
+
 def company_leadership(data: dict) -> Assignment:
     """The company's leaders (公司领导)."""
     return Assignment(candidate_role=org.LEADERSHIP, candidate_org_unit_id=_hq_department("leadership").id)
@@ -135,6 +145,8 @@ GROUP_RULES: dict[str, Callable[[dict], Assignment]] = {
     "branch_business_dept": branch_business_dept,
     "branch_customer_specialist": branch_customer_specialist,
     "hq_marketing": hq_marketing,
+    "hq_sales_department": hq_sales_department,
+    "hq_finance": hq_finance,
     "company_leadership": company_leadership,
 }
 

@@ -18,10 +18,9 @@ from sqlalchemy import ForeignKey, String, Text, func, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db_types import UTCDateTime
-from app.domain import org
+from app.domain import credit_rating, org, star_rating
 from app.domain.case import CaseStart, ServiceCall
 from app.domain.customers import Customer
-from app.domain.star_rating import history
 from app.engine.deadlines import COMPANY_TZ
 from app.errors import InvalidData
 from app.extensions import db
@@ -125,9 +124,11 @@ def facts(complaint: Complaint) -> dict:
 
 
 def is_key_customer(customer: Customer) -> bool:
-    """A key customer for complaints: 3 or 4 stars in its latest rating. (Credit grades AAA/AA and
-    big-customer status join this once the credit rating exists.)"""
-    latest = history(customer.id)[:1]
+    """A key customer (重点客户): as its latest credit rating classified it (seed 001); a customer never
+    credit-rated yet counts as key with 3 or 4 stars in its latest star rating."""
+    if credit_rating.history(customer.id):
+        return customer.key_customer
+    latest = star_rating.history(customer.id)[:1]
     return bool(latest) and latest[0].stars >= 3
 
 

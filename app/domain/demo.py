@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
-from app.domain import complaints, org, star_rating
+from app.domain import complaints, credit_rating, org, star_rating
 from app.domain.accounts import hash_password
 from app.domain.customers import DIRECT, DISTRIBUTOR, Customer, PurchaseRecord
 from app.engine.models import OPEN, Instance, Task
@@ -173,8 +173,9 @@ def seed(now: datetime) -> dict:
 
 
 def seed_cases(engine) -> int:
-    """File a few borrowing requests, open last month's star rating of the east branch and record a
-    complaint, so the demo inboxes are not empty; only into an empty system."""
+    """File a few borrowing requests, open last month's star rating of the east branch, record a
+    complaint and open last quarter's credit rating of one customer, so the demo inboxes are not empty;
+    only into an empty system."""
     if db.session.scalar(select(func.count(Instance.id))):
         return 0
     users = {u.username: u for u in db.session.scalars(select(org.User))}
@@ -192,7 +193,9 @@ def seed_cases(engine) -> int:
                  {"customer_id": customer.id, "channel": "phone", "category": "delivery",
                   "received_at": (engine.clock.now() - timedelta(hours=1)).isoformat(),
                   "content": "客户来电：本周两次配送迟到半天以上，影响车队出车，要求说明原因并保证准时。"})
-    return len(DEMO_CASES) + 2
+    engine.start(credit_rating.PROCESS_KEY, users["admin"],
+                 {"customer_id": customer.id, "quarter": credit_rating.previous_quarter(engine.clock.now())})
+    return len(DEMO_CASES) + 3
 
 
 def _purchases(code: str, monthly_tons: Decimal, today: date) -> list[PurchaseRecord]:

@@ -9,7 +9,8 @@ its schedule as a property, visible to administrators in the modeler:
         <camunda:property name="schedule" value="monthly on day 1 at 00:00" />
       </camunda:properties></bpmn:extensionElements>
 
-The time is the company's (Asia/Shanghai). The next firing is one row in the wake-up table (kind
+or "quarterly on day 1 at 00:00" (January, April, July and October). The time is the company's
+(Asia/Shanghai). The next firing is one row in the wake-up table (kind
 `schedule`, at most one per process), fired by the same workers as every timer; the domain says
 what cases a firing opens (app.domain.processes.SCHEDULED_STARTS).
 """
@@ -26,7 +27,7 @@ from app.engine.deadlines import COMPANY_TZ, local
 from app.engine.models import SCHEDULE, ProcessDefinition, Timer
 from app.extensions import db
 
-_MONTHLY = re.compile(r"^monthly on day (\d{1,2}) at (\d{2}):(\d{2})$")
+_SCHEDULE = re.compile(r"^(monthly|quarterly) on day (\d{1,2}) at (\d{2}):(\d{2})$")
 _PROPERTY = ("./bpmn:extensionElements/camunda:properties/camunda:property[@name='schedule']")
 
 
@@ -35,7 +36,10 @@ class ScheduleError(ValueError):
 
 
 @dataclass(frozen=True)
-class Monthly:
+class Calendar:
+    """On a day of every month, or of the first month of every quarter, at a time (company time)."""
+
+    months_apart: int  # 1: monthly; 3: quarterly (from January)
     day: int
     hour: int
     minute: int
@@ -46,21 +50,24 @@ class Monthly:
     def next_after(self, moment: datetime) -> datetime:
         """The first firing strictly after `moment`."""
         here = local(moment)
-        candidate = self.at(here.year, here.month)
-        if candidate > moment:
-            return candidate
-        index = here.year * 12 + here.month  # the next month, counted from 0
-        return self.at(index // 12, index % 12 + 1)
+        index = here.year * 12 + here.month - 1  # months counted from 0
+        index -= index % self.months_apart  # the month this period began with
+        while True:
+            candidate = self.at(index // 12, index % 12 + 1)
+            if candidate > moment:
+                return candidate
+            index += self.months_apart
 
 
-def parse(text: str) -> Monthly:
-    match = _MONTHLY.match(text.strip())
+def parse(text: str) -> Calendar:
+    match = _SCHEDULE.match(text.strip())
     if match is None:
-        raise ScheduleError(f"schedule {text!r}: write it as 'monthly on day D at HH:MM' (company time)")
-    day, hour, minute = (int(group) for group in match.groups())
+        raise ScheduleError(f"schedule {text!r}: write it as 'monthly on day D at HH:MM' or "
+                            f"'quarterly on day D at HH:MM' (company time)")
+    every, (day, hour, minute) = match.group(1), (int(group) for group in match.groups()[1:])
     if not 1 <= day <= 28 or hour > 23 or minute > 59:
         raise ScheduleError(f"schedule {text!r}: the day must be 1–28 (every month has it) and the time valid")
-    return Monthly(day, hour, minute)
+    return Calendar(1 if every == "monthly" else 3, day, hour, minute)
 
 
 def declared(process: etree._Element, namespaces: dict) -> str | None:

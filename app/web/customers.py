@@ -4,7 +4,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from app.clock import clock
-from app.domain import dossiers, star_rating
+from app.domain import credit_rating, dossiers, star_rating
 from app.domain.customers import Customer
 from app.errors import Forbidden
 from app.extensions import db
@@ -35,6 +35,7 @@ def dossier(customer_id: int):
     purchases = customer.purchases[:24]
     return render_template("customers/dossier.html", customer=customer, read=read, purchases=purchases,
                            totals=dossiers.purchase_totals(customer), stars=star_rating.history(customer.id)[:12],
+                           credit=credit_rating.history(customer.id)[:8],
                            may_see_log=dossiers.may_see_access_log(current_user, customer))
 
 
