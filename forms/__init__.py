@@ -26,6 +26,7 @@ from forms.complaints import (
 from forms.credit_rating import CreditFinancialForm, CreditNonFinancialForm, CreditRatingStartForm
 from forms.dossier_borrow_request import DossierBorrowRequestForm
 from forms.dossier_consent import DossierConsentForm
+from forms.dossier_update import DossierChangesReportForm, DossierChangesReviewForm, DossierUpdateStartForm
 from forms.notice_acknowledge import NoticeAcknowledgeForm
 from forms.signer_opinion import SignerOpinionForm
 from forms.star_rating import (
@@ -59,6 +60,9 @@ FORMS: dict[str, type[FlaskForm]] = {
     "credit_rating_start": CreditRatingStartForm,
     "credit_nonfinancial": CreditNonFinancialForm,
     "credit_financial": CreditFinancialForm,
+    "dossier_update_start": DossierUpdateStartForm,
+    "dossier_changes_report": DossierChangesReportForm,
+    "dossier_changes_review": DossierChangesReviewForm,
 }
 
 

@@ -24,6 +24,7 @@ from app.domain.complaints import Complaint
 from app.domain.credit_rating import CreditRating
 from app.domain.customers import Customer, DossierLoan, DossierRead, PurchaseRecord
 from app.domain.delegation import Delegation
+from app.domain.dossier_upkeep import DossierChange
 from app.domain.notifications import Notification
 from app.domain.org import ApiToken, User
 from app.domain.star_rating import StarRating
@@ -76,7 +77,7 @@ def clear_runtime_rows() -> None:
     On PostgreSQL the audit trail's trigger lets this through only as declared maintenance."""
     if db.engine.dialect.name == "postgresql":
         db.session.execute(text("SET LOCAL app.audit_maintenance = 'on'"))
-    for model in (CreditRating, Notification, CaseReader, Delegation, DossierRead, DossierLoan, StarRating, Complaint, Attachment,
+    for model in (DossierChange, CreditRating, Notification, CaseReader, Delegation, DossierRead, DossierLoan, StarRating, Complaint, Attachment,
                   Incident, Checkpoint, Event, Timer, TaskCandidate, Task, Instance, ApiToken):
         db.session.execute(delete(model))
 

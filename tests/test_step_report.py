@@ -191,7 +191,7 @@ def test_every_process_shows_its_cases_started_and_completed(engine):
 
     totals = {t.process_key: t for t in step_report.processes(None, None, None)}
 
-    assert list(totals) == [COMPLAINTS, "credit_rating", BORROWING, "star_rating"]
+    assert list(totals) == [COMPLAINTS, "credit_rating", BORROWING, "dossier_update", "star_rating"]
     borrowing = totals[BORROWING]
     # A (97 h) and D (5 h) completed; B and C run; E was terminated
     assert (borrowing.name, borrowing.started, borrowing.completed) == ("客户档案借阅", 5, 2)
@@ -209,7 +209,7 @@ def test_the_report_puts_each_process_with_its_steps_and_filters_by_process(engi
 
     assert [(s.totals.process_key, [r.spec_id for r in s.steps]) for s in sections] == [
         (COMPLAINTS, []), (DEADLINES, ["consent"]), ("countersign", []), ("credit_rating", []),
-        (BORROWING, [REP_STEP, BUSINESS_STEP, MANAGER_STEP]), ("star_rating", [])]
+        (BORROWING, [REP_STEP, BUSINESS_STEP, MANAGER_STEP]), ("dossier_update", []), ("star_rating", [])]
     [only] = step_report.report(DEADLINES, None, None, MARCH_NOW)
     assert (only.totals.process_key, only.totals.started, [figures(r) for r in only.steps]) == (
         DEADLINES, 1, [(1, 1, Durations(0, None, None), 0, 0)])

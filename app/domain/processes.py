@@ -9,26 +9,39 @@
 """
 from functools import partial
 
-from app.domain import borrowing, complaints, credit_rating, org, readers, reminders, star_rating
+from app.domain import (
+    borrowing,
+    complaints,
+    credit_rating,
+    dossier_upkeep,
+    org,
+    readers,
+    reminders,
+    star_rating,
+)
 
 START_HOOKS = {
     borrowing.PROCESS_KEY: borrowing.prepare_request,
     star_rating.PROCESS_KEY: star_rating.prepare_start,
     complaints.PROCESS_KEY: complaints.prepare_intake,
     credit_rating.PROCESS_KEY: credit_rating.prepare_start,
+    dossier_upkeep.PROCESS_KEY: dossier_upkeep.prepare_start,
 }
 
 STARTERS = {
     star_rating.PROCESS_KEY: {org.ADMIN},
     credit_rating.PROCESS_KEY: {org.ADMIN},
+    dossier_upkeep.PROCESS_KEY: {org.ADMIN},
 }
 
 SCHEDULED_STARTS = {
     star_rating.PROCESS_KEY: star_rating.scheduled_starts,
     credit_rating.PROCESS_KEY: credit_rating.scheduled_starts,
+    dossier_upkeep.PROCESS_KEY: dossier_upkeep.scheduled_starts,
 }
 
 SERVICES = {
+    "collect_dossier_changes": dossier_upkeep.collect,
     "grade_customer": credit_rating.grade,
     "reclassify_customer": credit_rating.classify,
     "copy_to_readers": readers.copy_to_readers,

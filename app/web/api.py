@@ -11,7 +11,16 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from app.clock import clock
-from app.domain import accounts, attachments, delegation, dossiers, notifications, org, star_rating
+from app.domain import (
+    accounts,
+    attachments,
+    delegation,
+    dossier_upkeep,
+    dossiers,
+    notifications,
+    org,
+    star_rating,
+)
 from app.domain.customers import Customer
 from app.engine import case_search, definitions, queries
 from app.engine.models import AFTER_SIGN, Event, Instance, Task
@@ -34,6 +43,7 @@ from app.web.operation_forms import (
 )
 from app.web.tasks import approve_each
 from forms import build_form, context, describe, form_data, task_form
+from forms.dossier_update import DossierEditForm
 
 bp = Blueprint("api", __name__)
 
@@ -246,6 +256,25 @@ def get_dossier(customer_id: int):
                                    "quantity_tons": str(p.quantity_tons), "amount_yuan": str(p.amount_yuan),
                                    "delivered_on": iso(p.delivered_on)} for p in customer.purchases],
                     "read": {"ground": read.ground, "loan_id": read.loan_id}})
+
+
+@bp.route("/customers/<int:customer_id>/dossier", methods=["POST"])
+@token_required
+def edit_dossier(customer_id: int):
+    """{field: value, …}: the rep of the territory changes typed fields; the changes made."""
+    customer = dossiers.get_customer(customer_id)
+    dossier_upkeep.check_editor(g.api_user, customer)
+    body = json_body()
+    unknown = sorted(set(body) - set(dossier_upkeep.KIND_OF))
+    if unknown:  # the code and system-generated fields are never typed
+        raise InvalidData(_l("These fields are not typed: %(fields)s.", fields=", ".join(unknown)),
+                          {name: [_l("Not a typed field.")] for name in unknown})
+    form = from_json(DossierEditForm, {**{name: _plain(getattr(customer, name)) for name in dossier_upkeep.KIND_OF},
+                                       **body})
+    if not form.validate():
+        raise InvalidData(_l("Some fields are not valid."), form.errors)
+    changes = dossier_upkeep.edit(customer, g.api_user, {name: form[name].data for name in body}, clock.now())
+    return jsonify([{"field": c.field, "kind": c.kind, "old": c.old, "new": c.new} for c in changes])
 
 
 @bp.route("/customers/<int:customer_id>/stars")

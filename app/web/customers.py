@@ -1,13 +1,16 @@
-"""Customer list, dossier page (access-gated and logged) and the dossier's access log."""
-from flask import Blueprint, render_template, request
+"""Customer list, dossier page (access-gated and logged), the rep's edit of a dossier, and the dossier's
+access log."""
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from app.clock import clock
-from app.domain import credit_rating, dossiers, star_rating
+from app.domain import credit_rating, dossier_upkeep, dossiers, star_rating
 from app.domain.customers import Customer
 from app.errors import Forbidden
 from app.extensions import db
+from forms.dossier_update import FIELD_LABELS, DossierEditForm
 
 bp = Blueprint("customers", __name__)
 
@@ -36,7 +39,25 @@ def dossier(customer_id: int):
     return render_template("customers/dossier.html", customer=customer, read=read, purchases=purchases,
                            totals=dossiers.purchase_totals(customer), stars=star_rating.history(customer.id)[:12],
                            credit=credit_rating.history(customer.id)[:8],
+                           changes=dossier_upkeep.changes_of(customer.id, 20), field_labels=FIELD_LABELS,
+                           may_edit=dossiers.is_owning_rep(current_user, customer),
                            may_see_log=dossiers.may_see_access_log(current_user, customer))
+
+
+@bp.route("/customers/<int:customer_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(customer_id: int):
+    """The rep of the customer's territory keeps its dossier current; every change is kept."""
+    customer = dossiers.get_customer(customer_id)
+    dossier_upkeep.check_editor(current_user, customer)
+    form = DossierEditForm(obj=customer)
+    if form.validate_on_submit():
+        changes = dossier_upkeep.edit(customer, current_user, form.values(), clock.now())
+        flash(_l("%(count)s field(s) changed.", count=len(changes)) if changes else _l("Nothing changed."), "success")
+        return redirect(url_for("customers.dossier", customer_id=customer.id))
+    return render_template("customers/edit.html", customer=customer, form=form,
+                           static=dossier_upkeep.FIELDS[dossier_upkeep.STATIC],
+                           dynamic=dossier_upkeep.FIELDS[dossier_upkeep.DYNAMIC]), 400 if form.errors else 200
 
 
 @bp.route("/customers/<int:customer_id>/access-log")

@@ -1,0 +1,150 @@
+"""Dossier upkeep (seeds 000, 003): the rep of a territory keeps its dossiers current, and before each
+month ends every branch sends headquarters what changed, with a note; HQ sees each change as a diff.
+
+Seed 003's field kinds: static fields (who the customer is: name, address, scope …) and dynamic ones
+(status, phone, settlement, route, cycles …) are typed by the rep; the code (the numbering scheme) is
+never retyped; system-generated fields (purchase totals, stars, grades, preferences) are computed and
+never typed. Every change is kept, field by field, with who made it and when (DossierChange).
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import ForeignKey, Index, String, Text, select, update
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.db_types import UTCDateTime
+from app.domain import org
+from app.domain.case import CaseStart, ServiceCall
+from app.domain.customers import Customer
+from app.domain.dossiers import is_owning_rep
+from app.domain.star_rating import MONTH
+from app.engine.deadlines import local
+from app.engine.models import Instance
+from app.errors import Conflict, Forbidden, InvalidData
+from app.extensions import db
+
+PROCESS_KEY = "dossier_update"
+
+STATIC, DYNAMIC = "static", "dynamic"
+# The fields a rep types, by kind (the order of the edit form).
+FIELDS = {
+    STATIC: ("name", "address", "registered_capital_wan", "cooperation_since", "business_scope", "product_lines",
+             "main_products", "downstream_market", "contact1_name", "contact1_mobile", "contact2_name",
+             "contact2_mobile", "other_contacts", "invoice_type", "monthly_demand_tons", "equipment", "transport"),
+    DYNAMIC: ("status", "phone", "settlement_method", "bank_account", "delivery_route", "order_cycle", "visit_cycle"),
+}
+KIND_OF = {name: kind for kind, names in FIELDS.items() for name in names}
+
+
+class DossierChange(db.Model):
+    """One field of one dossier changed: before, after, by whom, when; and the monthly report to HQ that
+    carried it (None: not reported yet)."""
+
+    __tablename__ = "dossier_changes"
+    __table_args__ = (Index("ix_dossier_changes_unreported", "customer_id", "reported_in_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    field: Mapped[str] = mapped_column(String(40))
+    kind: Mapped[str] = mapped_column(String(10))  # static | dynamic
+    old: Mapped[str] = mapped_column(Text, default="")
+    new: Mapped[str] = mapped_column(Text, default="")
+    changed_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    reported_in_id: Mapped[int | None] = mapped_column(ForeignKey("instances.id"), index=True)
+
+    customer: Mapped[Customer] = relationship()
+    changed_by: Mapped[org.User] = relationship()
+
+
+def _text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f") if value == value.to_integral() else str(value)
+    return str(value)
+
+
+def check_editor(user: org.User, customer: Customer) -> None:
+    """Only the rep of the customer's territory edits its dossier (seed 000)."""
+    if not is_owning_rep(user, customer):
+        raise Forbidden(_l("Only the rep of the customer's territory edits its dossier."))
+
+
+def edit(customer: Customer, user: org.User, values: dict, now: datetime) -> list[DossierChange]:
+    """The owning rep's edit of his dossier: every field that changed becomes a DossierChange row, in
+    one transaction. Fields that are not typed (the code, system-generated ones) are refused."""
+    check_editor(user, customer)
+    unknown = sorted(set(values) - set(KIND_OF))
+    if unknown:
+        message = _l("These fields are not typed: %(fields)s.", fields=", ".join(unknown))
+        raise InvalidData(message, {name: [message] for name in unknown})
+    changes = []
+    for name, value in values.items():
+        before = getattr(customer, name)
+        if _text(before) != _text(value):
+            changes.append(DossierChange(customer_id=customer.id, field=name, kind=KIND_OF[name], old=_text(before),
+                                         new=_text(value), changed_by_id=user.id, changed_at=now))
+            setattr(customer, name, value)
+    db.session.add_all(changes)
+    db.session.commit()
+    return changes
+
+
+def changes_of(customer_id: int, limit: int = 50) -> list[DossierChange]:
+    return list(db.session.scalars(select(DossierChange).where(DossierChange.customer_id == customer_id)
+                                   .order_by(DossierChange.changed_at.desc(), DossierChange.id.desc()).limit(limit)))
+
+
+def reported_in(instance_id: int) -> list[DossierChange]:
+    """The changes a monthly report carried, by customer and field."""
+    return list(db.session.scalars(select(DossierChange).where(DossierChange.reported_in_id == instance_id)
+                                   .order_by(DossierChange.customer_id, DossierChange.changed_at, DossierChange.id)))
+
+
+# -- the monthly report --------------------------------------------------------------------------
+
+def prepare_start(data: dict, _starter, now: datetime, resubmitting: int | None = None) -> CaseStart:
+    """One branch's report of one month, that month or one that has ended; never a second one."""
+    branch = db.session.scalar(select(org.OrgUnit).where(org.OrgUnit.code == str(data.get("branch", "")),
+                                                         org.OrgUnit.kind == org.BRANCH))
+    if branch is None:
+        raise InvalidData(_l("No such branch."), {"branch": [_l("No such branch.")]})
+    month = str(data.get("month", "")).strip()
+    if not MONTH.match(month) or month > local(now).strftime("%Y-%m"):
+        message = _l("Give this month or an earlier one, as YYYY-MM.")
+        raise InvalidData(message, {"month": [message]})
+    unique_key = f"{PROCESS_KEY}:{branch.code}:{month}"
+    existing = db.session.scalar(select(Instance.id).where(Instance.unique_key == unique_key,
+                                                           Instance.id != (resubmitting or 0)))
+    if existing is not None:
+        message = _l("%(branch)s already reports %(month)s (case %(id)s).", branch=branch.name, month=month,
+                     id=existing)
+        raise Conflict(message, {"month": [message]})
+    return CaseStart(data={"branch_id": branch.id, "branch_code": branch.code, "branch_name": branch.name,
+                           "month": month},
+                     business_key=f"branch:{branch.code}", unique_key=unique_key)
+
+
+def scheduled_starts(due: datetime) -> list[dict]:
+    """What the schedule opens (the 25th of each month): this month's report of every branch."""
+    month = local(due).strftime("%Y-%m")
+    return [{"branch": code, "month": month} for code in db.session.scalars(
+        select(org.OrgUnit.code).where(org.OrgUnit.kind == org.BRANCH).order_by(org.OrgUnit.code))]
+
+
+def collect(call: ServiceCall) -> dict:
+    """Service task `collect_dossier_changes`: the branch's changes not reported yet go into this report
+    (each change goes to HQ once)."""
+    case = call.case
+    territories = select(org.OrgUnit.id).where(org.OrgUnit.parent_id == call.data["branch_id"])
+    customers = select(Customer.id).where(Customer.territory_id.in_(territories))
+    result = db.session.execute(update(DossierChange).where(
+        DossierChange.customer_id.in_(customers), DossierChange.reported_in_id.is_(None),
+        DossierChange.changed_at < case.now).values(reported_in_id=case.instance.id))
+    return {"change_count": result.rowcount}
