@@ -57,6 +57,7 @@ EVENTS = {
     "reminder_sent": _l("Reminder sent"),
     "star_rating_final": _l("Final stars recorded"),
     "customer_classified": _l("Credit grade and customer status recorded"),
+    "warnings_listed": _l("Warning indicators listed"),
     "attachment_added": _l("File attached"),
     "instance_suspended": _l("Case suspended"),
     "instance_resumed": _l("Case resumed"),
@@ -81,6 +82,14 @@ EVENTS = {
 # The fields of a decision that hold a person's own words (comments, reasons, findings …), shown
 # under the decision, searched by the compliance search, and never counted as a change of data.
 COMMENT_FIELDS = ("comment", "note", "findings", "reason", "actions", "measures", "report", "customer_words")
+
+# Seed 004's customer tiers for early warning (app.domain.early_warning.tier_of).
+CUSTOMER_TIERS = {
+    "core": _l("Core customer"),
+    "important": _l("Important customer"),
+    "big": _l("Big customer (volume)"),
+    "general": _l("General customer"),
+}
 
 # Why a person may not decide a consent or approval step (domain.segregation).
 SEGREGATION_RULES = {

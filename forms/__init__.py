@@ -27,6 +27,14 @@ from forms.credit_rating import CreditFinancialForm, CreditNonFinancialForm, Cre
 from forms.dossier_borrow_request import DossierBorrowRequestForm
 from forms.dossier_consent import DossierConsentForm
 from forms.dossier_update import DossierChangesReportForm, DossierChangesReviewForm, DossierUpdateStartForm
+from forms.early_warning import (
+    EarlyWarningStartForm,
+    WarningFollowUpForm,
+    WarningMeasuresForm,
+    WarningReportStartForm,
+    WarningRoutineReportForm,
+    WarningRoutineReviewForm,
+)
 from forms.notice_acknowledge import NoticeAcknowledgeForm
 from forms.signer_opinion import SignerOpinionForm
 from forms.star_rating import (
@@ -63,6 +71,12 @@ FORMS: dict[str, type[FlaskForm]] = {
     "dossier_update_start": DossierUpdateStartForm,
     "dossier_changes_report": DossierChangesReportForm,
     "dossier_changes_review": DossierChangesReviewForm,
+    "early_warning_start": EarlyWarningStartForm,
+    "warning_measures": WarningMeasuresForm,
+    "warning_follow_up": WarningFollowUpForm,
+    "warning_report_start": WarningReportStartForm,
+    "warning_routine_report": WarningRoutineReportForm,
+    "warning_routine_review": WarningRoutineReviewForm,
 }
 
 

@@ -133,6 +133,17 @@ def countersigner(data: dict) -> Assignment:
     return Assignment(assignee_id=person.id)
 
 
+def warning_receiver(data: dict) -> Assignment:
+    """Who receives an urgent warning report, by the customer's `tier` (seed 004): core → the deputy
+    general manager; important → HQ marketing; big → the branch's sales manager; general → the branch's
+    customer specialists. A group rule that, for some tiers, finds one person (who then has the task)."""
+    by_tier = {"core": deputy_gm, "important": hq_marketing, "big": branch_sales_manager,
+               "general": branch_customer_specialist}
+    if data.get("tier") not in by_tier:
+        raise AssignmentError(f"the case names no customer tier ({data.get('tier')!r})")
+    return by_tier[data["tier"]](data)
+
+
 PERSON_RULES: dict[str, Callable[[dict], Assignment]] = {
     "territory_rep": territory_rep,
     "branch_manager": branch_manager,
@@ -147,6 +158,7 @@ GROUP_RULES: dict[str, Callable[[dict], Assignment]] = {
     "hq_marketing": hq_marketing,
     "hq_sales_department": hq_sales_department,
     "hq_finance": hq_finance,
+    "warning_receiver": warning_receiver,
     "company_leadership": company_leadership,
 }
 

@@ -14,6 +14,7 @@ from app.domain import (
     complaints,
     credit_rating,
     dossier_upkeep,
+    early_warning,
     org,
     readers,
     reminders,
@@ -26,21 +27,27 @@ START_HOOKS = {
     complaints.PROCESS_KEY: complaints.prepare_intake,
     credit_rating.PROCESS_KEY: credit_rating.prepare_start,
     dossier_upkeep.PROCESS_KEY: dossier_upkeep.prepare_start,
+    early_warning.PROCESS_KEY: early_warning.prepare_urgent,
+    early_warning.ROUTINE_KEY: early_warning.prepare_routine,
 }
 
 STARTERS = {
     star_rating.PROCESS_KEY: {org.ADMIN},
     credit_rating.PROCESS_KEY: {org.ADMIN},
     dossier_upkeep.PROCESS_KEY: {org.ADMIN},
+    early_warning.ROUTINE_KEY: {org.ADMIN},
 }
 
 SCHEDULED_STARTS = {
     star_rating.PROCESS_KEY: star_rating.scheduled_starts,
     credit_rating.PROCESS_KEY: credit_rating.scheduled_starts,
     dossier_upkeep.PROCESS_KEY: dossier_upkeep.scheduled_starts,
+    early_warning.PROCESS_KEY: early_warning.urgent_starts,
+    early_warning.ROUTINE_KEY: early_warning.routine_starts,
 }
 
 SERVICES = {
+    "prepare_warning_list": early_warning.warning_list,
     "collect_dossier_changes": dossier_upkeep.collect,
     "grade_customer": credit_rating.grade,
     "reclassify_customer": credit_rating.classify,

@@ -161,6 +161,11 @@ def end_of_day(day: str) -> str:
     return deadlines.end_of_day(date.fromisoformat(day[:10])).isoformat()
 
 
+def day_start(day: str) -> str:
+    """The start of a date ("YYYY-MM-DD", company time): 00:00 Asia/Shanghai that day, as ISO 8601."""
+    return deadlines.day_start(date.fromisoformat(day[:10])).isoformat()
+
+
 def customer(customer_id: int) -> dict | None:
     """A customer's code, name, kind, territory and branch codes and preferential flags (None if
     unknown); dossier contents are not for definitions."""
@@ -179,7 +184,7 @@ def working_hours(hours: float) -> str:
 
 HELPERS = {
     "now": now, "day_of_month": day_of_month, "day_after_month": day_after_month,
-    "days_after": days_after, "end_of_day": end_of_day, "customer": customer, "working_days": working_days, "working_hours": working_hours,
+    "days_after": days_after, "day_start": day_start, "end_of_day": end_of_day, "customer": customer, "working_days": working_days, "working_hours": working_hours,
     "Decimal": Decimal, "datetime_from_iso": datetime.fromisoformat,
 }
 BUILTINS = {

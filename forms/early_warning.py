@@ -1,0 +1,96 @@
+"""The forms of early warning: an urgent report, the receiver's measures and their follow-up, and the
+branch's routine report with HQ's reading of it (its rows come from the case)."""
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import (
+    BooleanField,
+    DateField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+    ValidationError,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, InputRequired, Length, Regexp
+
+from app.clock import clock
+from app.domain import early_warning, org
+from app.engine.deadlines import local
+from app.extensions import db
+from forms.dossier_borrow_request import customer_choices
+
+INDICATOR_CHOICES = [
+    SelectChoice("overdue_receivables", _l("Overdue receivables")),
+    SelectChoice("purchase_drop", _l("Purchases dropping against its own average")),
+    SelectChoice("credit_downgrade", _l("Credit downgrade")),
+    SelectChoice("major_complaint", _l("Major complaint unresolved")),
+]
+
+
+class EarlyWarningStartForm(FlaskForm):
+    """An urgent report: which customer, which indicator, broken or about to be, what happened."""
+
+    customer_id = SelectField(_l("Customer"), coerce=int, validate_choice=False, validators=[InputRequired()])
+    indicator = SelectField(_l("Warning indicator"), choices=INDICATOR_CHOICES, validators=[InputRequired()])
+    level = RadioField(_l("Level"), default=early_warning.BREAKS, validators=[InputRequired()],
+                       choices=[SelectChoice(early_warning.BREAKS, _l("Broken")),
+                                SelectChoice(early_warning.NEARS, _l("About to be broken"))])
+    detail = TextAreaField(_l("What happened"), validators=[DataRequired(), Length(max=2000)])
+
+    def fill_choices(self, user):
+        self.customer_id.choices = customer_choices()
+
+
+class WarningMeasuresForm(FlaskForm):
+    """The receiver sets out measures and names the day they are followed up."""
+
+    measures = TextAreaField(_l("Measures"), validators=[DataRequired(), Length(max=2000)])
+    follow_up_on = DateField(_l("Follow up on"), validators=[InputRequired()],
+                             description=_l("The day you report whether the measures worked."))
+
+    def validate_follow_up_on(self, field):
+        if field.data and field.data < local(clock.now()).date():
+            raise ValidationError(_l("The follow-up day cannot be in the past."))
+
+
+class WarningFollowUpForm(FlaskForm):
+    """On the follow-up day: did the measures work? If not, new measures follow."""
+
+    resolved = BooleanField(_l("The risk is resolved"))
+    result = TextAreaField(_l("What the measures achieved"), validators=[DataRequired(), Length(max=2000)])
+
+
+class WarningReportStartForm(FlaskForm):
+    """Start form: a process administrator opens a branch's routine report of a month by hand."""
+
+    branch = SelectField(_l("Branch"), validate_choice=False, validators=[InputRequired()])
+    month = StringField(_l("Month"), validators=[
+        InputRequired(), Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", message=_l("A month is written YYYY-MM, e.g. 2026-10."))])
+
+    def fill_choices(self, user):
+        self.branch.choices = [SelectChoice(code, name) for code, name in db.session.execute(
+            select(org.OrgUnit.code, org.OrgUnit.name).where(org.OrgUnit.kind == org.BRANCH)
+            .order_by(org.OrgUnit.code))]
+
+
+class _ShowsWarnings(FlaskForm):
+    template = "forms/warning_list.html"
+    indicator_labels = {choice.value: choice.label for choice in INDICATOR_CHOICES}
+
+    def for_task(self, task):
+        self.warnings = early_warning.listed(task.instance_id)
+        return self
+
+    def context(self) -> dict:
+        return {"warnings": self.warnings}
+
+
+class WarningRoutineReportForm(_ShowsWarnings):
+    report = TextAreaField(_l("Routine report"), validators=[DataRequired(), Length(max=4000)],
+                           description=_l("How the customers stand, what is at risk, what the branch does."))
+
+
+class WarningRoutineReviewForm(_ShowsWarnings):
+    measures = TextAreaField(_l("Measures"), validators=[DataRequired(), Length(max=2000)])
