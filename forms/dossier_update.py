@@ -3,21 +3,19 @@ monthly report's steps, which show the month's changes as a diff (`for_task`: fr
 from what is posted)."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from sqlalchemy import select
 from wtforms import (
     DateField,
     DecimalField,
     RadioField,
-    SelectField,
     StringField,
     TextAreaField,
     ValidationError,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from app.domain import dossier_upkeep, org
-from app.extensions import db
+from app.domain import dossier_upkeep
+from forms.branch_month import BranchMonthForm
 
 
 class DossierEditForm(FlaskForm):
@@ -57,17 +55,8 @@ class DossierEditForm(FlaskForm):
 FIELD_LABELS = {name: getattr(DossierEditForm, name).args[0] for name in dossier_upkeep.KIND_OF}
 
 
-class DossierUpdateStartForm(FlaskForm):
+class DossierUpdateStartForm(BranchMonthForm):
     """Start form: a process administrator opens a branch's report of a month by hand."""
-
-    branch = SelectField(_l("Branch"), validate_choice=False, validators=[InputRequired()])
-    month = StringField(_l("Month"), validators=[
-        InputRequired(), Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", message=_l("A month is written YYYY-MM, e.g. 2026-10."))])
-
-    def fill_choices(self, user):
-        self.branch.choices = [SelectChoice(code, name) for code, name in db.session.execute(
-            select(org.OrgUnit.code, org.OrgUnit.name).where(org.OrgUnit.kind == org.BRANCH)
-            .order_by(org.OrgUnit.code))]
 
 
 class _ShowsChanges(FlaskForm):

@@ -2,23 +2,21 @@
 branch's routine report with HQ's reading of it (its rows come from the case)."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from sqlalchemy import select
 from wtforms import (
     BooleanField,
     DateField,
     RadioField,
     SelectField,
-    StringField,
     TextAreaField,
     ValidationError,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, Regexp
+from wtforms.validators import DataRequired, InputRequired, Length
 
 from app.clock import clock
-from app.domain import early_warning, org
+from app.domain import early_warning
 from app.engine.deadlines import local
-from app.extensions import db
+from forms.branch_month import BranchMonthForm
 from forms.dossier_borrow_request import customer_choices
 
 INDICATOR_CHOICES = [
@@ -62,17 +60,8 @@ class WarningFollowUpForm(FlaskForm):
     result = TextAreaField(_l("What the measures achieved"), validators=[DataRequired(), Length(max=2000)])
 
 
-class WarningReportStartForm(FlaskForm):
+class WarningReportStartForm(BranchMonthForm):
     """Start form: a process administrator opens a branch's routine report of a month by hand."""
-
-    branch = SelectField(_l("Branch"), validate_choice=False, validators=[InputRequired()])
-    month = StringField(_l("Month"), validators=[
-        InputRequired(), Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", message=_l("A month is written YYYY-MM, e.g. 2026-10."))])
-
-    def fill_choices(self, user):
-        self.branch.choices = [SelectChoice(code, name) for code, name in db.session.execute(
-            select(org.OrgUnit.code, org.OrgUnit.name).where(org.OrgUnit.kind == org.BRANCH)
-            .order_by(org.OrgUnit.code))]
 
 
 class _ShowsWarnings(FlaskForm):

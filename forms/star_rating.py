@@ -6,7 +6,6 @@ The sheet's rows come from the case (app.domain.star_rating.sheet), never from w
 """
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from sqlalchemy import select
 from wtforms import (
     BooleanField,
     FieldList,
@@ -20,28 +19,20 @@ from wtforms import (
     ValidationError,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, Regexp, StopValidation
+from wtforms.validators import DataRequired, InputRequired, Length, StopValidation
 from wtforms.widgets import HiddenInput
 
-from app.domain import org
 from app.domain import star_rating as rating
-from app.extensions import db
+from forms.branch_month import MONTH_FIELD, BranchMonthForm
 
 STAR_CHOICES = [SelectChoice(stars, "★" * stars) for stars in rating.STARS]
 
 
-class StarRatingStartForm(FlaskForm):
+class StarRatingStartForm(BranchMonthForm):
     """Start form: a process administrator opens the rating of one branch for one month."""
 
-    branch = SelectField(_l("Branch"), validate_choice=False, validators=[InputRequired()])
-    month = StringField(_l("Month rated"), validators=[
-        InputRequired(), Regexp(rating.MONTH.pattern, message=_l("A month is written YYYY-MM, e.g. 2026-10."))],
-        description=_l("YYYY-MM. The schedule opens last month's rating on the 1st by itself."))
-
-    def fill_choices(self, user):
-        self.branch.choices = [SelectChoice(code, name) for code, name in db.session.execute(
-            select(org.OrgUnit.code, org.OrgUnit.name).where(org.OrgUnit.kind == org.BRANCH)
-            .order_by(org.OrgUnit.code))]
+    month = StringField(_l("Month rated"), description=_l("YYYY-MM. The schedule opens last month's rating on the 1st by itself."),
+                        **MONTH_FIELD)
 
 
 class RatingRow(Form):
