@@ -91,6 +91,14 @@ CUSTOMER_TIERS = {
     "general": _l("General customer"),
 }
 
+# Early warning's indicators (app.domain.early_warning.INDICATORS).
+WARNING_INDICATORS = {
+    "overdue_receivables": _l("Overdue receivables"),
+    "purchase_drop": _l("Purchases dropping against its own average"),
+    "credit_downgrade": _l("Credit downgrade"),
+    "major_complaint": _l("Major complaint unresolved"),
+}
+
 # Why a person may not decide a consent or approval step (domain.segregation).
 SEGREGATION_RULES = {
     "initiator": _l("started the case"),

@@ -13,18 +13,14 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length
 
+from app import labels
 from app.clock import clock
 from app.domain import early_warning
 from app.engine.deadlines import local
 from forms.branch_month import BranchMonthForm
 from forms.dossier_borrow_request import customer_choices
 
-INDICATOR_CHOICES = [
-    SelectChoice("overdue_receivables", _l("Overdue receivables")),
-    SelectChoice("purchase_drop", _l("Purchases dropping against its own average")),
-    SelectChoice("credit_downgrade", _l("Credit downgrade")),
-    SelectChoice("major_complaint", _l("Major complaint unresolved")),
-]
+INDICATOR_CHOICES = [SelectChoice(code, words) for code, words in labels.WARNING_INDICATORS.items()]
 
 
 class EarlyWarningStartForm(FlaskForm):
@@ -66,7 +62,6 @@ class WarningReportStartForm(BranchMonthForm):
 
 class _ShowsWarnings(FlaskForm):
     template = "forms/warning_list.html"
-    indicator_labels = {choice.value: choice.label for choice in INDICATOR_CHOICES}
 
     def for_task(self, task):
         self.warnings = early_warning.listed(task.instance_id)

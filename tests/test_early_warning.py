@@ -159,3 +159,10 @@ def test_the_schedule_opens_urgent_reports_once_and_every_branchs_routine_report
     act(engine, east, "hq_mkt", {"measures": "营销处跟进价格政策"})
     db.session.expire_all()
     assert db.session.get(Instance, east.id).status == "completed"
+
+
+def test_the_receivers_task_page_says_what_the_warning_is(engine, pages):
+    instance = report(engine)
+    pages.login("spec_east")
+    page = pages.client.get(f"/tasks/{waiting(instance).id}").get_data(as_text=True)
+    assert 'data-testid="warning"' in page and "应收账款逾期" in page and "应收账款逾期45天，金额38万元" in page
