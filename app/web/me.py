@@ -2,6 +2,7 @@
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
+from wtforms.fields.choices import SelectChoice
 
 from app.clock import clock
 from app.domain import delegation, notifications
@@ -50,7 +51,7 @@ def read_all():
 
 
 def _render_away(form, status=200):
-    form.processes.choices = [(d.key, d.name) for d in definitions.latest_definitions()]
+    form.processes.choices = [SelectChoice(d.key, d.name) for d in definitions.latest_definitions()]
     return render_template("me/away.html", form=form, periods=delegation.periods_of(current_user, clock.now())), status
 
 
