@@ -45,6 +45,14 @@ from forms.star_rating import (
     StarRatingStartForm,
     StarSecondRatingForm,
 )
+from forms.visits import (
+    VisitPlanApprovalForm,
+    VisitPlanForm,
+    VisitPlanStartForm,
+    VisitSummaryReadForm,
+    VisitSummaryReportForm,
+    VisitSummaryStartForm,
+)
 
 FORMS: dict[str, type[FlaskForm]] = {
     "dossier_borrow_request": DossierBorrowRequestForm,
@@ -77,6 +85,12 @@ FORMS: dict[str, type[FlaskForm]] = {
     "warning_report_start": WarningReportStartForm,
     "warning_routine_report": WarningRoutineReportForm,
     "warning_routine_review": WarningRoutineReviewForm,
+    "visit_plan_start": VisitPlanStartForm,
+    "visit_plan_sheet": VisitPlanForm,
+    "visit_plan_approval": VisitPlanApprovalForm,
+    "visit_summary_start": VisitSummaryStartForm,
+    "visit_summary_report": VisitSummaryReportForm,
+    "visit_summary_read": VisitSummaryReadForm,
 }
 
 

@@ -28,6 +28,7 @@ from app.domain.dossier_upkeep import DossierChange
 from app.domain.notifications import Notification
 from app.domain.org import ApiToken, User
 from app.domain.star_rating import StarRating
+from app.domain.visits import VisitRecord
 from app.engine.audit import Checkpoint
 from app.engine.models import (
     CaseReader,
@@ -77,7 +78,7 @@ def clear_runtime_rows() -> None:
     On PostgreSQL the audit trail's trigger lets this through only as declared maintenance."""
     if db.engine.dialect.name == "postgresql":
         db.session.execute(text("SET LOCAL app.audit_maintenance = 'on'"))
-    for model in (DossierChange, CreditRating, Notification, CaseReader, Delegation, DossierRead, DossierLoan, StarRating, Complaint, Attachment,
+    for model in (VisitRecord, DossierChange, CreditRating, Notification, CaseReader, Delegation, DossierRead, DossierLoan, StarRating, Complaint, Attachment,
                   Incident, Checkpoint, Event, Timer, TaskCandidate, Task, Instance, ApiToken):
         db.session.execute(delete(model))
 

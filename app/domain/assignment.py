@@ -122,6 +122,14 @@ def company_leadership(data: dict) -> Assignment:
     return Assignment(candidate_role=org.LEADERSHIP, candidate_org_unit_id=_hq_department("leadership").id)
 
 
+def plan_rep(data: dict) -> Assignment:
+    """The rep whose visit plan it is (`rep_id`)."""
+    person = db.session.get(org.User, data.get("rep_id"))
+    if person is None or not person.active:
+        raise AssignmentError(f"the plan names no active rep ({data.get('rep_id')!r})")
+    return Assignment(assignee_id=person.id)
+
+
 def countersigner(data: dict) -> Assignment:
     """One signer of a countersign (会签/或签): a multi-instance user task with a loop cardinality of
     `len(signers)` (a list of user ids) and element variable `signer_index`; each instance's person."""
@@ -151,6 +159,7 @@ PERSON_RULES: dict[str, Callable[[dict], Assignment]] = {
     "deputy_gm": deputy_gm,
     "plan_responsible": plan_responsible,
     "countersigner": countersigner,
+    "plan_rep": plan_rep,
 }
 GROUP_RULES: dict[str, Callable[[dict], Assignment]] = {
     "branch_business_dept": branch_business_dept,

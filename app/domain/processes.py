@@ -19,6 +19,7 @@ from app.domain import (
     readers,
     reminders,
     star_rating,
+    visits,
 )
 
 START_HOOKS = {
@@ -29,6 +30,8 @@ START_HOOKS = {
     dossier_upkeep.PROCESS_KEY: dossier_upkeep.prepare_start,
     early_warning.PROCESS_KEY: early_warning.prepare_urgent,
     early_warning.ROUTINE_KEY: early_warning.prepare_routine,
+    visits.PLAN_KEY: visits.prepare_plan,
+    visits.SUMMARY_KEY: visits.prepare_summary,
 }
 
 STARTERS = {
@@ -36,6 +39,8 @@ STARTERS = {
     credit_rating.PROCESS_KEY: {org.ADMIN},
     dossier_upkeep.PROCESS_KEY: {org.ADMIN},
     early_warning.ROUTINE_KEY: {org.ADMIN},
+    visits.PLAN_KEY: {org.ADMIN},
+    visits.SUMMARY_KEY: {org.ADMIN},
 }
 
 SCHEDULED_STARTS = {
@@ -44,9 +49,13 @@ SCHEDULED_STARTS = {
     dossier_upkeep.PROCESS_KEY: dossier_upkeep.scheduled_starts,
     early_warning.PROCESS_KEY: early_warning.urgent_starts,
     early_warning.ROUTINE_KEY: early_warning.routine_starts,
+    visits.PLAN_KEY: visits.plan_starts,
+    visits.SUMMARY_KEY: visits.summary_starts,
 }
 
 SERVICES = {
+    "prepare_visit_plan": visits.plan_sheet,
+    "prepare_visit_summary": visits.summary_rows,
     "prepare_warning_list": early_warning.warning_list,
     "collect_dossier_changes": dossier_upkeep.collect,
     "grade_customer": credit_rating.grade,

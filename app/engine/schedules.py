@@ -9,7 +9,7 @@ its schedule as a property, visible to administrators in the modeler:
         <camunda:property name="schedule" value="monthly on day 1 at 00:00" />
       </camunda:properties></bpmn:extensionElements>
 
-or "quarterly on day 1 at 00:00" (January, April, July and October). The time is the company's
+or "quarterly on day 1 at 00:00" (January, April, July and October), or "weekly on Monday at 08:00". The time is the company's
 (Asia/Shanghai). The next firing is one row in the wake-up table (kind
 `schedule`, at most one per process), fired by the same workers as every timer; the domain says
 what cases a firing opens (app.domain.processes.SCHEDULED_STARTS).
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from lxml import etree
 from sqlalchemy import delete, select
@@ -28,6 +28,8 @@ from app.engine.models import SCHEDULE, ProcessDefinition, Timer
 from app.extensions import db
 
 _SCHEDULE = re.compile(r"^(monthly|quarterly) on day (\d{1,2}) at (\d{2}):(\d{2})$")
+_WEEKLY = re.compile(r"^weekly on (monday|tuesday|wednesday|thursday|friday|saturday|sunday) at (\d{2}):(\d{2})$")
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _PROPERTY = ("./bpmn:extensionElements/camunda:properties/camunda:property[@name='schedule']")
 
 
@@ -59,11 +61,37 @@ class Calendar:
             index += self.months_apart
 
 
-def parse(text: str) -> Calendar:
+@dataclass(frozen=True)
+class Weekly:
+    """On a day of every week, at a time (company time)."""
+
+    weekday: int  # 0: Monday
+    hour: int
+    minute: int
+
+    def next_after(self, moment: datetime) -> datetime:
+        """The first firing strictly after `moment`."""
+        here = local(moment)
+        day = here.date() + timedelta(days=(self.weekday - here.weekday()) % 7)
+        while True:
+            candidate = datetime(day.year, day.month, day.day, self.hour, self.minute,
+                                 tzinfo=COMPANY_TZ).astimezone(UTC)
+            if candidate > moment:
+                return candidate
+            day += timedelta(days=7)
+
+
+def parse(text: str) -> Calendar | Weekly:
+    weekly = _WEEKLY.match(text.strip().lower())
+    if weekly is not None:
+        hour, minute = int(weekly.group(2)), int(weekly.group(3))
+        if hour > 23 or minute > 59:
+            raise ScheduleError(f"schedule {text!r}: the time is not valid")
+        return Weekly(WEEKDAYS.index(weekly.group(1)), hour, minute)
     match = _SCHEDULE.match(text.strip())
     if match is None:
-        raise ScheduleError(f"schedule {text!r}: write it as 'monthly on day D at HH:MM' or "
-                            f"'quarterly on day D at HH:MM' (company time)")
+        raise ScheduleError(f"schedule {text!r}: write it as 'monthly on day D at HH:MM', "
+                            f"'quarterly on day D at HH:MM' or 'weekly on Monday at HH:MM' (company time)")
     every, (day, hour, minute) = match.group(1), (int(group) for group in match.groups()[1:])
     if not 1 <= day <= 28 or hour > 23 or minute > 59:
         raise ScheduleError(f"schedule {text!r}: the day must be 1–28 (every month has it) and the time valid")

@@ -20,9 +20,11 @@ from app.domain import (
     notifications,
     org,
     star_rating,
+    visits,
 )
 from app.domain.customers import Customer
 from app.engine import case_search, definitions, queries
+from app.engine.deadlines import local
 from app.engine.models import AFTER_SIGN, Event, Instance, Task
 from app.errors import AppError, Forbidden, InvalidData, NotFound
 from app.extensions import db
@@ -44,6 +46,7 @@ from app.web.operation_forms import (
 from app.web.tasks import approve_each
 from forms import build_form, context, describe, form_data, task_form
 from forms.dossier_update import DossierEditForm
+from forms.visits import VisitRecordForm
 
 bp = Blueprint("api", __name__)
 
@@ -275,6 +278,27 @@ def edit_dossier(customer_id: int):
         raise InvalidData(_l("Some fields are not valid."), form.errors)
     changes = dossier_upkeep.edit(customer, g.api_user, {name: form[name].data for name in body}, clock.now())
     return jsonify([{"field": c.field, "kind": c.kind, "old": c.old, "new": c.new} for c in changes])
+
+
+@bp.route("/customers/<int:customer_id>/visits", methods=["POST"])
+@token_required
+def record_visit(customer_id: int):
+    """{visited_on, products, delivery, business_process, service, other_views}: a visit into the dossier."""
+    customer = dossiers.get_customer(customer_id)
+    if visits.visiting_role(g.api_user, customer) is None:
+        raise Forbidden(_l("Only the customer's rep, its branch's managers and HQ marketing record visits."))
+    form = _checked(VisitRecordForm)
+    visit = visits.record(customer, g.api_user, form.values(), clock.now())
+    return jsonify({"id": visit.id, "role": visit.role, "visited_on": visit.visited_on.isoformat()}), 201
+
+
+@bp.route("/visits/due")
+@token_required
+def due_visits():
+    """The visits the frequency table asks of me, soonest due first."""
+    today = local(clock.now()).date()
+    return jsonify([{"customer": v.customer.code, "role": v.role, "last": iso(v.last), "due": v.due.isoformat(),
+                     "overdue": v.overdue(today)} for v in visits.due_visits(g.api_user, clock.now())])
 
 
 @bp.route("/customers/<int:customer_id>/stars")

@@ -6,11 +6,12 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from app.clock import clock
-from app.domain import credit_rating, dossier_upkeep, dossiers, star_rating
+from app.domain import credit_rating, dossier_upkeep, dossiers, star_rating, visits
 from app.domain.customers import Customer
-from app.errors import Forbidden
+from app.errors import Forbidden, InvalidData
 from app.extensions import db
 from forms.dossier_update import FIELD_LABELS, DossierEditForm
+from forms.visits import VisitRecordForm
 
 bp = Blueprint("customers", __name__)
 
@@ -41,6 +42,8 @@ def dossier(customer_id: int):
                            credit=credit_rating.history(customer.id)[:8],
                            changes=dossier_upkeep.changes_of(customer.id, 20), field_labels=FIELD_LABELS,
                            may_edit=dossiers.is_owning_rep(current_user, customer),
+                           visit_records=visits.of_customer(customer.id),
+                           may_record_visit=visits.visiting_role(current_user, customer) is not None,
                            may_see_log=dossiers.may_see_access_log(current_user, customer))
 
 
@@ -67,3 +70,23 @@ def access_log(customer_id: int):
     dossiers.check_access_log_right(current_user, customer)
     return render_template("customers/access_log.html", customer=customer,
                            reads=dossiers.access_log(customer))
+
+
+@bp.route("/customers/<int:customer_id>/visits/new", methods=["GET", "POST"])
+@login_required
+def record_visit(customer_id: int):
+    """A visit into the dossier, by the customer's rep, its branch's managers or HQ marketing."""
+    customer = dossiers.get_customer(customer_id)
+    if visits.visiting_role(current_user, customer) is None:
+        raise Forbidden(_l("Only the customer's rep, its branch's managers and HQ marketing record visits."))
+    form = VisitRecordForm()
+    if form.validate_on_submit():
+        try:
+            visits.record(customer, current_user, form.values(), clock.now())
+        except InvalidData as exc:
+            for name, messages in exc.fields.items():
+                getattr(form, name).errors.extend(messages)
+        else:
+            flash(_l("Visit recorded."), "success")
+            return redirect(url_for("customers.dossier", customer_id=customer.id))
+    return render_template("customers/visit.html", customer=customer, form=form), 400 if form.errors else 200

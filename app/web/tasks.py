@@ -4,7 +4,8 @@ from flask import Blueprint, current_app, flash, g, redirect, render_template, r
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
-from app.domain import org
+from app.clock import clock
+from app.domain import org, visits
 from app.engine import queries
 from app.engine.models import STEP
 from app.errors import AppError, InvalidData
@@ -27,7 +28,8 @@ def inbox():
     page = queries.inbox_page(current_user, request.args.get("page", 1, type=int),
                               current_app.config["PAGE_SIZE"])
     g.inbox_waiting = page.total  # the top bar's count: already known, not counted again
-    return render_template("tasks/inbox.html", page=page, batch_form_keys=BATCH_APPROVABLE, batch_form=BatchForm())
+    return render_template("tasks/inbox.html", page=page, batch_form_keys=BATCH_APPROVABLE, batch_form=BatchForm(),
+                           overdue_visits=visits.overdue_visits(current_user, clock.now()))
 
 
 def _render_task(task, form, status=200, **operation_forms):

@@ -1,0 +1,106 @@
+"""The forms of visits: recording a visit (a page of the dossier), and the steps of the monthly plan and
+the weekly summary, which show the rows their services recorded in the case."""
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import (
+    DateField,
+    DecimalField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+    ValidationError,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
+
+from app.domain import org, visits
+from app.extensions import db
+from forms.branch_month import MONTH_FIELD, BranchForm
+
+VIEW = [Length(max=2000)]
+
+
+class VisitRecordForm(FlaskForm):
+    """A visit as seed 000 records it: products, delivery, business process, service, other views."""
+
+    visited_on = DateField(_l("Visited on"), validators=[InputRequired()])
+    products = TextAreaField(_l("Products"), validators=VIEW)
+    delivery = TextAreaField(_l("Delivery"), validators=VIEW)
+    business_process = TextAreaField(_l("Business process"), validators=VIEW)
+    service = TextAreaField(_l("Service"), validators=VIEW)
+    other_views = TextAreaField(_l("Other views"), validators=VIEW)
+
+    def validate_other_views(self, field):
+        if not any((self[name].data or "").strip() for name in visits.VIEW_FIELDS):
+            raise ValidationError(_l("Write down what the customer said about at least one topic."))
+
+    def values(self) -> dict:
+        return {"visited_on": self.visited_on.data, **{name: (self[name].data or "").strip()
+                                                        for name in visits.VIEW_FIELDS}}
+
+
+class VisitPlanStartForm(FlaskForm):
+    """Start form: a process administrator opens a rep's plan of a month by hand."""
+
+    rep = SelectField(_l("Sales rep"), validate_choice=False, validators=[InputRequired()])
+    month = StringField(_l("Month"), **MONTH_FIELD)
+
+    def fill_choices(self, user):
+        self.rep.choices = [SelectChoice(username, name) for username, name in db.session.execute(
+            select(org.User.username, org.User.display_name).join(org.Membership).join(org.Role)
+            .where(org.Role.code == org.SALES_REP).order_by(org.User.username))]
+
+
+class _ShowsRows(FlaskForm):
+    """A step showing the rows its case's service recorded (`event_type`)."""
+
+    event_type = ""
+
+    def for_task(self, task):
+        self.rows = visits.recorded_rows(task.instance_id, self.event_type)
+        return self
+
+    def context(self) -> dict:
+        return {"rows": self.rows}
+
+
+class VisitPlanForm(_ShowsRows):
+    template = "forms/visit_plan.html"
+    event_type = "visit_sheet"
+    target_tons = DecimalField(_l("This month's target (tons)"), places=2,
+                               validators=[InputRequired(), NumberRange(min=0)])
+    plan = TextAreaField(_l("Visit plan"), validators=[DataRequired(), Length(max=4000)],
+                         description=_l("Whom you visit when, and what for; at least the visits the table asks."))
+
+
+class VisitPlanApprovalForm(_ShowsRows):
+    template = "forms/visit_plan.html"
+    event_type = "visit_sheet"
+    decision = RadioField(_l("Decision"), choices=[SelectChoice("approve", _l("Approve")),
+                                                   SelectChoice("return", _l("Return to the rep"))],
+                          validators=[InputRequired()])
+    comment = TextAreaField(_l("Comment"), validators=[Length(max=1000)])
+
+    def validate_comment(self, field):
+        if self.decision.data == "return" and not (field.data or "").strip():
+            raise ValidationError(_l("Say what the plan lacks."))
+
+
+class VisitSummaryStartForm(BranchForm):
+    """Start form: a process administrator opens a branch's weekly summary by hand."""
+
+    monday = StringField(_l("Monday it is due (YYYY-MM-DD)"), validators=[InputRequired()])
+
+
+class VisitSummaryReportForm(_ShowsRows):
+    template = "forms/visit_summary.html"
+    event_type = "visits_listed"
+    summary = TextAreaField(_l("Summary of the week"), validators=[DataRequired(), Length(max=4000)])
+
+
+class VisitSummaryReadForm(_ShowsRows):
+    template = "forms/visit_summary.html"
+    event_type = "visits_listed"
+    comment = TextAreaField(_l("Comment"), validators=[Length(max=1000)])
