@@ -16,6 +16,7 @@ from wtforms.validators import DataRequired, InputRequired, Length
 from app import labels
 from app.clock import clock
 from app.domain import early_warning
+from app.engine import queries
 from app.engine.deadlines import local
 from forms.branch_month import BranchMonthForm
 from forms.dossier_borrow_request import customer_choices
@@ -64,7 +65,7 @@ class _ShowsWarnings(FlaskForm):
     template = "forms/warning_list.html"
 
     def for_task(self, task):
-        self.warnings = early_warning.listed(task.instance_id)
+        self.warnings = queries.recorded_rows(task.instance_id, "warnings_listed")
         return self
 
     def context(self) -> dict:

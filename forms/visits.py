@@ -16,6 +16,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
 from app.domain import org, visits
+from app.engine import queries
 from app.extensions import db
 from forms.branch_month import MONTH_FIELD, BranchForm
 
@@ -59,7 +60,7 @@ class _ShowsRows(FlaskForm):
     event_type = ""
 
     def for_task(self, task):
-        self.rows = visits.recorded_rows(task.instance_id, self.event_type)
+        self.rows = queries.recorded_rows(task.instance_id, self.event_type)
         return self
 
     def context(self) -> dict:

@@ -17,6 +17,7 @@ from app.domain import early_warning
 from app.domain.credit_rating import CreditRating
 from app.domain.customers import PurchaseRecord
 from app.domain.star_rating import StarRating
+from app.engine import queries
 from app.engine.models import OPEN, Instance, Task
 from app.extensions import db
 
@@ -153,7 +154,7 @@ def test_the_schedule_opens_urgent_reports_once_and_every_branchs_routine_report
                                       .order_by(Instance.id)))
     assert sorted(i.start_data["branch_code"] for i in routine) == ["east", "north"]
     east = next(i for i in routine if i.start_data["branch_code"] == "east")
-    rows = {row["code"]: row for row in early_warning.listed(east.id)}
+    rows = {row["code"]: row for row in queries.recorded_rows(east.id, "warnings_listed")}
     assert [b["indicator"] for b in rows[E1]["breaches"]] == ["purchase_drop"] and rows["HD-E1-002"]["breaches"] == []
     act(engine, east, "spec_east", {"report": "浦江石化九月采购骤降，已约谈"})
     act(engine, east, "hq_mkt", {"measures": "营销处跟进价格政策"})

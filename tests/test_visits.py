@@ -14,6 +14,7 @@ from sqlalchemy import delete, select
 from app.clock import clock
 from app.domain import visits
 from app.domain.star_rating import StarRating
+from app.engine import queries
 from app.engine.models import OPEN, Event, Instance, Task
 from app.errors import Conflict, Forbidden, InvalidData
 from app.extensions import db
@@ -141,7 +142,7 @@ def test_every_monday_each_branch_sends_last_weeks_visits(engine):
     summaries = list(db.session.scalars(select(Instance).where(Instance.process_key == visits.SUMMARY_KEY)))
     assert sorted(s.start_data["branch_code"] for s in summaries) == ["east", "north"]
     east = next(s for s in summaries if s.start_data["branch_code"] == "east")
-    assert [(r["code"], r["visitor"]) for r in visits.recorded_rows(east.id, "visits_listed")] == [(E1, "张伟")]
+    assert [(r["code"], r["visitor"]) for r in queries.recorded_rows(east.id, "visits_listed")] == [(E1, "张伟")]
     assert open_task(east).due_at == at(2026, 11, 10)  # by the end of Monday
     fire_due(engine, at(2026, 11, 10, 0, 0, 1))
     assert db.session.scalars(select(Event).where(Event.instance_id == east.id,

@@ -24,7 +24,7 @@ from app.domain.case import CaseStart, ServiceCall
 from app.domain.complaints import Complaint
 from app.domain.customers import Customer, PurchaseRecord
 from app.engine.deadlines import local
-from app.engine.models import RUNNING, Event, Instance
+from app.engine.models import RUNNING, Instance
 from app.errors import InvalidData
 from app.extensions import db
 
@@ -157,9 +157,3 @@ def warning_list(call: ServiceCall) -> dict:
     call.case.record("warnings_listed", {"rows": rows}, system=True)  # what the report is about, kept
     return {}
 
-
-def listed(instance_id: int) -> list[dict]:
-    """The rows `warning_list` recorded for a routine report."""
-    event = db.session.scalar(select(Event).where(Event.instance_id == instance_id, Event.type == "warnings_listed")
-                              .order_by(Event.id.desc()).limit(1))
-    return event.data["rows"] if event is not None else []

@@ -22,7 +22,7 @@ from app.domain import org, star_rating
 from app.domain.case import CaseStart, ServiceCall
 from app.domain.customers import Customer, PurchaseRecord
 from app.engine.deadlines import local
-from app.engine.models import Event, Instance
+from app.engine.models import Instance
 from app.errors import Conflict, Forbidden, InvalidData
 from app.extensions import db
 
@@ -260,9 +260,3 @@ def summary_rows(call: ServiceCall) -> dict:
     call.case.record("visits_listed", {"rows": rows}, system=True)
     return {"visit_count": len(rows)}
 
-
-def recorded_rows(instance_id: int, event_type: str) -> list[dict]:
-    """The rows a plan's or summary's service recorded in the case."""
-    event = db.session.scalar(select(Event).where(Event.instance_id == instance_id, Event.type == event_type)
-                              .order_by(Event.id.desc()).limit(1))
-    return event.data["rows"] if event is not None else []

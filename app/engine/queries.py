@@ -166,6 +166,14 @@ def events_of(instance: Instance) -> list[Event]:
                                    .order_by(Event.at, Event.id)))
 
 
+def recorded_rows(instance_id: int, event_type: str) -> list[dict]:
+    """The rows a case's service recorded for its people to act on (a routine report's customers, a
+    plan's sheet), from the newest such event: what the step was shown, kept in the trail."""
+    event = db.session.scalar(select(Event).where(Event.instance_id == instance_id, Event.type == event_type)
+                              .order_by(Event.id.desc()).limit(1))
+    return event.data["rows"] if event is not None else []
+
+
 def last_refusal(instance: Instance) -> Event | None:
     """The refusal that ended a case: who refused and why."""
     for event in reversed(events_of(instance)):
