@@ -58,6 +58,8 @@ EVENTS = {
     "star_rating_final": _l("Final stars recorded"),
     "customer_classified": _l("Credit grade and customer status recorded"),
     "warnings_listed": _l("Warning indicators listed"),
+    "visit_sheet": _l("Visits required listed"),
+    "visits_listed": _l("Last week's visits listed"),
     "attachment_added": _l("File attached"),
     "instance_suspended": _l("Case suspended"),
     "instance_resumed": _l("Case resumed"),
