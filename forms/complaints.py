@@ -24,6 +24,7 @@ from app.domain import complaints
 from app.domain.org import User
 from app.engine.decisions import decide
 from app.extensions import db
+from forms.decisions import ApproveOrReturnForm
 from forms.dossier_borrow_request import customer_choices
 
 CHANNELS = labels.choices(labels.CHANNELS)
@@ -123,17 +124,11 @@ class ComplaintExecutionForm(FlaskForm):
     report = TextAreaField(_l("Report"), validators=LONG_TEXT)
 
 
-class ComplaintConfirmationForm(FlaskForm):
+class ComplaintConfirmationForm(ApproveOrReturnForm):
     """The deputy confirms the plan was carried out, or sends it back."""
 
-    decision = RadioField(_l("Decision"), choices=[SelectChoice("approve", _l("Done")),
-                                                   SelectChoice("return", _l("Send back"))],
-                          validators=[InputRequired()])
-    comment = TextAreaField(_l("Comment"), validators=[Length(max=1000)])
-
-    def validate_comment(self, field):
-        if self.decision.data == "return" and not (field.data or "").strip():
-            raise ValidationError(_l("Say what is still missing."))
+    approve_label, return_label = _l("Done"), _l("Send back")
+    comment_needed = _l("Say what is still missing.")
 
 
 class ComplaintFeedbackForm(FlaskForm):

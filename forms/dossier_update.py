@@ -6,16 +6,14 @@ from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
     DecimalField,
-    RadioField,
     StringField,
     TextAreaField,
-    ValidationError,
 )
-from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from app.domain import dossier_upkeep
 from forms.branch_month import BranchMonthForm
+from forms.decisions import ApproveOrReturnForm
 
 
 class DossierEditForm(FlaskForm):
@@ -80,14 +78,8 @@ class DossierChangesReportForm(_ShowsChanges):
                          description=_l("What changed this month and why; HQ files it with the dossiers."))
 
 
-class DossierChangesReviewForm(_ShowsChanges):
+class DossierChangesReviewForm(_ShowsChanges, ApproveOrReturnForm):
     """HQ marketing reads the changes and files the report, or returns it to the branch."""
 
-    decision = RadioField(_l("Decision"), choices=[SelectChoice("approve", _l("File it")),
-                                                   SelectChoice("return", _l("Return to the branch"))],
-                          validators=[InputRequired()])
-    comment = TextAreaField(_l("Comment"), validators=[Length(max=1000)])
-
-    def validate_comment(self, field):
-        if self.decision.data == "return" and not (field.data or "").strip():
-            raise ValidationError(_l("Say what the branch must complete."))
+    approve_label, return_label = _l("File it"), _l("Return to the branch")
+    comment_needed = _l("Say what the branch must complete.")

@@ -12,11 +12,9 @@ from wtforms import (
     Form,
     FormField,
     IntegerField,
-    RadioField,
     SelectField,
     StringField,
     TextAreaField,
-    ValidationError,
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, StopValidation
@@ -24,6 +22,7 @@ from wtforms.widgets import HiddenInput
 
 from app.domain import star_rating as rating
 from forms.branch_month import MONTH_FIELD, BranchMonthForm
+from forms.decisions import ApproveOrReturnForm
 
 STAR_CHOICES = [SelectChoice(stars, "★" * stars) for stars in rating.STARS]
 
@@ -156,17 +155,10 @@ class _ShowsSheet(FlaskForm):
         return {"sheet": [sheet_line(line) for line in self.lines]}
 
 
-class _ReviewForm(_ShowsSheet):
+class _ReviewForm(_ShowsSheet, ApproveOrReturnForm):
     """Approve a part of the sheet, or return it with a comment."""
 
-    decision = RadioField(_l("Decision"), choices=[SelectChoice("approve", _l("Approve")),
-                                                   SelectChoice("return", _l("Return"))],
-                          validators=[InputRequired()])
-    comment = TextAreaField(_l("Comment"), validators=[Length(max=1000)])
-
-    def validate_comment(self, field):
-        if self.decision.data == "return" and not (field.data or "").strip():
-            raise ValidationError(_l("Say what must change: the comment goes with the returned sheet."))
+    comment_needed = _l("Say what must change: the comment goes with the returned sheet.")
 
 
 class StarLowReviewForm(_ReviewForm):

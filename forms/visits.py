@@ -6,7 +6,6 @@ from sqlalchemy import select
 from wtforms import (
     DateField,
     DecimalField,
-    RadioField,
     SelectField,
     StringField,
     TextAreaField,
@@ -19,6 +18,7 @@ from app.domain import org, visits
 from app.engine import queries
 from app.extensions import db
 from forms.branch_month import MONTH_FIELD, BranchForm
+from forms.decisions import ApproveOrReturnForm
 
 VIEW = [Length(max=2000)]
 
@@ -76,17 +76,11 @@ class VisitPlanForm(_ShowsRows):
                          description=_l("Whom you visit when, and what for; at least the visits the table asks."))
 
 
-class VisitPlanApprovalForm(_ShowsRows):
+class VisitPlanApprovalForm(_ShowsRows, ApproveOrReturnForm):
     template = "forms/visit_plan.html"
     event_type = "visit_sheet"
-    decision = RadioField(_l("Decision"), choices=[SelectChoice("approve", _l("Approve")),
-                                                   SelectChoice("return", _l("Return to the rep"))],
-                          validators=[InputRequired()])
-    comment = TextAreaField(_l("Comment"), validators=[Length(max=1000)])
-
-    def validate_comment(self, field):
-        if self.decision.data == "return" and not (field.data or "").strip():
-            raise ValidationError(_l("Say what the plan lacks."))
+    return_label = _l("Return to the rep")
+    comment_needed = _l("Say what the plan lacks.")
 
 
 class VisitSummaryStartForm(BranchForm):
