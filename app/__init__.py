@@ -1,22 +1,34 @@
 """The application factory."""
 import logging
 import os
+import threading
 import uuid
 from datetime import datetime
 
-from flask import Flask, g, has_request_context, jsonify, render_template, request, session
+from flask import (
+    Flask,
+    current_app,
+    g,
+    has_app_context,
+    has_request_context,
+    jsonify,
+    render_template,
+    request,
+    session,
+)
+from flask.globals import app_ctx
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
-from app.clock import clock
+from app import db
+from app.calendar import COMPANY_TZ, clock
 from app.config import default_config
-from app.engine.deadlines import COMPANY_TZ
 from app.engine.queries import inbox_count
 from app.engine.service import EngineService
 from app.errors import AppError
-from app.extensions import babel, csrf, db, limiter, login_manager, migrate
+from app.extensions import babel, csrf, limiter, login_manager, migrate
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +39,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(default_config(app.instance_path))
     app.config.update(config or {})
 
-    db.init_app(app)
+    _open_database(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"))
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
@@ -36,9 +48,6 @@ def create_app(config: dict | None = None) -> Flask:
     babel.init_app(app, locale_selector=_select_locale)
     limiter.init_app(app)
     app.extensions["engine"] = EngineService(clock)
-
-    with app.app_context():
-        _tune_database()
 
     from app.web import admin, api, assets, auth, cases, complaints, compliance, customers, me, tasks
     for blueprint in (auth.bp, tasks.bp, cases.bp, me.bp, customers.bp, complaints.bp, compliance.bp, admin.bp,
@@ -80,29 +89,13 @@ def _select_locale() -> str:
     return session.get("locale", "zh")
 
 
-def _tune_database() -> None:
-    from sqlalchemy import event
-
-    engine = db.engine
-    if engine.dialect.name != "sqlite":
-        return
-
-    @event.listens_for(engine, "connect")
-    def _sqlite_pragmas(dbapi_connection, _record):
-        dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN below
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
-        cursor.close()
-
-    @event.listens_for(engine, "begin")
-    def _begin_immediate(conn):
-        # SQLite has one writer. Taking the write lock at BEGIN makes concurrent writers queue
-        # (busy_timeout) instead of failing mid-transaction when their snapshot went stale.
-        if conn.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+def _open_database(app: Flask) -> None:
+    """The application's engine, and a session for each application context (each request, each
+    command), closed when the context ends."""
+    app.extensions["database"] = db.connect(app.config["DATABASE_URL"])
+    db.serve(engine_of_context=lambda: current_app.extensions["database"] if has_app_context() else None,
+             scope=lambda: id(app_ctx._get_current_object()) if has_app_context() else threading.get_ident())
+    app.teardown_appcontext(lambda _exc: db.session.remove())
 
 
 def _register_templating(app: Flask) -> None:

@@ -6,7 +6,7 @@ import click
 import orjson
 from flask import Flask, current_app
 
-from app.clock import clock
+from app.calendar import clock
 from app.domain import demo, notifications
 from app.engine import audit
 from app.engine.definitions import DefinitionError

@@ -35,7 +35,7 @@ def _secret_key(instance_path: str) -> str:
 def default_config(instance_path: str) -> dict:
     return {
         "SECRET_KEY": _secret_key(instance_path),
-        "SQLALCHEMY_DATABASE_URI": _database_url(instance_path),
+        "DATABASE_URL": _database_url(instance_path),
         "PROCESSES_DIR": str(ROOT / "processes"),
         "NODE_MODULES_DIR": str(ROOT / "node_modules"),
         # Case attachments, by SHA-256: outside the web root, served only through access checks.

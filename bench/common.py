@@ -45,15 +45,14 @@ def database_url() -> str:
 
 def fresh_app(extra_config: dict | None = None):
     """The real application on a freshly migrated database with the demo organisation."""
-    from app import create_app
-    from app.clock import clock
+    from app import create_app, db
+    from app.calendar import clock
     from app.domain import demo
-    from app.extensions import db
 
     os.environ["DATABASE_URL"] = database_url()
     app = create_app({**BENCH_CONFIG, **(extra_config or {})})
     with app.app_context():
-        if db.engine.dialect.name == "postgresql":
+        if db.dialect() == "postgresql":
             db.session.execute(text("DROP SCHEMA public CASCADE"))
             db.session.execute(text("CREATE SCHEMA public"))
             db.session.commit()
@@ -64,15 +63,15 @@ def fresh_app(extra_config: dict | None = None):
 
 
 def users_by_name(names) -> dict:
+    from app import db
     from app.domain.org import User
-    from app.extensions import db
 
     return {u.username: u for u in db.session.scalars(select(User).where(User.username.in_(names)))}
 
 
 def customer_id() -> int:
+    from app import db
     from app.domain.customers import Customer
-    from app.extensions import db
 
     return db.session.scalar(select(Customer.id).where(Customer.code == CUSTOMER_CODE))
 
@@ -107,9 +106,9 @@ def run_service_cases(app, count: int, offset: int) -> None:
 
     Case i runs at T0 + i × CASE_SPACING, so offsets keep separate batches from overlapping.
     """
-    from app.clock import clock
+    from app import db
+    from app.calendar import clock
     from app.engine.models import OPEN, Task
-    from app.extensions import db
 
     engine = app.extensions["engine"]
     users = users_by_name([REQUESTER, *CONSENTERS])

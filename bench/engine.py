@@ -85,7 +85,7 @@ def service_cases_per_second(app, cases: int, offset: int = 0) -> float:
 
 def api_cases_per_second(app, cases: int, offset: int) -> tuple[float, list[float], list[float]]:
     """The same through the JSON API: start, complete, claim, complete, complete."""
-    from app.clock import clock
+    from app.calendar import clock
     from app.domain.demo import DEMO_PASSWORD
 
     client = app.test_client()
@@ -133,8 +133,8 @@ def api_cases_per_second(app, cases: int, offset: int) -> tuple[float, list[floa
 def run(cases: int) -> dict:
     app = common.fresh_app()
     with app.app_context():
-        from app.extensions import db
-        dialect = db.engine.dialect.name
+        from app import db
+        dialect = db.dialect()
     a = spiff_cases_per_second(cases, round_trip=False)
     b = spiff_cases_per_second(cases, round_trip=True)
     c = service_cases_per_second(app, cases)

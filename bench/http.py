@@ -47,11 +47,11 @@ def free_port() -> int:
 def prepare_database(app, requesters: int, cases: int) -> tuple[list[str], list[int]]:
     """Requesters (customer specialists of the east branch) and enough E1 customers for the load:
     a requester asks for each dossier once (a second request would meet his running loan)."""
+    from app import db
     from app.domain import org
     from app.domain.accounts import hash_password
     from app.domain.customers import DIRECT, Customer
     from app.domain.demo import DEMO_PASSWORD
-    from app.extensions import db
 
     with app.app_context():
         east = db.session.scalar(select(org.OrgUnit).where(org.OrgUnit.code == "east"))
@@ -156,9 +156,9 @@ class Budget:
 
 def check_consistency(app, filed: list[int]) -> dict:
     """Every filed case approved with its three tasks, one loan, the full trail; nothing else in the tables."""
+    from app import db
     from app.domain.customers import DossierLoan
     from app.engine.models import DONE, Event, Instance, Task
-    from app.extensions import db
 
     problems = []
     with app.app_context():
@@ -195,7 +195,7 @@ def run(users: int, cases: int, seconds: float, workers: int) -> dict:
     app = common.fresh_app()
     requesters, customers = prepare_database(app, users, cases)
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+    env = {**os.environ, "DATABASE_URL": app.config["DATABASE_URL"],
            "LOGIN_FAILURE_LIMIT": "1000000 per minute"}
     server = subprocess.Popen(
         [str(Path(sys.executable).parent / "gunicorn"), "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
@@ -230,8 +230,8 @@ def run(users: int, cases: int, seconds: float, workers: int) -> dict:
         server.wait(timeout=30)
     consistency = check_consistency(app, filed)
     with app.app_context():
-        from app.extensions import db
-        dialect = db.engine.dialect.name
+        from app import db
+        dialect = db.dialect()
     return {
         "benchmark": "http", "database": dialect, "workers": workers, "virtual_users": users,
         "cases_filed": len(filed), "seconds": round(elapsed, 2),

@@ -53,11 +53,10 @@ import psycopg  # noqa: E402
 from lxml import etree  # noqa: E402
 from sqlalchemy import func, select, text  # noqa: E402
 
-from app import create_app  # noqa: E402
+from app import create_app, db  # noqa: E402
 from app.domain import org  # noqa: E402
 from app.domain.accounts import hash_password  # noqa: E402
 from app.engine.models import DONE, OPEN, Event, Instance, ProcessDefinition, Task  # noqa: E402
-from app.extensions import db  # noqa: E402
 from bench import common  # noqa: E402
 
 PROCESS_KEY = "dossier_borrowing"
@@ -102,7 +101,7 @@ def sqlalchemy_url(url: str) -> str:
 
 def make_app(url: str):
     return create_app({
-        "SQLALCHEMY_DATABASE_URI": sqlalchemy_url(url),
+        "DATABASE_URL": sqlalchemy_url(url),
         "SECRET_KEY": "bench-inbox",
         "ARGON2_TIME_COST": 1,
         "ARGON2_MEMORY_COST": 1024,
@@ -114,7 +113,7 @@ def build_schema() -> None:
     """An empty database at the newest migration (PostgreSQL: schema public dropped first)."""
     from flask_migrate import upgrade
 
-    if db.engine.dialect.name == "postgresql":
+    if db.dialect() == "postgresql":
         db.session.execute(text("DROP SCHEMA public CASCADE"))
         db.session.execute(text("CREATE SCHEMA public"))
         db.session.commit()
@@ -130,10 +129,10 @@ class Loader:
     """
 
     def __init__(self):
-        self.postgres = db.engine.dialect.name == "postgresql"
+        self.postgres = db.dialect() == "postgresql"
         self.rows_written: dict[str, int] = {}
         if self.postgres:
-            self.raw = db.engine.raw_connection()
+            self.raw = db.current_engine().raw_connection()
             connection = self.raw.driver_connection
             # Generated rows are consistent by construction: no waiting for the WAL flush at each
             # batch's commit, and (superusers only) no per-row foreign key triggers. This session only.
@@ -146,7 +145,7 @@ class Loader:
                 connection.rollback()
                 log("not a superuser: foreign keys are checked while loading (slower)")
         else:
-            self.connection = db.engine.connect()
+            self.connection = db.current_engine().connect()
             # A throw-away database and consistent rows: no fsync and no foreign key checks while
             # loading, and a large page cache for the indexes.
             # (outside SQLAlchemy's transaction: the app's connections run in autocommit mode underneath)
@@ -200,7 +199,7 @@ class Loader:
             self.raw.close()
         else:
             self.connection.close()
-        db.engine.dispose()  # measure on connections set up the application's way
+        db.current_engine().dispose()  # measure on connections set up the application's way
 
 
 # -- the organisation ------------------------------------------------------------------------------------
@@ -561,7 +560,7 @@ def generate(args, now: datetime) -> dict:
     log(f"sequences and statistics in {analyze_seconds:.1f}s")
     return {"organisation": organisation, "generation_seconds": round(generation_seconds, 1),
             "analyze_seconds": round(analyze_seconds, 1), "start": start, "end": end,
-            "statistics": Loader.STATISTICS[db.engine.dialect.name]}
+            "statistics": Loader.STATISTICS[db.dialect()]}
 
 
 def row_counts() -> dict:
@@ -712,8 +711,8 @@ def main(argv: list[str] | None = None) -> dict:
     app = make_app(url)
     try:
         with app.app_context():
-            dialect = db.engine.dialect.name
-            log(f"database: {dialect} ({db.engine.url.render_as_string(hide_password=True)})")
+            dialect = db.dialect()
+            log(f"database: {dialect} ({db.current_engine().url.render_as_string(hide_password=True)})")
             t0 = time.perf_counter()
             build_schema()
             schema_seconds = time.perf_counter() - t0
@@ -725,7 +724,7 @@ def main(argv: list[str] | None = None) -> dict:
         timings, checks = measure(app, args, generated)
         with app.app_context():
             db.session.remove()
-            db.engine.dispose()
+            db.current_engine().dispose()
     finally:
         if temporary:
             shutil.rmtree(temporary, ignore_errors=True)

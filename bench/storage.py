@@ -25,7 +25,7 @@ TABLES = ("instances", "tasks", "events", "dossier_loans")
 
 def table_bytes(db) -> dict[str, int]:
     """Allocated bytes per case table, its indexes included."""
-    if db.engine.dialect.name == "postgresql":
+    if db.dialect() == "postgresql":
         return {t: db.session.scalar(text("SELECT pg_total_relation_size(:t)"), {"t": t}) for t in TABLES}
     sizes = dict.fromkeys(TABLES, 0)
     for table, name in db.session.execute(text("SELECT tbl_name, name FROM sqlite_schema")):
@@ -39,8 +39,8 @@ def table_bytes(db) -> dict[str, int]:
 def compact(db) -> None:
     """Rewrite the tables so that only live rows count (PostgreSQL keeps old row versions until vacuumed)."""
     db.session.commit()
-    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        if db.engine.dialect.name == "postgresql":
+    with db.current_engine().connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        if db.dialect() == "postgresql":
             for table in TABLES:
                 connection.execute(text(f"VACUUM FULL {table}"))
         else:
@@ -52,8 +52,8 @@ def row_counts(db) -> dict[str, int]:
 
 
 def run(cases: int) -> dict:
+    from app import db
     from app.engine.models import Instance
-    from app.extensions import db
 
     app = common.fresh_app()
     with app.app_context():
@@ -63,7 +63,7 @@ def run(cases: int) -> dict:
         compact(db)
         after_bytes, after_rows = table_bytes(db), row_counts(db)
         state_bytes = db.session.scalar(select(func.avg(func.length(Instance.state))))
-        dialect = db.engine.dialect.name
+        dialect = db.dialect()
     grown = {t: after_bytes[t] - before_bytes[t] for t in TABLES}
     rows = {t: after_rows[t] - before_rows[t] for t in TABLES}
     return {

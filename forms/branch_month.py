@@ -7,8 +7,8 @@ from wtforms import SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Regexp
 
+from app import db
 from app.domain import org
-from app.extensions import db
 
 MONTH_FIELD = dict(validators=[InputRequired(), Regexp(r"^\d{4}-(0[1-9]|1[0-2])$",
                                                       message=_l("A month is written YYYY-MM, e.g. 2026-10."))])

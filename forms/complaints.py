@@ -19,11 +19,10 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from app import labels
+from app import db, labels
 from app.domain import complaints
 from app.domain.org import User
 from app.engine.decisions import decide
-from app.extensions import db
 from forms.decisions import ApproveOrReturnForm
 from forms.dossier_borrow_request import customer_choices
 

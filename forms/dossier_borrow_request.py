@@ -5,9 +5,9 @@ from wtforms import IntegerField, SelectField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
+from app import db
 from app.domain.customers import Customer
 from app.domain.org import OrgUnit
-from app.extensions import db
 
 
 class DossierBorrowRequestForm(FlaskForm):

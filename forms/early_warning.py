@@ -14,10 +14,9 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length
 
 from app import labels
-from app.clock import clock
+from app.calendar import clock, local
 from app.domain import early_warning
 from app.engine import queries
-from app.engine.deadlines import local
 from forms.branch_month import BranchMonthForm
 from forms.dossier_borrow_request import customer_choices
 

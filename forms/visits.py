@@ -14,9 +14,9 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
+from app import db
 from app.domain import org, visits
 from app.engine import queries
-from app.extensions import db
 from forms.branch_month import MONTH_FIELD, BranchForm
 from forms.decisions import ApproveOrReturnForm
 

@@ -16,8 +16,8 @@ import pytest
 from flask_migrate import upgrade
 from sqlalchemy import delete, select, text, update
 
-from app import create_app
-from app.clock import clock
+from app import create_app, db, limiter
+from app.calendar import clock
 from app.domain import demo
 from app.domain.attachments import Attachment
 from app.domain.complaints import Complaint
@@ -40,7 +40,6 @@ from app.engine.models import (
     TaskCandidate,
     Timer,
 )
-from app.extensions import db, limiter
 
 
 def _reset_schema(database_url: str) -> None:
@@ -63,7 +62,7 @@ def app(tmp_path_factory):
         "LOGIN_FAILURE_LIMIT": "5 per 5 minutes",
     })
     with app.app_context():
-        _reset_schema(app.config["SQLALCHEMY_DATABASE_URI"])
+        _reset_schema(app.config["DATABASE_URL"])
         upgrade()
         demo.seed(clock.now())
         app.extensions["engine"].deploy_directory(app.config["PROCESSES_DIR"])
@@ -76,7 +75,7 @@ def app(tmp_path_factory):
 def clear_runtime_rows() -> None:
     """Delete cases and everything that hangs off them (in the current app context, not committed).
     On PostgreSQL the audit trail's trigger lets this through only as declared maintenance."""
-    if db.engine.dialect.name == "postgresql":
+    if db.dialect() == "postgresql":
         db.session.execute(text("SET LOCAL app.audit_maintenance = 'on'"))
     for model in (VisitRecord, DossierChange, CreditRating, Notification, CaseReader, Delegation, DossierRead, DossierLoan, StarRating, Complaint, Attachment,
                   Incident, Checkpoint, Event, Timer, TaskCandidate, Task, Instance, ApiToken):

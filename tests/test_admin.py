@@ -7,9 +7,9 @@ import pytest
 from conftest import Browser, get_customer, get_user
 from sqlalchemy import select
 
+from app import db
 from app.engine import definitions
 from app.engine.models import OPEN, Instance, Task
-from app.extensions import db
 
 BORROWING = (Path(__file__).resolve().parent.parent / "processes" / "dossier_borrowing.bpmn").read_text(encoding="utf-8")
 BILLION_LAUGHS = """<?xml version="1.0"?>
@@ -175,7 +175,7 @@ def test_suspend_resume_and_terminate_need_a_reason_and_are_in_the_history(admin
 
     from conftest import fire_due
 
-    from app.clock import clock
+    from app.calendar import clock
     from app.engine.models import TERMINATED, Event, Timer
     from app.errors import Conflict, Forbidden, InvalidData
     shanghai = ZoneInfo("Asia/Shanghai")

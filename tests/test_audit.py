@@ -11,9 +11,9 @@ from conftest import get_customer, get_user
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
+from app import db
 from app.engine import audit
 from app.engine.models import OPEN, Event, Instance, Task
-from app.extensions import db
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -34,7 +34,7 @@ def event_ids(case: Instance) -> list[int]:
 
 def tamper(statement: str, **values) -> None:
     """What someone with database access might do (PostgreSQL's trigger must be told it is maintenance)."""
-    if db.engine.dialect.name == "postgresql":
+    if db.dialect() == "postgresql":
         db.session.execute(text("SET LOCAL app.audit_maintenance = 'on'"))
     db.session.execute(text(statement), values)
     db.session.commit()

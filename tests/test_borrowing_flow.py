@@ -11,13 +11,13 @@ import pytest
 from conftest import clear_runtime_rows
 from sqlalchemy import delete, func, select
 
-from app.clock import clock
+from app import db
+from app.calendar import clock
 from app.domain import demo, org
 from app.domain.accounts import hash_password
 from app.domain.customers import DossierLoan
 from app.domain.org import Membership, OrgUnit, Role, User
 from app.engine.models import Event, Instance, Task
-from app.extensions import db
 
 PROCESS = "dossier_borrowing"
 PURPOSE = "核对月度采购分析，准备季度拜访"

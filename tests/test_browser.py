@@ -10,10 +10,10 @@ from playwright.sync_api import expect, sync_playwright
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
-from app.clock import clock
+from app import db
+from app.calendar import clock
 from app.domain.star_rating import previous_month
 from app.engine.models import OPEN, Instance, Task
-from app.extensions import db
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",

@@ -9,10 +9,10 @@ import pytest
 from conftest import fire_due, get_customer, get_user
 from sqlalchemy import select
 
-from app.clock import clock
+from app import db
+from app.calendar import clock
 from app.domain.complaints import Complaint
 from app.engine.models import COMPLETED, OPEN, RUNNING, Event, Instance, Task
-from app.extensions import db
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 MONDAY = datetime(2027, 3, 1, 10, 0, tzinfo=SHANGHAI)  # a working day

@@ -20,11 +20,11 @@ from pypdf import PdfReader
 from sqlalchemy import select, text
 from test_star_rating import act, filed_sheet, ratings
 
-from app.clock import clock
+from app import db
+from app.calendar import clock
 from app.domain import demo, dossiers
 from app.engine import case_search, timeline
 from app.engine.models import Event, Instance, Task
-from app.extensions import db
 
 ROOT = Path(__file__).resolve().parent.parent
 PROCESS = "dossier_borrowing"
@@ -232,7 +232,7 @@ def test_the_trail_of_a_period_downloads_and_verifies_outside(cases, pages, tmp_
 
 def test_an_altered_event_shows_on_the_compliance_pages(cases, pages):
     """A row changed behind the application's back (on PostgreSQL only past the trigger)."""
-    if db.engine.dialect.name == "postgresql":
+    if db.dialect() == "postgresql":
         db.session.execute(text("SET LOCAL app.audit_maintenance = 'on'"))
     first = db.session.scalar(select(Event).where(Event.instance_id == cases["refused"].id,
                                                   Event.type == "task_completed"))

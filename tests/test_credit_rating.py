@@ -12,14 +12,14 @@ from conftest import fire_due, get_customer, get_user
 from flask import current_app
 from sqlalchemy import delete, select
 
-from app.clock import clock
+from app import db
+from app.calendar import clock
 from app.domain import complaints
 from app.domain import credit_rating as credit
 from app.domain.customers import Customer, PurchaseRecord
 from app.engine import decisions, definitions
 from app.engine.models import OPEN, Event, Instance, Task
 from app.errors import Conflict, Forbidden, InvalidData
-from app.extensions import db
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 PROCESS = "credit_rating"

@@ -3,16 +3,16 @@ from datetime import UTC, datetime
 
 import pytest
 
-from app.engine.deadlines import COMPANY_TZ as CST
-from app.engine.deadlines import (
+from app.calendar import COMPANY_TZ as CST
+from app.calendar import (
     DeadlineError,
     day_of_month,
-    due_at,
     is_working_day,
     next_day_of_month,
     working_days_after,
     working_hours_after,
 )
+from app.engine.due_dates import due_at
 
 
 def cst(*args) -> datetime:

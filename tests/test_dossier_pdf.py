@@ -14,11 +14,10 @@ from pypdf import PdfReader
 from reportlab.lib.rl_accel import fp_str
 from sqlalchemy import select
 
-from app import labels
-from app.clock import clock
+from app import db, labels
+from app.calendar import clock
 from app.engine import timeline
 from app.engine.models import OPEN, Instance, Task
-from app.extensions import db
 from app.web import dossier_pdf
 
 PROCESS = "dossier_borrowing"

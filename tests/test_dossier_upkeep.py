@@ -11,12 +11,12 @@ from conftest import fire_due, get_customer, get_user
 from flask import current_app
 from sqlalchemy import select
 
-from app.clock import clock
+from app import db
+from app.calendar import clock
 from app.domain import dossier_upkeep
 from app.domain.dossier_upkeep import DossierChange
 from app.engine.models import OPEN, Event, Instance, Task
 from app.errors import Conflict, Forbidden, InvalidData
-from app.extensions import db
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 PROCESS = "dossier_update"

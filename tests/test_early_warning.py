@@ -12,14 +12,14 @@ from conftest import fire_due, get_customer, get_user
 from flask import current_app
 from sqlalchemy import delete, select
 
-from app.clock import clock
+from app import db
+from app.calendar import clock
 from app.domain import early_warning
 from app.domain.credit_rating import CreditRating
 from app.domain.customers import PurchaseRecord
 from app.domain.star_rating import StarRating
 from app.engine import queries
 from app.engine.models import OPEN, Instance, Task
-from app.extensions import db
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 E1 = "HD-E1-001"

@@ -9,13 +9,13 @@ import pytest
 from conftest import edit, get_customer, get_user
 from sqlalchemy import func, select
 
-from app.clock import clock
+from app import db
+from app.calendar import clock
 from app.domain import org
 from app.domain.org import OrgUnit
 from app.engine.definitions import DefinitionError
 from app.engine.models import COMPLETED, DONE, OPEN, Event, Instance, ProcessDefinition, Task
 from app.errors import Conflict, Forbidden, NotFound
-from app.extensions import db
 
 PROCESS = "dossier_borrowing"
 APPROVE = {"decision": "approve", "comment": "同意"}

@@ -8,9 +8,9 @@ import pytest
 from conftest import get_customer, get_user
 from sqlalchemy import func, select
 
-from app.clock import clock
+from app import db
+from app.calendar import clock
 from app.engine.models import Event
-from app.extensions import db
 
 PROCESS = "dossier_borrowing"
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

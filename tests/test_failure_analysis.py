@@ -17,14 +17,13 @@ from conftest import Browser, get_customer, get_user
 from flask import has_app_context
 from sqlalchemy import delete, select
 
-from app import exports
-from app.clock import clock
+from app import db, exports
+from app.calendar import clock
 from app.domain import failure_analysis as fa
 from app.domain import org
 from app.domain.complaints import Complaint
 from app.engine.models import Instance, ProcessDefinition
 from app.errors import Forbidden
-from app.extensions import db
 
 base_url, browser = test_browser.base_url, test_browser.browser  # its fixtures, for the phone test
 

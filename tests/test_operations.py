@@ -10,13 +10,13 @@ from conftest import get_customer, get_user
 from sqlalchemy import select
 from test_star_rating import act, filed_sheet, ratings
 
-from app.clock import clock
+from app import db
+from app.calendar import clock
 from app.domain import delegation, notifications
 from app.domain.notifications import Notification
 from app.engine.models import AFTER_SIGN, BEFORE_SIGN, HELD, RESUBMIT, WITHDRAWN, Event, Instance, Task
 from app.engine.operations import REQUEST
 from app.errors import Conflict, Forbidden, InvalidData
-from app.extensions import db
 
 PROCESS = "dossier_borrowing"
 REP_STEP, BUSINESS_STEP = "consent_territory_rep", "consent_business_dept"

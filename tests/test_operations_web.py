@@ -8,9 +8,9 @@ import pytest
 from conftest import get_customer, get_user
 from sqlalchemy import select
 
-from app.clock import clock
+from app import db
+from app.calendar import clock
 from app.engine.models import Task
-from app.extensions import db
 
 PROCESS = "dossier_borrowing"
 T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)

@@ -4,10 +4,10 @@ from datetime import timedelta
 from conftest import get_customer, get_user
 from sqlalchemy import func, select
 
-from app.clock import clock
+from app import db
+from app.calendar import clock
 from app.domain.customers import DossierRead
 from app.engine.models import Event, Task
-from app.extensions import db
 
 
 def file_request(engine, requester: str, customer_code: str):

@@ -7,10 +7,10 @@ import pytest
 from conftest import get_user
 from sqlalchemy import select
 
+from app import db
 from app.engine import sandbox
 from app.engine.definitions import DefinitionError
 from app.engine.models import ProcessDefinition
-from app.extensions import db
 
 # Each one reaches for the interpreter, the operating system or a secret if it is let through.
 ESCAPES = [

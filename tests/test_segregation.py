@@ -7,12 +7,12 @@ import pytest
 from conftest import clear_runtime_rows, get_customer, get_user
 from sqlalchemy import delete, select
 
+from app import db
 from app.domain import demo, org, segregation
 from app.domain.accounts import hash_password
 from app.domain.org import Membership, OrgUnit, Role, User
 from app.engine.models import Event, Instance, Task
 from app.errors import Forbidden
-from app.extensions import db
 
 PROCESS = "dossier_borrowing"
 REP_STEP, BUSINESS_STEP, MANAGER_STEP = "consent_territory_rep", "consent_business_dept", "consent_branch_manager"

@@ -9,13 +9,13 @@ from conftest import fire_due, get_customer, get_user
 from flask import current_app
 from sqlalchemy import and_, delete, select
 
-from app.clock import clock
+from app import db
+from app.calendar import clock
 from app.domain.org import OrgUnit
 from app.domain.star_rating import StarRating, streak
 from app.engine.definitions import DefinitionError
 from app.engine.models import COMPLETED, OPEN, SCHEDULE, Event, Instance, ProcessDefinition, Task, Timer
 from app.engine.queries import return_behind
-from app.extensions import db
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 STAR_SCHEDULE = and_(Timer.kind == SCHEDULE, Timer.process_key == "star_rating")  # (the credit rating has one too)

@@ -17,13 +17,13 @@ from conftest import Browser, fire_due, get_customer, get_user
 from sqlalchemy import event, func, select
 from test_failure_analysis import english, read_csv
 
-from app.clock import clock
+from app import db
+from app.calendar import clock
 from app.domain.failure_analysis import Durations
 from app.engine import step_report
 from app.engine.definitions import latest_definitions
 from app.engine.models import OPEN, Event, Task
 from app.exports import to_csv
-from app.extensions import db
 
 base_url, browser = test_browser.base_url, test_browser.browser  # its fixtures, for the phone test
 
@@ -260,11 +260,11 @@ def queries_of(call) -> int:
         nonlocal count
         count += statement.lstrip().upper().startswith("SELECT")
 
-    event.listen(db.engine, "before_cursor_execute", counted)
+    event.listen(db.current_engine(), "before_cursor_execute", counted)
     try:
         call()
     finally:
-        event.remove(db.engine, "before_cursor_execute", counted)
+        event.remove(db.current_engine(), "before_cursor_execute", counted)
     return count
 
 

@@ -11,9 +11,9 @@ import pytest
 from conftest import fire_due, get_customer, get_user
 from sqlalchemy import func, select
 
-from app.clock import clock
+from app import db
+from app.calendar import clock
 from app.engine.models import TASK_TIMER, Event, Instance, Task, Timer
-from app.extensions import db
 
 PROCESSES = Path(__file__).resolve().parent / "processes"
 T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
@@ -100,7 +100,7 @@ def run_workers(count: int, now: datetime) -> list[subprocess.Popen]:
 def test_workers_fire_every_timer_exactly_once_even_when_one_is_killed(deadlines):
     # PostgreSQL, where workers really run side by side (FOR UPDATE SKIP LOCKED), gets 1,000 timers;
     # SQLite's workers take turns, and a smaller run shows the same.
-    cases = 1000 if db.engine.dialect.name == "postgresql" else 120
+    cases = 1000 if db.dialect() == "postgresql" else 120
     for index in range(cases):
         clock.set(T0 + timedelta(seconds=index))
         deadlines.start("consent_with_deadlines", get_user("rep_e2"), {"customer_id": get_customer("HD-E1-001").id})

@@ -11,13 +11,13 @@ from conftest import fire_due, get_customer, get_user
 from flask import current_app
 from sqlalchemy import delete, select
 
-from app.clock import clock
+from app import db
+from app.calendar import clock
 from app.domain import visits
 from app.domain.star_rating import StarRating
 from app.engine import queries
 from app.engine.models import OPEN, Event, Instance, Task
 from app.errors import Conflict, Forbidden, InvalidData
-from app.extensions import db
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 E1 = "HD-E1-001"

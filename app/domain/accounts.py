@@ -11,8 +11,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from sqlalchemy import select
 
+from app import db
 from app.domain.org import ApiToken, User
-from app.extensions import db
 
 
 def _hasher() -> PasswordHasher:

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from app import db
 from app.domain import org
 from app.domain.customers import Customer
-from app.extensions import db
 
 
 class AssignmentError(Exception):

@@ -14,14 +14,14 @@ from datetime import datetime
 from pathlib import Path
 
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import ForeignKey, String, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app import db
 from app.db_types import UTCDateTime
 from app.domain.org import User
 from app.errors import InvalidData
-from app.extensions import db
+from app.i18n import _l
 
 MAX_BYTES = 10 * 1024 * 1024
 OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .doc .xls .ppt

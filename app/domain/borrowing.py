@@ -4,16 +4,16 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from flask_babel import format_datetime
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from app import db
 from app.domain import org
 from app.domain.case import CaseStart, ServiceCall
 from app.domain.customers import Customer, DossierLoan
 from app.domain.dossiers import active_loan, is_owning_rep
 from app.engine.models import RUNNING, Instance
 from app.errors import InvalidData
-from app.extensions import db
+from app.i18n import _l
 
 PROCESS_KEY = "dossier_borrowing"
 

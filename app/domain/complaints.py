@@ -13,17 +13,17 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import ForeignKey, String, Text, func, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app import db
+from app.calendar import COMPANY_TZ
 from app.db_types import UTCDateTime
 from app.domain import credit_rating, org, star_rating
 from app.domain.case import CaseStart, ServiceCall
 from app.domain.customers import Customer
-from app.engine.deadlines import COMPANY_TZ
 from app.errors import InvalidData
-from app.extensions import db
+from app.i18n import _l
 
 PROCESS_KEY = "complaint_handling"
 CHANNELS = ("in_person", "phone", "letter", "email", "meeting", "visit")

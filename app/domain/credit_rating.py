@@ -14,17 +14,17 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import ForeignKey, Numeric, String, UniqueConstraint, func, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app import db
+from app.calendar import local
 from app.db_types import JSONDoc, UTCDateTime
 from app.domain.case import CaseStart, ServiceCall
 from app.domain.customers import DIRECT, DISTRIBUTOR, Customer, PurchaseRecord
-from app.engine.deadlines import local
 from app.engine.models import Instance
 from app.errors import Conflict, InvalidData
-from app.extensions import db
+from app.i18n import _l
 
 PROCESS_KEY = "credit_rating"
 SALES, FINANCE = "sales", "finance"  # which department scores an indicator

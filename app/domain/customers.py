@@ -7,9 +7,9 @@ from decimal import Decimal
 from sqlalchemy import ForeignKey, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app import db
 from app.db_types import UTCDateTime
 from app.domain.org import OrgUnit, User
-from app.extensions import db
 
 DISTRIBUTOR, DIRECT = "distributor", "direct"
 

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import ForeignKey, Index, or_, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app import db
+from app.calendar import local
 from app.db_types import JSONDoc, UTCDateTime
 from app.domain.org import ADMIN, User
-from app.engine.deadlines import local
 from app.errors import Forbidden, InvalidData
-from app.extensions import db
+from app.i18n import _l
 
 
 class Delegation(db.Model):

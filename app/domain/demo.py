@@ -8,11 +8,11 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
+from app import db
 from app.domain import complaints, credit_rating, org, star_rating
 from app.domain.accounts import hash_password
 from app.domain.customers import DIRECT, DISTRIBUTOR, Customer, PurchaseRecord
 from app.engine.models import OPEN, Instance, Task
-from app.extensions import db
 
 DEMO_PASSWORD = "demo"
 

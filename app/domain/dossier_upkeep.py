@@ -11,20 +11,20 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import ForeignKey, Index, String, Text, select, update
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app import db
+from app.calendar import local
 from app.db_types import UTCDateTime
 from app.domain import org
 from app.domain.case import CaseStart, ServiceCall
 from app.domain.customers import Customer
 from app.domain.dossiers import is_owning_rep
 from app.domain.star_rating import MONTH
-from app.engine.deadlines import local
 from app.engine.models import Instance
 from app.errors import Conflict, Forbidden, InvalidData
-from app.extensions import db
+from app.i18n import _l
 
 PROCESS_KEY = "dossier_update"
 

@@ -3,13 +3,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
+from app import db
 from app.domain import org
 from app.domain.customers import Customer, DossierLoan, DossierRead, PurchaseRecord
 from app.errors import Forbidden, NotFound
-from app.extensions import db
+from app.i18n import _l
 
 OWN_TERRITORY, LOAN = "own_territory", "loan"
 

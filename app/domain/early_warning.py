@@ -16,17 +16,17 @@ from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
+from app import db
+from app.calendar import local
 from app.domain import credit_rating, org, star_rating
 from app.domain.case import CaseStart, ServiceCall
 from app.domain.complaints import Complaint
 from app.domain.customers import Customer, PurchaseRecord
-from app.engine.deadlines import local
 from app.engine.models import RUNNING, Instance
 from app.errors import InvalidData
-from app.extensions import db
+from app.i18n import _l
 
 PROCESS_KEY = "early_warning"  # an urgent report
 ROUTINE_KEY = "warning_report"  # a branch's routine report of a month

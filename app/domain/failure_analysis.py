@@ -18,16 +18,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
-from app import exports
+from app import db, exports
+from app.calendar import COMPANY_TZ, day_start, local
 from app.domain import org
 from app.domain.complaints import CATEGORIES, Complaint
-from app.engine.deadlines import COMPANY_TZ, day_start, local
 from app.errors import Forbidden, InvalidData
-from app.extensions import db
+from app.i18n import _l
 
 # Who may read the analysis: these roles every branch, those only the branches they work in.
 ALL_BRANCH_ROLES = frozenset({org.DEPUTY_GM, org.LEADERSHIP, org.HQ_MARKETING, org.AUDITOR})

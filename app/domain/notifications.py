@@ -14,13 +14,13 @@ from email.message import EmailMessage
 
 from flask import current_app
 from flask_babel import force_locale
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import ForeignKey, Index, String, func, insert, select, text, update
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app import db
 from app.db_types import JSONDoc, UTCDateTime
 from app.domain.org import User
-from app.extensions import db
+from app.i18n import _l
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +95,7 @@ def unread_count(user: User) -> int:
 def page_of(user: User, page: int, per_page: int):
     query = (select(Notification).where(Notification.user_id == user.id)
              .order_by(Notification.at.desc(), Notification.id.desc()))
-    return db.paginate(query, page=page, per_page=per_page, max_per_page=200, error_out=False)
+    return db.paginate(query, page, per_page, max_per_page=200)
 
 
 def mark_read(user: User, now: datetime, ids: list[int] | None = None) -> None:

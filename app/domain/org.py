@@ -3,12 +3,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask_login import UserMixin
 from sqlalchemy import ForeignKey, String, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app import db
 from app.db_types import UTCDateTime
-from app.extensions import db
 
 # Kinds of org unit.
 HQ, BRANCH, TERRITORY, DEPARTMENT = "hq", "branch", "territory", "department"
@@ -61,7 +60,7 @@ class Role(db.Model):
     code: Mapped[str] = mapped_column(String(40), unique=True)
 
 
-class User(UserMixin, db.Model):
+class User(db.Model):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -76,9 +75,15 @@ class User(UserMixin, db.Model):
     org_unit: Mapped[OrgUnit] = relationship()
     memberships: Mapped[list[Membership]] = relationship(back_populates="user")
 
+    # What Flask-Login asks of a user (it refuses inactive ones).
+    is_authenticated, is_anonymous = True, False
+
     @property
-    def is_active(self) -> bool:  # Flask-Login refuses inactive users
+    def is_active(self) -> bool:
         return self.active
+
+    def get_id(self) -> str:
+        return str(self.id)
 
     def has_role(self, code: str, org_unit_id: int | None = None) -> bool:
         return any(m.role.code == code and (org_unit_id is None or m.org_unit_id == org_unit_id)

@@ -7,10 +7,10 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from app import db
 from app.domain import assignment, notifications, org
 from app.domain.case import ServiceCall
 from app.engine.models import CaseReader
-from app.extensions import db
 
 
 def add(instance_id: int, people: list[org.User], by: org.User | None, now: datetime, note: str = "") -> list[org.User]:

@@ -1,9 +1,9 @@
 """Reminders a process sends when a deadline passes (service topic `remind_overdue`)."""
 from sqlalchemy import select
 
+from app import db
 from app.domain.case import ServiceCall
 from app.engine.models import OPEN, Task
-from app.extensions import db
 
 
 def remind_overdue(call: ServiceCall) -> dict:

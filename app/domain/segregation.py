@@ -8,14 +8,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from app import db
 from app.domain import org
 from app.domain.assignment import Assignment, AssignmentError
 from app.engine.models import DONE, Event, Instance, Task
-from app.extensions import db
+from app.i18n import _l
 
 # Why a person may not take a step.
 INITIATOR = "initiator"

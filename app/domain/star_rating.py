@@ -12,19 +12,19 @@ import re
 from datetime import date, datetime
 from decimal import Decimal
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import ForeignKey, Numeric, String, Text, UniqueConstraint, and_, func, insert, select, update
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app import db
+from app.calendar import local
 from app.db_types import UTCDateTime
 from app.domain import org
 from app.domain.case import CaseStart, ServiceCall
 from app.domain.customers import Customer, PurchaseRecord
 from app.domain.dossiers import is_owning_rep
-from app.engine.deadlines import local
 from app.engine.models import Instance
 from app.errors import Conflict, DefinitionFault, InvalidData
-from app.extensions import db
+from app.i18n import _l
 
 PROCESS_KEY = "star_rating"
 STARS = (1, 2, 3, 4)

@@ -13,18 +13,18 @@ import math
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import ForeignKey, Index, String, Text, func, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app import db
+from app.calendar import local
 from app.db_types import UTCDateTime
 from app.domain import org, star_rating
 from app.domain.case import CaseStart, ServiceCall
 from app.domain.customers import Customer, PurchaseRecord
-from app.engine.deadlines import local
 from app.engine.models import Instance
 from app.errors import Conflict, Forbidden, InvalidData
-from app.extensions import db
+from app.i18n import _l
 
 PLAN_KEY, SUMMARY_KEY = "visit_plan", "visit_summary"
 REP, SALES_MANAGER, MANAGER, MARKETING = org.SALES_REP, org.SALES_MANAGER, org.BRANCH_MANAGER, org.HQ_MARKETING

@@ -19,9 +19,9 @@ import orjson
 from sqlalchemy import String, func, insert, select
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app import db
 from app.db_types import JSONDoc, UTCDateTime
 from app.engine.models import Event, Instance
-from app.extensions import db
 
 GENESIS = "0" * 64  # the prev_hash of a case's first event, and of the first checkpoint
 

@@ -12,13 +12,12 @@ from datetime import date, datetime
 from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import joinedload
 
-from app import labels
+from app import db, labels
+from app.calendar import day_start, end_of_day
 from app.domain import org
 from app.domain.customers import Customer
 from app.engine import queries
-from app.engine.deadlines import day_start, end_of_day
 from app.engine.models import OPEN, Event, Instance, ProcessDefinition, Task
-from app.extensions import db
 
 SORTS = {"started": Instance.started_at, "ended": Instance.ended_at, "case": Instance.id,
          "process": Instance.process_key}
@@ -100,7 +99,7 @@ def statement(user: org.User, wanted: CaseFilter, now: datetime):
 
 def page(user: org.User, wanted: CaseFilter, now: datetime, number: int, per_page: int):
     query = statement(user, wanted, now).options(joinedload(Instance.started_by))
-    return db.paginate(query, page=number, per_page=per_page, max_per_page=200, error_out=False)
+    return db.paginate(query, number, per_page, max_per_page=200)
 
 
 @dataclass(frozen=True)

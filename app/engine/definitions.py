@@ -14,10 +14,10 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from sqlalchemy import func, select
 
+from app import db
 from app.engine import schedules
 from app.engine.models import ProcessDefinition
 from app.engine.parser import CAMUNDA_MODEL_NS, ProcessParser
-from app.extensions import db
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 NAMESPACES = {"bpmn": BPMN_NS, "camunda": CAMUNDA_MODEL_NS}

@@ -11,15 +11,14 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-from flask_babel import lazy_gettext as _l
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from sqlalchemy import exists, select
 
-from app import labels
+from app import db, labels
+from app.calendar import local
 from app.domain import notifications, processes, readers, segregation
 from app.domain.org import User, users_with_role
 from app.engine import audit, definitions
-from app.engine.deadlines import local
 from app.engine.models import (
     AFTER_SIGN,
     BEFORE_SIGN,
@@ -35,7 +34,7 @@ from app.engine.models import (
     Task,
 )
 from app.errors import Conflict, Forbidden, InvalidData, NotFound
-from app.extensions import db
+from app.i18n import _l
 
 URGE_INTERVAL = timedelta(hours=4)
 REQUEST = "request"  # where a send-back to the initiator's own form goes

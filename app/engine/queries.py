@@ -4,11 +4,10 @@ from __future__ import annotations
 from datetime import datetime
 from functools import lru_cache
 
-from flask_babel import lazy_gettext as _l
-from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import and_, bindparam, exists, false, func, literal, or_, select, true, union_all
 from sqlalchemy.orm import joinedload, lazyload
 
+from app import db
 from app.domain import org
 from app.engine.models import (
     DONE,
@@ -25,7 +24,7 @@ from app.engine.models import (
     TaskCandidate,
 )
 from app.errors import Forbidden, NotFound
-from app.extensions import db
+from app.i18n import _l
 
 
 def _candidate_filter(user: org.User):
@@ -94,28 +93,22 @@ def _with_cases(query):
                          joinedload(Task.instance).joinedload(Instance.started_by))
 
 
-class _InboxPagination(Pagination):
-    """A page of the inbox: the page's ids are sorted and cut from the indexes alone (inbox_query), and
-    only then joined to their tasks and cases. Sorted after the joins, every matching task (thousands
-    for a busy group) would be joined to its case first."""
-
-    def _query_items(self) -> list[Task]:
-        statement, parameters = inbox_query(self._query_args["user"])
-        page = statement.limit(self.per_page).offset(self._query_offset).subquery("page")
-        query = select(Task).join(page, Task.id == page.c.id)
-        query = (_with_cases(query) if self._query_args["cases"]
-                 else query.options(joinedload(Task.assignee), lazyload(Task.instance)))
-        query = query.order_by(page.c.no_due_date, page.c.due_at, page.c.created_at, page.c.id)
-        return list(db.session.scalars(query, parameters))
-
-    def _query_count(self) -> int:
-        return inbox_count(self._query_args["user"])
-
-
-def inbox_page(user: org.User, page: int, per_page: int, *, cases: bool = True, count: bool = True):
+def inbox_page(user: org.User, page: int, per_page: int, *, cases: bool = True, count: bool = True) -> db.Page:
     """One page of the inbox; without `cases` the tasks come without their cases (and the names
-    of the groups they are offered to), without `count` the page has no total."""
-    return _InboxPagination(page=page, per_page=per_page, error_out=False, count=count, user=user, cases=cases)
+    of the groups they are offered to), without `count` the page has no total.
+
+    The page's ids are sorted and cut from the indexes alone (inbox_query), and only then joined to
+    their tasks and cases. Sorted after the joins, every matching task (thousands for a busy group)
+    would be joined to its case first."""
+    page, per_page = db.page_bounds(page, per_page)
+    statement, parameters = inbox_query(user)
+    ids = statement.limit(per_page).offset((page - 1) * per_page).subquery("page")
+    query = select(Task).join(ids, Task.id == ids.c.id)
+    query = (_with_cases(query) if cases
+             else query.options(joinedload(Task.assignee), lazyload(Task.instance)))
+    query = query.order_by(ids.c.no_due_date, ids.c.due_at, ids.c.created_at, ids.c.id)
+    items = list(db.session.scalars(query, parameters))
+    return db.Page(items, page, per_page, inbox_count(user) if count else None)
 
 
 def inbox_count(user: org.User) -> int:
@@ -125,7 +118,7 @@ def inbox_count(user: org.User) -> int:
 def my_requests_page(user: org.User, page: int, per_page: int):
     query = (select(Instance).where(Instance.started_by_id == user.id)
              .order_by(Instance.started_at.desc(), Instance.id.desc()))
-    return db.paginate(query, page=page, per_page=per_page, error_out=False)
+    return db.paginate(query, page, per_page)
 
 
 # What pages and the API show of a task's people: load it with the task, not one query per row.
@@ -234,7 +227,7 @@ def visible_cases_page(user: org.User, page: int, per_page: int, *, process_key:
     if initiator_id:
         query = query.where(Instance.started_by_id == initiator_id)
     query = query.order_by(Instance.started_at.desc(), Instance.id.desc())
-    return db.paginate(query, page=page, per_page=per_page, max_per_page=200, error_out=False)
+    return db.paginate(query, page, per_page, max_per_page=200)
 
 
 def visible_instance(user: org.User, instance_id: int) -> Instance:
@@ -293,7 +286,7 @@ def copied_to(user: org.User, page: int, per_page: int):
     """The cases copied to this user (抄送给我), newest copy first."""
     query = (select(Instance).join(CaseReader, CaseReader.instance_id == Instance.id)
              .where(CaseReader.user_id == user.id).order_by(CaseReader.at.desc(), Instance.id.desc()))
-    return db.paginate(query, page=page, per_page=per_page, error_out=False)
+    return db.paginate(query, page, per_page)
 
 
 def _actor_id(actor: str | int):
@@ -329,4 +322,4 @@ def search_events(*, actor: str | int | None = None, process_key: str | None = N
     if instance_id is not None:
         query = query.where(Event.instance_id == instance_id)
     query = query.order_by(Event.at.desc(), Event.id.desc())
-    return db.paginate(query, page=page, per_page=per_page, max_per_page=200, error_out=False)
+    return db.paginate(query, page, per_page, max_per_page=200)

@@ -26,9 +26,9 @@ from RestrictedPython.Guards import (
 )
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 
-from app.clock import clock
+from app import calendar
+from app.calendar import clock
 from app.domain import customers
-from app.engine import deadlines
 
 SOURCE_NAME = "<definition>"
 LINE_BUDGET = 200_000  # lines a single expression or script may execute
@@ -142,28 +142,28 @@ def now() -> str:
 
 def day_of_month(day: int, months_ahead: int = 0) -> str:
     """00:00 Asia/Shanghai on `day` of this month (or `months_ahead` later), as ISO 8601."""
-    return deadlines.day_of_month(clock.now(), day, months_ahead).isoformat()
+    return calendar.day_of_month(clock.now(), day, months_ahead).isoformat()
 
 
 def day_after_month(month: str, day: int) -> str:
     """00:00 Asia/Shanghai on `day` of the month after `month` ("YYYY-MM"), as ISO 8601: the
     deadline of a monthly case, e.g. `day_after_month(month, 2)` for the star rating's 2nd."""
-    return deadlines.day_after_month(month, day).isoformat()
+    return calendar.day_after_month(month, day).isoformat()
 
 
 def days_after(moment: str, days: int) -> str:
     """`days` calendar days after an ISO 8601 moment (e.g. a complaint's `received_at`), as ISO 8601."""
-    return deadlines.days_after(datetime.fromisoformat(moment), days).isoformat()
+    return calendar.days_after(datetime.fromisoformat(moment), days).isoformat()
 
 
 def end_of_day(day: str) -> str:
     """The end of a date ("YYYY-MM-DD", company time): 00:00 Asia/Shanghai the day after, as ISO 8601."""
-    return deadlines.end_of_day(date.fromisoformat(day[:10])).isoformat()
+    return calendar.end_of_day(date.fromisoformat(day[:10])).isoformat()
 
 
 def day_start(day: str) -> str:
     """The start of a date ("YYYY-MM-DD", company time): 00:00 Asia/Shanghai that day, as ISO 8601."""
-    return deadlines.day_start(date.fromisoformat(day[:10])).isoformat()
+    return calendar.day_start(date.fromisoformat(day[:10])).isoformat()
 
 
 def customer(customer_id: int) -> dict | None:
@@ -174,12 +174,12 @@ def customer(customer_id: int) -> dict | None:
 
 def working_days(days: int) -> str:
     """`days` working days from now on China's official calendar, as ISO 8601."""
-    return deadlines.working_days_after(clock.now(), days).isoformat()
+    return calendar.working_days_after(clock.now(), days).isoformat()
 
 
 def working_hours(hours: float) -> str:
     """`hours` office hours from now on China's official calendar, as ISO 8601."""
-    return deadlines.working_hours_after(clock.now(), hours).isoformat()
+    return calendar.working_hours_after(clock.now(), hours).isoformat()
 
 
 HELPERS = {

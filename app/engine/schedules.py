@@ -23,9 +23,9 @@ from datetime import UTC, datetime, timedelta
 from lxml import etree
 from sqlalchemy import delete, select
 
-from app.engine.deadlines import COMPANY_TZ, local
+from app import db
+from app.calendar import COMPANY_TZ, local
 from app.engine.models import SCHEDULE, ProcessDefinition, Timer
-from app.extensions import db
 
 _SCHEDULE = re.compile(r"^(monthly|quarterly) on day (\d{1,2}) at (\d{2}):(\d{2})$")
 _WEEKLY = re.compile(r"^weekly on (monday|tuesday|wednesday|thursday|friday|saturday|sunday) at (\d{2}):(\d{2})$")

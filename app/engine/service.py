@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from flask_babel import lazy_gettext as _l
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.specs.defaults import EndEvent
@@ -25,7 +24,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import delete, exists, func, insert, or_, select, update
 from sqlalchemy.orm.exc import StaleDataError
 
-from app import labels
+from app import db, labels
 from app.domain import assignment, attachments, delegation, notifications, org, processes, segregation
 from app.domain.attachments import Attachment
 from app.domain.case import CaseStart, ServiceCall
@@ -41,7 +40,7 @@ from app.engine import (
     spiff_clock,
     validation,
 )
-from app.engine.deadlines import due_at, is_literal
+from app.engine.due_dates import due_at, is_literal
 from app.engine.models import (
     AFTER_SIGN,
     BEFORE_SIGN,
@@ -67,7 +66,7 @@ from app.engine.models import (
 from app.engine.operations import ApprovalOperations
 from app.engine.parser import ApprovalUserTask
 from app.errors import AppError, Conflict, DefinitionFault, Forbidden, InvalidData, NotFound, Unassignable
-from app.extensions import db
+from app.i18n import _l
 
 log = logging.getLogger(__name__)
 spiff_clock.install()

@@ -5,7 +5,7 @@ from datetime import datetime
 
 from SpiffWorkflow.bpmn.specs.event_definitions import timer as spiff_timer
 
-from app.clock import clock
+from app.calendar import clock
 
 
 class _ApplicationClockDatetime(datetime):

@@ -23,11 +23,11 @@ from datetime import date, datetime
 
 from sqlalchemy import Row, Select, exists, func, literal, select
 
+from app import db
+from app.calendar import day_start, end_of_day
 from app.domain.failure_analysis import Durations, durations, hours
-from app.engine.deadlines import day_start, end_of_day
 from app.engine.definitions import latest_definitions
 from app.engine.models import CANCELLED, COMPLETED, DONE, OPEN, Event, Instance, Task
-from app.extensions import db
 
 TIMER_FIRED = "timer_fired"
 

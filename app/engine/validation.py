@@ -14,8 +14,8 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
 
 from app.domain import assignment, processes
 from app.engine import sandbox, schedules
-from app.engine.deadlines import is_literal
 from app.engine.definitions import Problem
+from app.engine.due_dates import is_literal
 from app.engine.parser import ApprovalUserTask, DomainServiceTask
 from forms import FORMS
 

@@ -21,13 +21,13 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from app import db
+from app.calendar import COMPANY_TZ
 from app.domain.org import ADMIN, User
 from app.engine import definitions, queries
-from app.engine.deadlines import COMPANY_TZ
 from app.engine.definitions import DefinitionError, Problem
 from app.engine.models import STATUSES, Task
 from app.errors import Conflict, DefinitionFault, Forbidden, InvalidData, NotFound
-from app.extensions import db
 from app.web import engine
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")

@@ -10,7 +10,8 @@ from flask import Blueprint, g, jsonify, request
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from app.clock import clock
+from app import db
+from app.calendar import clock, local
 from app.domain import (
     accounts,
     attachments,
@@ -24,10 +25,8 @@ from app.domain import (
 )
 from app.domain.customers import Customer
 from app.engine import case_search, definitions, queries
-from app.engine.deadlines import local
 from app.engine.models import AFTER_SIGN, Event, Instance, Task
 from app.errors import AppError, Forbidden, InvalidData, NotFound
-from app.extensions import db
 from app.web import engine, refuse_changes_by_reviewers
 from app.web.auth import login_limit
 from app.web.case_filters import read_filters

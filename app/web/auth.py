@@ -8,9 +8,9 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
+from app import db, limiter, login_manager
 from app.domain import accounts
 from app.domain.org import User
-from app.extensions import db, limiter, login_manager
 from app.web import refuse_changes_by_reviewers
 
 bp = Blueprint("auth", __name__)

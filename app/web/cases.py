@@ -3,7 +3,7 @@ from flask import Blueprint, Response, abort, current_app, flash, redirect, rend
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
-from app.clock import clock
+from app.calendar import clock
 from app.domain import attachments
 from app.domain.org import ADMIN
 from app.domain.processes import may_start

@@ -5,7 +5,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from app import labels
-from app.clock import clock
+from app.calendar import clock
 from app.domain import failure_analysis
 from app.errors import InvalidData
 from app.web import period_args

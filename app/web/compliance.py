@@ -12,11 +12,10 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from app import labels
-from app.clock import clock
+from app.calendar import clock, day_start, end_of_day, local
 from app.domain import attachments, dossiers, segregation
 from app.domain.org import ADMIN, AUDITOR
 from app.engine import audit, case_search, definitions, queries, step_report, timeline
-from app.engine.deadlines import day_start, end_of_day, local
 from app.errors import Forbidden, InvalidData
 from app.exports import XLSX_MIMETYPE, to_csv, to_xlsx
 from app.web import dossier_pdf, period_args

@@ -5,11 +5,11 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from app.clock import clock
+from app import db
+from app.calendar import clock
 from app.domain import credit_rating, dossier_upkeep, dossiers, star_rating, visits
 from app.domain.customers import Customer
 from app.errors import Forbidden, InvalidData
-from app.extensions import db
 from forms.dossier_update import FIELD_LABELS, DossierEditForm
 from forms.visits import VisitRecordForm
 

@@ -38,7 +38,7 @@ from reportlab.platypus import (
 )
 
 from app import labels
-from app.engine.deadlines import COMPANY_TZ
+from app.calendar import COMPANY_TZ
 from app.engine.models import Instance
 from app.engine.timeline import BPMN_NS, Entry, Path
 from forms import readable

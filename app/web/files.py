@@ -2,9 +2,9 @@
 from flask import send_file
 from flask_babel import lazy_gettext as _l
 
+from app import db
 from app.domain.attachments import Attachment, path_of
 from app.errors import NotFound
-from app.extensions import db
 
 
 def send_attachment(instance_id: int, attachment_id: int):

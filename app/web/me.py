@@ -4,12 +4,12 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
-from app.clock import clock
+from app import db
+from app.calendar import clock
 from app.domain import delegation, notifications
 from app.domain.notifications import Notification
 from app.engine import definitions
 from app.errors import AppError, NotFound
-from app.extensions import db
 from app.web.operation_forms import AwayForm
 
 bp = Blueprint("me", __name__)

@@ -15,10 +15,10 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
+from app import db
+from app.calendar import COMPANY_TZ
 from app.domain.org import User
-from app.engine.deadlines import COMPANY_TZ
 from app.engine.models import AFTER_SIGN, BEFORE_SIGN
-from app.extensions import db
 
 
 def _active_person(username: str) -> User:

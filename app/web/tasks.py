@@ -4,7 +4,7 @@ from flask import Blueprint, current_app, flash, g, redirect, render_template, r
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
-from app.clock import clock
+from app.calendar import clock
 from app.domain import org, visits
 from app.engine import queries
 from app.engine.models import STEP

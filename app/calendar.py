@@ -1,4 +1,5 @@
-"""Due times: ISO 8601 in BPMN, and business deadlines on the company's calendar.
+"""Time and the company's calendar, below everything else: the one clock the application reads, and
+business deadlines in company time.
 
 The company runs on Asia/Shanghai time and China's official calendar: public holidays, and the
 weekend days that are made working days (调休). The `holidays` package keeps that calendar;
@@ -12,30 +13,34 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import holidays
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
 COMPANY_TZ = ZoneInfo("Asia/Shanghai")
 # Office hours counted by working_hours_after (local time).
 WORKING_PERIODS = ((time(9, 0), time(12, 0)), (time(13, 0), time(18, 0)))
 
 
+class Clock:
+    """The current time as the application sees it. Tests and `--now` may freeze it."""
+
+    def __init__(self) -> None:
+        self._frozen: datetime | None = None
+
+    def now(self) -> datetime:
+        """The current time, timezone-aware, in UTC."""
+        return self._frozen if self._frozen is not None else datetime.now(UTC)
+
+    def set(self, moment: datetime | None) -> None:
+        """Freeze time at `moment` (aware), or unfreeze with None."""
+        if moment is not None and moment.tzinfo is None:
+            raise ValueError("the clock needs an aware datetime")
+        self._frozen = moment.astimezone(UTC) if moment else None
+
+
+clock = Clock()
+
+
 class DeadlineError(ValueError):
     pass
-
-
-def due_at(expression: str, start: datetime) -> datetime:
-    """An ISO 8601 duration counted from `start`, or an ISO 8601 date-time with an offset."""
-    text = expression.strip()
-    try:
-        if text.upper().startswith("P"):
-            parsed = TimerEventDefinition.parse_iso_duration(text)
-            return start + TimerEventDefinition.get_timedelta_from_start(parsed, start)
-        moment = datetime.fromisoformat(text)
-    except Exception as exc:  # SpiffWorkflow raises a bare Exception for bad durations
-        raise DeadlineError(f"not an ISO 8601 duration or date-time: {expression!r}") from exc
-    if moment.tzinfo is None:
-        raise DeadlineError(f"a date-time needs an offset or Z: {expression!r}")
-    return moment.astimezone(UTC)
 
 
 @lru_cache(maxsize=16)
@@ -49,6 +54,13 @@ def is_working_day(day: date) -> bool:
 
 def local(moment: datetime) -> datetime:
     return moment.astimezone(COMPANY_TZ)
+
+
+def local_text(moment: datetime | None, seconds: bool = False) -> str:
+    """Company time as people read it, the same digits in every language."""
+    if not moment:
+        return ""
+    return local(moment).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
 
 
 def day_of_month(moment: datetime, day: int, months_ahead: int = 0) -> datetime:
@@ -85,15 +97,6 @@ def day_start(day: date) -> datetime:
 def end_of_day(day: date) -> datetime:
     """A deadline "by that date": 00:00 company time on the next day."""
     return datetime.combine(day + timedelta(days=1), time(0), COMPANY_TZ).astimezone(UTC)
-
-
-def is_literal(expression: str) -> bool:
-    """Whether a due date is written as ISO 8601 itself rather than as an expression giving one."""
-    try:
-        due_at(expression, datetime.now(UTC))
-    except DeadlineError:
-        return False
-    return True
 
 
 def next_day_of_month(moment: datetime, day: int) -> datetime:
