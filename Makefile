@@ -1,5 +1,5 @@
 # make demo: set everything up and serve the demo on SQLite at http://127.0.0.1:5000 (with a timer worker)
-# make test: run the whole test suite (DATABASE_URL=postgresql://… runs it on PostgreSQL)
+# make test: check the layers (lint-imports), then run the whole test suite (DATABASE_URL=postgresql://… runs it on PostgreSQL)
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -33,4 +33,5 @@ demo: setup
 	$(BIN)/flask timers run & trap 'kill $$!' EXIT INT TERM; $(BIN)/flask run --host 127.0.0.1 --port 5000
 
 test: setup
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest

@@ -7,9 +7,10 @@ import orjson
 from flask import Flask, current_app
 
 from app.calendar import clock
-from app.domain import demo, notifications
+from app.domain import demo
 from app.engine import audit
 from app.engine.definitions import DefinitionError
+from app.mail import send_all_pending
 
 
 def _set_now(_ctx, _param, value: str | None):
@@ -30,7 +31,7 @@ def register(app: Flask) -> None:
     @now_option
     def seed_demo():
         """Create the demo organisation, users (password 'demo'), customers and a few open cases."""
-        created = demo.seed(clock.now())
+        created = demo.seed(clock.now(), current_app.extensions["accounts"].hash_password)
         click.echo(f"demo data: {created}")
         _deploy(current_app.config["PROCESSES_DIR"])
         cases = demo.seed_cases(current_app.extensions["engine"])
@@ -58,9 +59,9 @@ def register(app: Flask) -> None:
         """Fire every timer due now and send the notification e-mails waiting (one pass, for cron,
         scripts and tests)."""
         fired = 0
-        while current_app.extensions["engine"].fire_next_due_timer():
+        while current_app.extensions["engine"].timers.fire_next_due():
             fired += 1
-        sent = _send_mail()
+        sent = send_all_pending()
         click.echo(f"fired {fired} timer(s), sent {sent} e-mail(s)")
 
     @timers.command("run")
@@ -68,27 +69,20 @@ def register(app: Flask) -> None:
     def run(poll):
         """Keep firing timers as they fall due, and send notification e-mails (when SMTP is set up);
         several workers may run at once."""
-        engine = current_app.extensions["engine"]
+        timers = current_app.extensions["engine"].timers
         if current_app.config["SMTP_HOST"]:
             poll = min(poll, MAIL_POLL_SECONDS)  # e-mail goes out within seconds, not at the next timer
         click.echo("timer worker running")
         while True:
-            while engine.fire_next_due_timer():
+            while timers.fire_next_due():
                 pass
-            _send_mail()
-            next_due = engine.next_due_at()
+            send_all_pending()
+            next_due = timers.next_due_at()
             wait = poll if next_due is None else (next_due - clock.now()).total_seconds()
             time.sleep(min(max(wait, 0.05), poll))
 
 
 MAIL_POLL_SECONDS = 5.0
-
-
-def _send_mail() -> int:
-    sent = 0
-    while (batch := notifications.send_pending()):
-        sent += batch
-    return sent
 
 
 def register_audit(app: Flask) -> None:
@@ -126,7 +120,7 @@ def register_audit(app: Flask) -> None:
 
 def _deploy(directory: str) -> None:
     try:
-        created = current_app.extensions["engine"].deploy_directory(directory)
+        created = current_app.extensions["engine"].deployment.deploy_directory(directory)
     except DefinitionError as exc:
         raise click.ClickException(str(exc)) from exc
     for definition in created:

@@ -37,10 +37,12 @@ def default_config(instance_path: str) -> dict:
         "SECRET_KEY": _secret_key(instance_path),
         "DATABASE_URL": _database_url(instance_path),
         "PROCESSES_DIR": str(ROOT / "processes"),
+        # Where the flows are declared (app.flows): every module-level Flow in these packages plugs in.
+        "FLOW_PACKAGES": ("app.domain",),
         "NODE_MODULES_DIR": str(ROOT / "node_modules"),
         # Case attachments, by SHA-256: outside the web root, served only through access checks.
         "ATTACHMENTS_DIR": os.environ.get("ATTACHMENTS_DIR", str(Path(instance_path) / "attachments")),
-        # A request may carry a few attachments of at most 10 MB each (app.domain.attachments).
+        # A request may carry a few attachments of at most 10 MB each (app.engine.attachments).
         "MAX_CONTENT_LENGTH": 50 * 1024 * 1024,
         "BABEL_DEFAULT_LOCALE": "zh",
         "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",

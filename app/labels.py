@@ -2,6 +2,9 @@
 from flask_babel import lazy_gettext as _l
 from wtforms.fields.choices import SelectChoice
 
+from app.domain.segregation import RULE_WORDS
+from app.engine.models import STATUS_WORDS
+
 ROLES = {
     "sales_rep": _l("Sales representative"),
     "customer_specialist": _l("Customer specialist"),
@@ -17,14 +20,7 @@ ROLES = {
     "admin": _l("Process administrator"),
 }
 
-STATUSES = {
-    "running": _l("In progress"),
-    "suspended": _l("Suspended"),
-    "withdrawn": _l("Withdrawn"),
-    "completed": _l("Completed"),
-    "terminated": _l("Terminated"),
-    "error": _l("Error"),
-}
+STATUSES = STATUS_WORDS
 
 OUTCOMES = {
     "approved": _l("Approved"),
@@ -81,10 +77,6 @@ EVENTS = {
     "instance_completed": _l("Case closed"),
 }
 
-# The fields of a decision that hold a person's own words (comments, reasons, findings …), shown
-# under the decision, searched by the compliance search, and never counted as a change of data.
-COMMENT_FIELDS = ("comment", "note", "findings", "reason", "actions", "measures", "report", "customer_words")
-
 # Seed 004's customer tiers for early warning (app.domain.early_warning.tier_of).
 CUSTOMER_TIERS = {
     "core": _l("Core customer"),
@@ -101,11 +93,8 @@ WARNING_INDICATORS = {
     "major_complaint": _l("Major complaint unresolved"),
 }
 
-# Why a person may not decide a consent or approval step (domain.segregation).
-SEGREGATION_RULES = {
-    "initiator": _l("started the case"),
-    "earlier_approval": _l("decided another level of the case"),
-}
+# Why a person may not decide a consent or approval step.
+SEGREGATION_RULES = RULE_WORDS
 
 CHANNELS = {
     "in_person": _l("In person"),

@@ -57,8 +57,8 @@ def fresh_app(extra_config: dict | None = None):
             db.session.execute(text("CREATE SCHEMA public"))
             db.session.commit()
         upgrade()
-        demo.seed(clock.now())
-        app.extensions["engine"].deploy_directory(app.config["PROCESSES_DIR"])
+        demo.seed(clock.now(), app.extensions["accounts"].hash_password)
+        app.extensions["engine"].deployment.deploy_directory(app.config["PROCESSES_DIR"])
     return app
 
 
@@ -115,12 +115,12 @@ def run_service_cases(app, count: int, offset: int) -> None:
     data = request_data(customer_id())
     for index in range(offset, offset + count):
         clock.set(T0 + index * CASE_SPACING)
-        instance = engine.start(PROCESS, users[REQUESTER], data)
+        instance = engine.cases.start(PROCESS, users[REQUESTER], data)
         for username in CONSENTERS:
             task_id = db.session.scalar(select(Task.id).where(Task.instance_id == instance.id, Task.state == OPEN))
             if username == "biz_east":
-                engine.claim(task_id, users[username])
-            engine.complete(task_id, users[username], APPROVE)
+                engine.cases.claim(task_id, users[username])
+            engine.cases.complete(task_id, users[username], APPROVE)
         if instance.outcome != "approved":
             raise RuntimeError(f"case {instance.id} ended {instance.status}/{instance.outcome}")
     clock.set(None)

@@ -49,7 +49,6 @@ def prepare_database(app, requesters: int, cases: int) -> tuple[list[str], list[
     a requester asks for each dossier once (a second request would meet his running loan)."""
     from app import db
     from app.domain import org
-    from app.domain.accounts import hash_password
     from app.domain.customers import DIRECT, Customer
     from app.domain.demo import DEMO_PASSWORD
 
@@ -57,7 +56,7 @@ def prepare_database(app, requesters: int, cases: int) -> tuple[list[str], list[
         east = db.session.scalar(select(org.OrgUnit).where(org.OrgUnit.code == "east"))
         e1 = db.session.scalar(select(org.OrgUnit).where(org.OrgUnit.code == "E1"))
         role = db.session.scalar(select(org.Role).where(org.Role.code == org.CUSTOMER_SPECIALIST))
-        password_hash = hash_password(DEMO_PASSWORD)
+        password_hash = app.extensions["accounts"].hash_password(DEMO_PASSWORD)
         names = [f"load_{i:03d}" for i in range(requesters)]
         for name in names:
             user = org.User(username=name, display_name=name, org_unit=east, password_hash=password_hash)

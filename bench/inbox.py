@@ -55,7 +55,7 @@ from sqlalchemy import func, select, text  # noqa: E402
 
 from app import create_app, db  # noqa: E402
 from app.domain import org  # noqa: E402
-from app.domain.accounts import hash_password  # noqa: E402
+from app.domain.accounts import Accounts  # noqa: E402
 from app.engine.models import DONE, OPEN, Event, Instance, ProcessDefinition, Task  # noqa: E402
 from bench import common  # noqa: E402
 
@@ -265,7 +265,7 @@ def build_organisation(loader: Loader, rng: random.Random, n_users: int, n_roles
 
     users: list[tuple] = []  # id, username, display_name, password_hash, org_unit_id, locale, active
     memberships: list[tuple] = []  # id, user_id, role_id, org_unit_id
-    password_hash = hash_password(PASSWORD)
+    password_hash = Accounts(time_cost=1, memory_cost=1024).hash_password(PASSWORD)
     is_rep: set[int] = set()
 
     def user(username, home, roles) -> int:

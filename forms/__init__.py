@@ -1,4 +1,5 @@
-"""One WTForms form per form key named in the BPMN. The same class serves the pages and the API.
+"""One WTForms form per form key named in the BPMN, declared by each flow's forms module (FORMS there).
+The same class serves the pages and the API.
 
 A form may define
 - `fill_choices(user)`: choices only a page needs to show (a list of all customers, say).
@@ -7,95 +8,29 @@ A form may define
   case, not from what is posted); `context()` then tells API clients what the page shows;
 - `template`: a template that renders the form's fields on the task page, instead of one by one.
 """
+from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
 
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
 
-from forms.complaints import (
-    ComplaintAcknowledgeForm,
-    ComplaintConfirmationForm,
-    ComplaintExecutionForm,
-    ComplaintFeedbackForm,
-    ComplaintHandlingRecordForm,
-    ComplaintIntakeForm,
-    ComplaintInvestigationForm,
-    ComplaintPlanForm,
-)
-from forms.credit_rating import CreditFinancialForm, CreditNonFinancialForm, CreditRatingStartForm
-from forms.dossier_borrow_request import DossierBorrowRequestForm
-from forms.dossier_consent import DossierConsentForm
-from forms.dossier_update import DossierChangesReportForm, DossierChangesReviewForm, DossierUpdateStartForm
-from forms.early_warning import (
-    EarlyWarningStartForm,
-    WarningFollowUpForm,
-    WarningMeasuresForm,
-    WarningReportStartForm,
-    WarningRoutineReportForm,
-    WarningRoutineReviewForm,
-)
-from forms.notice_acknowledge import NoticeAcknowledgeForm
-from forms.signer_opinion import SignerOpinionForm
-from forms.star_rating import (
-    StarHighApprovalForm,
-    StarLowReviewForm,
-    StarRatingInformForm,
-    StarRatingSheetForm,
-    StarRatingStartForm,
-    StarSecondRatingForm,
-)
-from forms.visits import (
-    VisitPlanApprovalForm,
-    VisitPlanForm,
-    VisitPlanStartForm,
-    VisitSummaryReadForm,
-    VisitSummaryReportForm,
-    VisitSummaryStartForm,
-)
-
-FORMS: dict[str, type[FlaskForm]] = {
-    "dossier_borrow_request": DossierBorrowRequestForm,
-    "dossier_consent": DossierConsentForm,
-    "notice_acknowledge": NoticeAcknowledgeForm,
-    "signer_opinion": SignerOpinionForm,
-    "star_rating_start": StarRatingStartForm,
-    "star_rating_sheet": StarRatingSheetForm,
-    "star_second_rating": StarSecondRatingForm,
-    "star_low_review": StarLowReviewForm,
-    "star_high_approval": StarHighApprovalForm,
-    "star_rating_inform": StarRatingInformForm,
-    "complaint_intake": ComplaintIntakeForm,
-    "complaint_acknowledge": ComplaintAcknowledgeForm,
-    "complaint_investigation": ComplaintInvestigationForm,
-    "complaint_handling_record": ComplaintHandlingRecordForm,
-    "complaint_plan": ComplaintPlanForm,
-    "complaint_execution": ComplaintExecutionForm,
-    "complaint_confirmation": ComplaintConfirmationForm,
-    "complaint_feedback": ComplaintFeedbackForm,
-    "credit_rating_start": CreditRatingStartForm,
-    "credit_nonfinancial": CreditNonFinancialForm,
-    "credit_financial": CreditFinancialForm,
-    "dossier_update_start": DossierUpdateStartForm,
-    "dossier_changes_report": DossierChangesReportForm,
-    "dossier_changes_review": DossierChangesReviewForm,
-    "early_warning_start": EarlyWarningStartForm,
-    "warning_measures": WarningMeasuresForm,
-    "warning_follow_up": WarningFollowUpForm,
-    "warning_report_start": WarningReportStartForm,
-    "warning_routine_report": WarningRoutineReportForm,
-    "warning_routine_review": WarningRoutineReviewForm,
-    "visit_plan_start": VisitPlanStartForm,
-    "visit_plan_sheet": VisitPlanForm,
-    "visit_plan_approval": VisitPlanApprovalForm,
-    "visit_summary_start": VisitSummaryStartForm,
-    "visit_summary_report": VisitSummaryReportForm,
-    "visit_summary_read": VisitSummaryReadForm,
-}
+# Form key -> form class: each flow's forms module declares its FORMS, and the application registers
+# them at start-up (app.flows).
+FORMS: dict[str, type[FlaskForm]] = {}
 
 
-# Forms whose "approve" with a comment is a whole decision: the inbox approves several of them at once.
-BATCH_APPROVABLE = frozenset(key for key, form_class in FORMS.items() if getattr(form_class, "batch_approval", False))
+def register(forms: Mapping[str, type[FlaskForm]]) -> None:
+    """Add a module's forms; one key meaning two forms is an error."""
+    for key, form_class in forms.items():
+        if FORMS.get(key, form_class) is not form_class:
+            raise ValueError(f"form key {key!r} is declared twice ({FORMS[key].__qualname__}, {form_class.__qualname__})")
+    FORMS.update(forms)
+
+
+def batch_approvable() -> frozenset[str]:
+    """Forms whose "approve" with a comment is a whole decision: the inbox approves several at once."""
+    return frozenset(key for key, form_class in FORMS.items() if getattr(form_class, "batch_approval", False))
 
 
 def _form_values(data: dict, prefix: str = ""):

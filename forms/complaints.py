@@ -1,6 +1,7 @@
 """The forms of `complaint_handling`: intake, acknowledgement, investigation (with the decision table's
 proposal), handling, the deputy's plan and confirmation, the report of the person responsible, and
 the feedback to the customer."""
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
@@ -22,9 +23,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from app import db, labels
 from app.domain import complaints
 from app.domain.org import User
-from app.engine.decisions import decide
-from forms.decisions import ApproveOrReturnForm
-from forms.dossier_borrow_request import customer_choices
+from forms.common import ApproveOrReturnForm, customer_choices
 
 CHANNELS = labels.choices(labels.CHANNELS)
 CATEGORIES = labels.choices(labels.COMPLAINT_CATEGORIES)
@@ -80,7 +79,7 @@ class ComplaintInvestigationForm(FlaskForm):
 
     def proposed(self, **findings) -> str:
         inputs = complaints.severity_inputs({**self.facts, **findings})
-        return decide(self.definition, "complaint_severity", inputs)["severity"]
+        return current_app.extensions["engine"].decide(self.definition, "complaint_severity", inputs)["severity"]
 
     def context(self) -> dict:
         return {"facts": self.facts, "proposed_severity": self.proposal}
@@ -137,3 +136,15 @@ class ComplaintFeedbackForm(FlaskForm):
     told_at = DateTimeLocalField(_l("Told at"), format="%Y-%m-%dT%H:%M", validators=[InputRequired()])
     customer_response = RadioField(_l("The customer is"), choices=RESPONSES, validators=[InputRequired()])
     customer_words = TextAreaField(_l("What the customer said"), validators=[Length(max=2000)])
+
+
+FORMS = {
+    "complaint_intake": ComplaintIntakeForm,
+    "complaint_acknowledge": ComplaintAcknowledgeForm,
+    "complaint_investigation": ComplaintInvestigationForm,
+    "complaint_handling_record": ComplaintHandlingRecordForm,
+    "complaint_plan": ComplaintPlanForm,
+    "complaint_execution": ComplaintExecutionForm,
+    "complaint_confirmation": ComplaintConfirmationForm,
+    "complaint_feedback": ComplaintFeedbackForm,
+}

@@ -6,7 +6,7 @@ from wtforms import BooleanField, DecimalField, SelectField, StringField, TextAr
 from wtforms.validators import InputRequired, Length, NumberRange, Regexp
 
 from app.domain import credit_rating as credit
-from forms.dossier_borrow_request import customer_choices
+from forms.common import customer_choices
 
 _BY_NAME = {indicator.name: indicator for indicator in credit.INDICATORS}
 
@@ -54,3 +54,10 @@ class CreditFinancialForm(FlaskForm):
     credit_performance = _score("credit_performance")
     bad_debt = BooleanField(_l("The customer has a bad-debt record (呆坏帐)"))
     comment = TextAreaField(_l("Comment"), validators=[Length(max=1000)])
+
+
+FORMS = {
+    "credit_rating_start": CreditRatingStartForm,
+    "credit_nonfinancial": CreditNonFinancialForm,
+    "credit_financial": CreditFinancialForm,
+}

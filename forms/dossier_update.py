@@ -12,8 +12,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from app.domain import dossier_upkeep
-from forms.branch_month import BranchMonthForm
-from forms.decisions import ApproveOrReturnForm
+from forms.common import ApproveOrReturnForm, BranchMonthForm
 
 
 class DossierEditForm(FlaskForm):
@@ -83,3 +82,10 @@ class DossierChangesReviewForm(_ShowsChanges, ApproveOrReturnForm):
 
     approve_label, return_label = _l("File it"), _l("Return to the branch")
     comment_needed = _l("Say what the branch must complete.")
+
+
+FORMS = {
+    "dossier_update_start": DossierUpdateStartForm,
+    "dossier_changes_report": DossierChangesReportForm,
+    "dossier_changes_review": DossierChangesReviewForm,
+}

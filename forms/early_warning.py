@@ -16,9 +16,7 @@ from wtforms.validators import DataRequired, InputRequired, Length
 from app import labels
 from app.calendar import clock, local
 from app.domain import early_warning
-from app.engine import queries
-from forms.branch_month import BranchMonthForm
-from forms.dossier_borrow_request import customer_choices
+from forms.common import BranchMonthForm, customer_choices
 
 INDICATOR_CHOICES = [SelectChoice(code, words) for code, words in labels.WARNING_INDICATORS.items()]
 
@@ -64,7 +62,7 @@ class _ShowsWarnings(FlaskForm):
     template = "forms/warning_list.html"
 
     def for_task(self, task):
-        self.warnings = queries.recorded_rows(task.instance_id, "warnings_listed")
+        self.warnings = early_warning.listed_warnings(task.instance_id)
         return self
 
     def context(self) -> dict:
@@ -78,3 +76,13 @@ class WarningRoutineReportForm(_ShowsWarnings):
 
 class WarningRoutineReviewForm(_ShowsWarnings):
     measures = TextAreaField(_l("Measures"), validators=[DataRequired(), Length(max=2000)])
+
+
+FORMS = {
+    "early_warning_start": EarlyWarningStartForm,
+    "warning_measures": WarningMeasuresForm,
+    "warning_follow_up": WarningFollowUpForm,
+    "warning_report_start": WarningReportStartForm,
+    "warning_routine_report": WarningRoutineReportForm,
+    "warning_routine_review": WarningRoutineReviewForm,
+}

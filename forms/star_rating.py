@@ -21,8 +21,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, StopValidati
 from wtforms.widgets import HiddenInput
 
 from app.domain import star_rating as rating
-from forms.branch_month import MONTH_FIELD, BranchMonthForm
-from forms.decisions import ApproveOrReturnForm
+from forms.common import MONTH_FIELD, ApproveOrReturnForm, BranchMonthForm
 
 STAR_CHOICES = [SelectChoice(stars, "★" * stars) for stars in rating.STARS]
 
@@ -189,3 +188,13 @@ def sheet_line(line) -> dict:
             "suggested_stars": line.suggested_stars, "initial_stars": line.initial_stars,
             "initial_reason": line.initial_reason, "second_round_stars": line.second_round_stars,
             "second_round_reason": line.second_round_reason, "stars": line.stars}
+
+
+FORMS = {
+    "star_rating_start": StarRatingStartForm,
+    "star_rating_sheet": StarRatingSheetForm,
+    "star_second_rating": StarSecondRatingForm,
+    "star_low_review": StarLowReviewForm,
+    "star_high_approval": StarHighApprovalForm,
+    "star_rating_inform": StarRatingInformForm,
+}

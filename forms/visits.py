@@ -16,9 +16,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
 from app import db
 from app.domain import org, visits
-from app.engine import queries
-from forms.branch_month import MONTH_FIELD, BranchForm
-from forms.decisions import ApproveOrReturnForm
+from forms.common import MONTH_FIELD, ApproveOrReturnForm, BranchForm
 
 VIEW = [Length(max=2000)]
 
@@ -60,7 +58,7 @@ class _ShowsRows(FlaskForm):
     event_type = ""
 
     def for_task(self, task):
-        self.rows = queries.recorded_rows(task.instance_id, self.event_type)
+        self.rows = visits.recorded_rows(task.instance_id, self.event_type)
         return self
 
     def context(self) -> dict:
@@ -69,7 +67,7 @@ class _ShowsRows(FlaskForm):
 
 class VisitPlanForm(_ShowsRows):
     template = "forms/visit_plan.html"
-    event_type = "visit_sheet"
+    event_type = visits.PLAN_SHEET
     target_tons = DecimalField(_l("This month's target (tons)"), places=2,
                                validators=[InputRequired(), NumberRange(min=0)])
     plan = TextAreaField(_l("Visit plan"), validators=[DataRequired(), Length(max=4000)],
@@ -78,7 +76,7 @@ class VisitPlanForm(_ShowsRows):
 
 class VisitPlanApprovalForm(_ShowsRows, ApproveOrReturnForm):
     template = "forms/visit_plan.html"
-    event_type = "visit_sheet"
+    event_type = visits.PLAN_SHEET
     return_label = _l("Return to the rep")
     comment_needed = _l("Say what the plan lacks.")
 
@@ -91,11 +89,21 @@ class VisitSummaryStartForm(BranchForm):
 
 class VisitSummaryReportForm(_ShowsRows):
     template = "forms/visit_summary.html"
-    event_type = "visits_listed"
+    event_type = visits.WEEK_LISTED
     summary = TextAreaField(_l("Summary of the week"), validators=[DataRequired(), Length(max=4000)])
 
 
 class VisitSummaryReadForm(_ShowsRows):
     template = "forms/visit_summary.html"
-    event_type = "visits_listed"
+    event_type = visits.WEEK_LISTED
     comment = TextAreaField(_l("Comment"), validators=[Length(max=1000)])
+
+
+FORMS = {
+    "visit_plan_start": VisitPlanStartForm,
+    "visit_plan_sheet": VisitPlanForm,
+    "visit_plan_approval": VisitPlanApprovalForm,
+    "visit_summary_start": VisitSummaryStartForm,
+    "visit_summary_report": VisitSummaryReportForm,
+    "visit_summary_read": VisitSummaryReadForm,
+}

@@ -122,7 +122,7 @@ def test_hostile_or_broken_xml_is_refused_with_a_clear_message(admin, ctx, hosti
 
 
 def start_case(engine, requester="rep_e2", customer="HD-E1-002") -> Instance:
-    return engine.start("dossier_borrowing", get_user(requester),
+    return engine.cases.start("dossier_borrowing", get_user(requester),
                         {"customer_id": get_customer(customer).id, "purpose": "复核合同条款", "days": 3})
 
 
@@ -134,8 +134,8 @@ def consent_all(engine, instance: Instance) -> Instance:
             return db.session.get(Instance, instance.id)
         user = task.assignee or next(u for u in map(get_user, ("biz_east", "biz_north")) if task.is_offered_to(u))
         if task.assignee_id is None:
-            engine.claim(task.id, user)
-        engine.complete(task.id, user, {"decision": "approve", "comment": "同意"})
+            engine.cases.claim(task.id, user)
+        engine.cases.complete(task.id, user, {"decision": "approve", "comment": "同意"})
 
 
 def test_a_new_version_deploys_while_cases_run_and_each_case_keeps_its_own(admin, engine):
@@ -180,20 +180,20 @@ def test_suspend_resume_and_terminate_need_a_reason_and_are_in_the_history(admin
     from app.errors import Conflict, Forbidden, InvalidData
     shanghai = ZoneInfo("Asia/Shanghai")
     clock.set(datetime(2027, 2, 1, 9, 0, tzinfo=shanghai))
-    rating = engine.start("star_rating", get_user("admin"), {"branch": "east", "month": "2027-01"})
+    rating = engine.cases.start("star_rating", get_user("admin"), {"branch": "east", "month": "2027-01"})
     boss = get_user("admin")
     with pytest.raises(InvalidData):
-        engine.suspend(rating.id, boss, "  ")
+        engine.admin.suspend(rating.id, boss, "  ")
     with pytest.raises(Forbidden):
-        engine.suspend(rating.id, get_user("mgr_east"), "我想暂停")
-    engine.suspend(rating.id, boss, "分公司客户名单有误，待核实")
+        engine.admin.suspend(rating.id, get_user("mgr_east"), "我想暂停")
+    engine.admin.suspend(rating.id, boss, "分公司客户名单有误，待核实")
     task = db.session.scalar(select(Task).where(Task.instance_id == rating.id, Task.state == OPEN))
     with pytest.raises(Conflict):
-        engine.claim(task.id, get_user("spec_east"))
+        engine.cases.claim(task.id, get_user("spec_east"))
     assert fire_due(engine, datetime(2027, 2, 2, 0, 0, 1, tzinfo=shanghai)) == 0  # its deadline waits
-    engine.resume(rating.id, boss, "名单已核实")
+    engine.admin.resume(rating.id, boss, "名单已核实")
     assert fire_due(engine, datetime(2027, 2, 2, 0, 0, 2, tzinfo=shanghai)) == 1  # and fires on resuming
-    engine.terminate(rating.id, boss, "本月改为线下评定")
+    engine.admin.terminate(rating.id, boss, "本月改为线下评定")
     db.session.expire_all()
     ended = db.session.get(Instance, rating.id)
     assert ended.status == TERMINATED and ended.ended_at is not None
@@ -206,7 +206,7 @@ def test_suspend_resume_and_terminate_need_a_reason_and_are_in_the_history(admin
                        ("instance_resumed", "名单已核实", "admin"),
                        ("instance_terminated", "本月改为线下评定", "admin")]
     with pytest.raises(Conflict):
-        engine.resume(rating.id, boss, "再试")
+        engine.admin.resume(rating.id, boss, "再试")
 
 
 def test_an_administrator_reassigns_an_open_task_and_filters_the_cases(admin, engine):
@@ -224,7 +224,7 @@ def test_an_administrator_reassigns_an_open_task_and_filters_the_cases(admin, en
                                                                 "csrf_token": token})
     db.session.expire_all()
     assert db.session.get(Task, task.id).assignee.username == "biz_east"
-    engine.complete(task.id, get_user("biz_east"), {"decision": "approve", "comment": "代为同意"})
+    engine.cases.complete(task.id, get_user("biz_east"), {"decision": "approve", "comment": "代为同意"})
 
     start_case(engine, requester="rep_n1", customer="HD-E1-003")
     listed = admin.client.get("/admin/processes/dossier_borrowing/cases?initiator=rep_n1").get_data(as_text=True)
@@ -251,11 +251,11 @@ def test_a_failing_step_becomes_an_incident_and_is_retried_with_corrected_data(a
     from app.engine.models import Event, Incident
     from app.errors import DefinitionFault
     (tmp_path / "fragile.bpmn").write_text(FRAGILE, encoding="utf-8")
-    engine.deploy_directory(tmp_path)
-    case = engine.start("consent_with_deadlines", get_user("rep_e2"), {"customer_id": get_customer("HD-E1-001").id})
+    engine.deployment.deploy_directory(tmp_path)
+    case = engine.cases.start("consent_with_deadlines", get_user("rep_e2"), {"customer_id": get_customer("HD-E1-001").id})
     task = db.session.scalar(select(Task).where(Task.instance_id == case.id, Task.state == OPEN))
     with pytest.raises(DefinitionFault, match="score"):
-        engine.complete(task.id, get_user("rep_e1"), {"decision": "reject", "comment": "不同意"})
+        engine.cases.complete(task.id, get_user("rep_e1"), {"decision": "reject", "comment": "不同意"})
     db.session.expire_all()
     assert db.session.get(Task, task.id).state == OPEN  # nothing of the failed step was kept
     (incident,) = db.session.scalars(select(Incident)).all()
@@ -309,7 +309,7 @@ def check_for(browser, key: str, xml: str) -> list[dict]:
 
 def deploy_edit(engine, tmp_path, xml: str, name="dossier_borrowing.bpmn"):
     (tmp_path / name).write_text(xml, encoding="utf-8")
-    return engine.deploy_directory(tmp_path)
+    return engine.deployment.deploy_directory(tmp_path)
 
 
 def test_a_running_case_moves_to_the_new_version_when_the_diff_allows(engine, tmp_path):
@@ -319,8 +319,8 @@ def test_a_running_case_moves_to_the_new_version_when_the_diff_allows(engine, tm
     deploy_edit(engine, tmp_path, BORROWING.replace('name="业务部主管同意"', 'name="业务部主管审核"')
                 .replace('name="片区销售代表同意"', 'name="片区代表同意"'))
     with pytest.raises(InvalidData):
-        engine.migrate(case.id, get_user("admin"), "")
-    engine.migrate(case.id, get_user("admin"), "新版本改了环节名称")
+        engine.admin.migrate(case.id, get_user("admin"), "")
+    engine.admin.migrate(case.id, get_user("admin"), "新版本改了环节名称")
     db.session.expire_all()
     moved = db.session.get(Instance, case.id)
     assert moved.definition.version == 2
@@ -337,7 +337,7 @@ def test_a_running_case_moves_to_the_new_version_when_the_diff_allows(engine, tm
     without_rep = without_the_reps_consent(BORROWING)
     assert deploy_edit(engine, tmp_path, without_rep), "the edited version deploys"
     with pytest.raises(Conflict, match="consent_territory_rep"):
-        engine.migrate(waiting.id, get_user("admin"), "试图迁移")
+        engine.admin.migrate(waiting.id, get_user("admin"), "试图迁移")
     db.session.expire_all()
     assert db.session.get(Instance, waiting.id).definition.version == 2  # where it started, not 3
 

@@ -19,12 +19,12 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def borrowing_case(engine, requester="rep_e2", customer="HD-E1-002") -> Instance:
-    case = engine.start("dossier_borrowing", get_user(requester),
+    case = engine.cases.start("dossier_borrowing", get_user(requester),
                         {"customer_id": get_customer(customer).id, "purpose": "核对合同条款", "days": 3})
     task = db.session.scalar(select(Task).where(Task.instance_id == case.id, Task.state == OPEN))
-    engine.complete(task.id, get_user("rep_e1"), {"decision": "approve", "comment": "同意，注意保密"})
+    engine.cases.complete(task.id, get_user("rep_e1"), {"decision": "approve", "comment": "同意，注意保密"})
     task = db.session.scalar(select(Task).where(Task.instance_id == case.id, Task.state == OPEN))
-    engine.claim(task.id, get_user("biz_east"))
+    engine.cases.claim(task.id, get_user("biz_east"))
     return case
 
 

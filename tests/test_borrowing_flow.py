@@ -14,7 +14,6 @@ from sqlalchemy import delete, func, select
 from app import db
 from app.calendar import clock
 from app.domain import demo, org
-from app.domain.accounts import hash_password
 from app.domain.customers import DossierLoan
 from app.domain.org import Membership, OrgUnit, Role, User
 from app.engine.models import Event, Instance, Task
@@ -313,7 +312,7 @@ def second_supervisor(app):
         unit = db.session.scalar(select(OrgUnit).where(OrgUnit.code == "east_business"))
         role = db.session.scalar(select(Role).where(Role.code == org.BUSINESS_SUPERVISOR))
         user = User(username=username, display_name="第二主管", org_unit=unit,
-                    password_hash=hash_password(demo.DEMO_PASSWORD))
+                    password_hash=app.extensions["accounts"].hash_password(demo.DEMO_PASSWORD))
         user.memberships = [Membership(role=role, org_unit=unit)]
         db.session.add(user)
         db.session.commit()

@@ -254,7 +254,7 @@ def test_an_administrator_adds_a_step_in_the_modeler_and_new_cases_take_it(brows
 
     with app.app_context():
         engine = app.extensions["engine"]
-        instance = engine.start("dossier_borrowing", get_user("rep_e2"),
+        instance = engine.cases.start("dossier_borrowing", get_user("rep_e2"),
                                 {"customer_id": get_customer("HD-E1-002").id, "purpose": "核对合同", "days": 2})
         assert instance.definition.version == 2
 
@@ -263,7 +263,7 @@ def test_an_administrator_adds_a_step_in_the_modeler_and_new_cases_take_it(brows
             return db.session.scalar(select(Task).where(Task.instance_id == instance.id, Task.state == OPEN))
         first = open_task()
         assert (first.spec_id, first.name, first.assignee.username) == (task_id, "分公司经理预审", "mgr_east")
-        engine.complete(first.id, get_user("mgr_east"), {"decision": "approve", "comment": "可以"})
+        engine.cases.complete(first.id, get_user("mgr_east"), {"decision": "approve", "comment": "可以"})
         assert open_task().spec_id == "consent_territory_rep"  # and on through the rest of the flow
         assert db.session.get(Instance, instance.id).status == "running"
 

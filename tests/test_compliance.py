@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 import test_browser
-from conftest import fire_due, get_customer, get_user
+from conftest import case_entries, fire_due, get_customer, get_user
+from flask import current_app
 from openpyxl import load_workbook
 from playwright.sync_api import expect
 from pypdf import PdfReader
@@ -22,9 +23,9 @@ from test_star_rating import act, filed_sheet, ratings
 
 from app import db
 from app.calendar import clock
-from app.domain import demo, dossiers
-from app.engine import case_search, timeline
+from app.domain import demo
 from app.engine.models import Event, Instance, Task
+from app.read import case_search, timeline
 
 ROOT = Path(__file__).resolve().parent.parent
 PROCESS = "dossier_borrowing"
@@ -32,7 +33,7 @@ T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai
 
 
 def borrow(engine, username: str, code: str, purpose: str = "季度拜访准备") -> Instance:
-    return engine.start(PROCESS, get_user(username), {"customer_id": get_customer(code).id, "purpose": purpose,
+    return engine.cases.start(PROCESS, get_user(username), {"customer_id": get_customer(code).id, "purpose": purpose,
                                                       "days": 5})
 
 
@@ -41,8 +42,8 @@ def decide(engine, instance: Instance, username: str, decision: str = "approve",
     task = db.session.scalar(select(Task).where(Task.instance_id == instance.id, Task.state == "open"))
     user = get_user(username)
     if task.assignee_id is None:
-        engine.claim(task.id, user)
-    return engine.complete(task.id, user, {"decision": decision, "comment": comment})
+        engine.cases.claim(task.id, user)
+    return engine.cases.complete(task.id, user, {"decision": decision, "comment": comment})
 
 
 @pytest.fixture
@@ -58,7 +59,7 @@ def cases(engine):
     clock.set(T0 + timedelta(hours=5))
     decide(engine, approved, "biz_east", comment="同意")
     clock.set(T0 + timedelta(hours=6))
-    dossiers.read_dossier(get_user("rep_e2"), get_customer("HD-E1-001"), clock.now(), "page")
+    current_app.extensions["policy"].read_dossier(get_user("rep_e2"), get_customer("HD-E1-001"), clock.now(), "page")
     db.session.commit()
 
     clock.set(T0 + timedelta(days=8))
@@ -118,7 +119,7 @@ def test_a_deadline_passing_marks_the_case_escalated(engine, cases, pages):
     pages.login("auditor")
     assert found(pages, "escalated=y") == []
     clock.set(T0 + timedelta(days=26))
-    complaint = engine.start("complaint_handling", get_user("rep_e1"), {
+    complaint = engine.cases.start("complaint_handling", get_user("rep_e1"), {
         "customer_id": get_customer("HD-E1-001").id, "channel": "phone", "received_at": "2026-03-27T09:00:00",
         "content": "送货延误两天", "category": "delivery"})
     fire_due(engine, T0 + timedelta(days=40))
@@ -165,7 +166,7 @@ def test_an_export_reads_in_chunks_and_keeps_the_order(cases):
 
 def test_the_timeline_has_every_event_in_order_with_who_and_what_changed(cases, pages):
     approved = cases["approved"]
-    entries = timeline.entries(approved)
+    entries = case_entries(approved)
     stored = db.session.scalars(select(Event.id).where(Event.instance_id == approved.id).order_by(Event.id)).all()
     assert [e.event.id for e in entries] == stored
     consent = next(e for e in entries if e.event.type == "task_completed")
@@ -188,7 +189,7 @@ def test_a_resubmission_shows_what_it_changed(engine, purchases):
     act(engine, instance, "hq_review", "hq_mkt", {"decision": "return", "comment": "请复核"})
     act(engine, instance, "revise_rating", "biz_east", ratings(dict(suggested, **{"HD-E1-002": 1}),
                                                                {"HD-E1-002": "按总公司意见调整"}))
-    revised = [e for e in timeline.entries(instance) if e.task and e.task.spec_id == "revise_rating"
+    revised = [e for e in case_entries(instance) if e.task and e.task.spec_id == "revise_rating"
                and e.event.type == "task_completed"][0]
     assert "ratings" in revised.changes
 
@@ -251,7 +252,7 @@ def test_the_segregation_report_lists_overrides(engine, pages):
     decide(engine, instance, "rep_e1")
     decide(engine, instance, "biz_east")
     task = db.session.scalar(select(Task).where(Task.instance_id == instance.id, Task.state == "open"))
-    engine.reassign(task.id, get_user("admin"), get_user("mgr_east"), "副总出差")
+    engine.admin.reassign(task.id, get_user("admin"), get_user("mgr_east"), "副总出差")
     pages.login("auditor")
     page = pages.client.get("/compliance/segregation").get_data(as_text=True)
     overrides = page.split('data-testid="overrides"')[1].split("</table>")[0]

@@ -17,7 +17,7 @@ from app.calendar import clock
 from app.domain import complaints
 from app.domain import credit_rating as credit
 from app.domain.customers import Customer, PurchaseRecord
-from app.engine import decisions, definitions
+from app.engine import definitions
 from app.engine.models import OPEN, Event, Instance, Task
 from app.errors import Conflict, Forbidden, InvalidData
 
@@ -32,8 +32,8 @@ def at(*args) -> datetime:
 
 def grade(kind: str, total, credit_full=False, bad_debt=False) -> str:
     table = definitions.latest_definition(PROCESS)
-    return decisions.decide(table, "credit_grade", {"kind": kind, "total": float(total),
-                                                     "credit_full": credit_full, "bad_debt": bad_debt})["grade"]
+    return current_app.extensions["engine"].decide(table, "credit_grade", {
+        "kind": kind, "total": float(total), "credit_full": credit_full, "bad_debt": bad_debt})["grade"]
 
 
 @pytest.mark.parametrize("total, expected", [
@@ -86,7 +86,7 @@ def bought(ctx):
 
 
 def start(engine, code: str, quarter: str = "2026-Q1") -> Instance:
-    return engine.start(PROCESS, get_user("admin"), {"customer_id": get_customer(code).id, "quarter": quarter})
+    return engine.cases.start(PROCESS, get_user("admin"), {"customer_id": get_customer(code).id, "quarter": quarter})
 
 
 def scoring(instance: Instance) -> dict[str, Task]:
@@ -99,8 +99,8 @@ def score(engine, instance: Instance, sales: dict, finance: dict, finance_first=
     steps = [("score_nonfinancial", "sales_dept", sales), ("score_financial", "fin_li", finance)]
     for spec, username, data in (reversed(steps) if finance_first else steps):
         task = scoring(instance)[spec]
-        engine.claim(task.id, get_user(username))
-        engine.complete(task.id, get_user(username), data)
+        engine.cases.claim(task.id, get_user(username))
+        engine.cases.complete(task.id, get_user(username), data)
     db.session.expire_all()
     return db.session.get(Instance, instance.id)
 
@@ -114,7 +114,7 @@ def test_both_departments_score_in_parallel_and_the_grade_follows(engine, bought
         "sales_department", "finance")
     assert tasks["score_financial"].due_at == at(2026, 4, 15, 0, 0)  # before the 15th after the quarter
     with pytest.raises(Forbidden):
-        engine.claim(tasks["score_financial"].id, get_user("sales_dept"))  # each department its own part
+        engine.cases.claim(tasks["score_financial"].id, get_user("sales_dept"))  # each department its own part
     done = score(engine, instance, SALES_FULL, {**FINANCE_FULL, "settlement": "14.99"}, finance_first=True)
     assert (done.status, done.outcome) == ("completed", "graded")
     (rating,) = credit.history(get_customer(DISTRIBUTOR_CODE).id)
@@ -159,7 +159,7 @@ def test_a_quarter_is_rated_once_and_only_once_it_has_ended(engine, bought):
     with pytest.raises(InvalidData):
         start(engine, DIRECT_CODE, "2026-Q5")
     with pytest.raises(Forbidden):
-        engine.start(PROCESS, get_user("sales_dept"), {"customer_id": get_customer(DIRECT_CODE).id,
+        engine.cases.start(PROCESS, get_user("sales_dept"), {"customer_id": get_customer(DIRECT_CODE).id,
                                                        "quarter": "2025-Q4"})
 
 
@@ -174,7 +174,7 @@ def test_scores_out_of_range_are_refused_by_the_form(api, engine, bought):
 
 def test_the_schedule_opens_every_customers_rating_after_the_quarter_and_reminds_on_the_15th(engine, bought):
     clock.set(at(2026, 3, 20, 9, 0))
-    engine.deploy_directory(current_app.config["PROCESSES_DIR"])
+    engine.deployment.deploy_directory(current_app.config["PROCESSES_DIR"])
     fire_due(engine, at(2026, 4, 1, 0, 0, 1))
     opened = list(db.session.scalars(select(Instance).where(Instance.process_key == PROCESS)))
     assert len(opened) == db.session.query(Customer).count()

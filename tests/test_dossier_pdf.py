@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from io import BytesIO
 
 import pytest
-from conftest import edit, get_customer, get_user
+from conftest import case_entries, edit, get_customer, get_user
 from flask_babel import force_locale, gettext
 from pypdf import PdfReader
 from reportlab.lib.rl_accel import fp_str
@@ -16,8 +16,8 @@ from sqlalchemy import select
 
 from app import db, labels
 from app.calendar import clock
-from app.engine import timeline
 from app.engine.models import OPEN, Instance, Task
+from app.read import timeline
 from app.web import dossier_pdf
 
 PROCESS = "dossier_borrowing"
@@ -38,7 +38,7 @@ def in_request(ctx):
 
 def start(engine, requester: str, purpose: str = PURPOSE) -> Instance:
     clock.set(T0)
-    return engine.start(PROCESS, get_user(requester), {"customer_id": get_customer(E1_CUSTOMER).id,
+    return engine.cases.start(PROCESS, get_user(requester), {"customer_id": get_customer(E1_CUSTOMER).id,
                                                         "purpose": purpose, "days": 7})
 
 
@@ -48,12 +48,12 @@ def decide(engine, instance: Instance, username: str, decision: str, comment: st
     task = db.session.scalars(select(Task).where(Task.instance_id == instance.id, Task.state == OPEN)).one()
     user = get_user(username)
     if task.assignee_id is None:
-        engine.claim(task.id, user)
-    engine.complete(task.id, user, {"decision": decision, "comment": comment})
+        engine.cases.claim(task.id, user)
+    engine.cases.complete(task.id, user, {"decision": decision, "comment": comment})
 
 
 def dossier(instance: Instance, *, chain_verified: bool = True, reads: list | None = None) -> bytes:
-    return dossier_pdf.render(instance, timeline.entries(instance), timeline.path(instance, clock.now()),
+    return dossier_pdf.render(instance, case_entries(instance), timeline.path(instance, clock.now()),
                               chain_verified=chain_verified, reads=reads or [], generated_at=clock.now())
 
 
@@ -112,7 +112,7 @@ def test_an_approved_loans_dossier_says_who_decided_what_and_when_and_draws_the_
                  BUSINESS_STEP, "刘洋 (biz_east)", "2026-03-02 12:30", "限阅三天以内")
     # Timeline: every event by its label and the start of its hash, with the actors' roles and units,
     # to the second; another level's comment is not a change of this one's.
-    for entry in timeline.entries(instance):
+    for entry in case_entries(instance):
         assert_shows(text, labels.EVENTS[entry.event.type], entry.event.hash[:16])
     assert_shows(text, labels.ROLES["business_supervisor"], "华东分公司业务部", "2026-03-02 12:30:00")
     assert squeezed(gettext("%(field)s changed: %(old)s → %(new)s", field="comment", old="同意，注意保密",
@@ -175,7 +175,7 @@ def test_long_names_and_long_texts_wrap_without_losing_a_word(engine, in_request
     edit(bpmn_copy, 'name="片区销售代表同意"', f'name="{LONG_STEP}"')
     edit(bpmn_copy, 'name="销售代表同意？"', 'name="' + "销售代表是否同意借阅" * 8 + '"')
     edit(bpmn_copy, 'name="其他片区销售代表"', 'name="' + "其他片区的销售代表直接开放借阅" * 6 + '"')
-    engine.deploy_directory(bpmn_copy.parent)
+    engine.deployment.deploy_directory(bpmn_copy.parent)
     purpose = ("为季度拜访核对月度采购分析" * 40)[:480] + "PURPOSE-END"
     comment = "意见" * 280 + LONG_TOKEN + " 约翰·史密斯 👍 COMMENT-END"
     instance = start(engine, "rep_e2", purpose)
@@ -197,7 +197,7 @@ def test_long_names_and_long_texts_wrap_without_losing_a_word(engine, in_request
 def test_a_complaint_longer_than_a_page_goes_on_over_pages(engine, in_request):
     clock.set(T0)
     content = ("本周两次送货迟到超过半天，影响工地施工" * 220)[:3990] + "CONTENT-END"
-    instance = engine.start("complaint_handling", get_user("rep_e1"), {
+    instance = engine.cases.start("complaint_handling", get_user("rep_e1"), {
         "customer_id": get_customer("HD-E1-003").id, "channel": "phone", "received_at": "2026-03-02T08:30",
         "category": "delivery", "content": content})
 
@@ -214,7 +214,7 @@ def test_a_definition_without_a_layout_says_so(engine, in_request, bpmn_copy):
     xml = bpmn_copy.read_text(encoding="utf-8")
     bpmn_copy.write_text(re.sub(r"<bpmndi:BPMNDiagram.*</bpmndi:BPMNDiagram>", "", xml, flags=re.S),
                          encoding="utf-8")
-    engine.deploy_directory(bpmn_copy.parent)
+    engine.deployment.deploy_directory(bpmn_copy.parent)
     instance = start(engine, "rep_e2")
 
     with force_locale("en"):
@@ -225,7 +225,7 @@ def test_a_definition_without_a_layout_says_so(engine, in_request, bpmn_copy):
 
 def test_a_star_rating_draws_its_subprocess_parallel_branches_and_waiting_timer(engine, in_request):
     clock.set(T0)
-    instance = engine.start("star_rating", get_user("admin"), {"branch": "east", "month": "2026-02"})
+    instance = engine.cases.start("star_rating", get_user("admin"), {"branch": "east", "month": "2026-02"})
 
     reader = read(dossier(instance))
 

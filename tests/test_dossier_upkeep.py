@@ -17,6 +17,7 @@ from app.domain import dossier_upkeep
 from app.domain.dossier_upkeep import DossierChange
 from app.engine.models import OPEN, Event, Instance, Task
 from app.errors import Conflict, Forbidden, InvalidData
+from app.policy import EDIT_DOSSIER
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 PROCESS = "dossier_update"
@@ -47,10 +48,11 @@ def test_the_rep_edits_his_own_dossier_and_every_change_is_kept(dossier):
     assert sorted((c.field, c.kind, c.new) for c in changes) == [("phone", "dynamic", "021-58300000"),
                                                                  ("status", "dynamic", "暂停供货")]
     assert get_customer(E1).phone == "021-58300000"
+    policy = current_app.extensions["policy"]
     with pytest.raises(Forbidden):
-        dossier_upkeep.edit(dossier, get_user("rep_e2"), {"phone": "1"}, clock.now())  # another territory
+        policy.require(get_user("rep_e2"), EDIT_DOSSIER, dossier)  # another territory
     with pytest.raises(Forbidden):
-        dossier_upkeep.edit(dossier, get_user("biz_east"), {"phone": "1"}, clock.now())
+        policy.require(get_user("biz_east"), EDIT_DOSSIER, dossier)
     with pytest.raises(InvalidData):
         dossier_upkeep.edit(dossier, get_user("rep_e1"), {"code": "HD-E1-999"}, clock.now())
     with pytest.raises(InvalidData):
@@ -79,20 +81,20 @@ def report_tasks(instance: Instance) -> dict[str, Task]:
 def act(engine, instance: Instance, spec: str, username: str, data: dict) -> None:
     task = report_tasks(instance)[spec]
     if task.assignee_id is None:
-        engine.claim(task.id, get_user(username))
-    engine.complete(task.id, get_user(username), data)
+        engine.cases.claim(task.id, get_user(username))
+    engine.cases.complete(task.id, get_user(username), data)
 
 
 def test_the_month_end_report_carries_the_changes_to_hq_as_a_diff(engine, dossier, api):
     clock.set(at(2026, 10, 10, 9, 0))
     dossier_upkeep.edit(dossier, get_user("rep_e1"), {"delivery_route": "高桥油库—张江"}, clock.now())
     clock.set(at(2026, 10, 25, 9, 0))
-    report = engine.start(PROCESS, get_user("admin"), {"branch": "east", "month": "2026-10"})
+    report = engine.cases.start(PROCESS, get_user("admin"), {"branch": "east", "month": "2026-10"})
     with pytest.raises(Conflict):
-        engine.start(PROCESS, get_user("admin"), {"branch": "east", "month": "2026-10"})
+        engine.cases.start(PROCESS, get_user("admin"), {"branch": "east", "month": "2026-10"})
     with pytest.raises(InvalidData):
-        engine.start(PROCESS, get_user("admin"), {"branch": "east", "month": "2026-11"})  # not yet
-    north = engine.start(PROCESS, get_user("admin"), {"branch": "north", "month": "2026-10"})
+        engine.cases.start(PROCESS, get_user("admin"), {"branch": "east", "month": "2026-11"})  # not yet
+    north = engine.cases.start(PROCESS, get_user("admin"), {"branch": "north", "month": "2026-10"})
     assert dossier_upkeep.reported_in(north.id) == []  # the east branch's change is not the north's
     (change,) = dossier_upkeep.reported_in(report.id)
     assert (change.field, change.old, change.new) == ("delivery_route", "高桥油库—张江—川沙", "高桥油库—张江")
@@ -115,13 +117,13 @@ def test_the_month_end_report_carries_the_changes_to_hq_as_a_diff(engine, dossie
 
     # A change goes to HQ once: next month's report starts empty.
     clock.set(at(2026, 11, 25, 9, 0))
-    assert dossier_upkeep.reported_in(engine.start(PROCESS, get_user("admin"),
+    assert dossier_upkeep.reported_in(engine.cases.start(PROCESS, get_user("admin"),
                                                    {"branch": "east", "month": "2026-11"}).id) == []
 
 
 def test_the_schedule_opens_every_branchs_report_on_the_25th_and_reminds_at_month_end(engine, dossier):
     clock.set(at(2026, 10, 20, 9, 0))
-    engine.deploy_directory(current_app.config["PROCESSES_DIR"])
+    engine.deployment.deploy_directory(current_app.config["PROCESSES_DIR"])
     fire_due(engine, at(2026, 10, 25, 9, 0, 1))
     reports = list(db.session.scalars(select(Instance).where(Instance.process_key == PROCESS)))
     assert sorted(r.start_data["branch_code"] for r in reports) == ["east", "north"]

@@ -30,7 +30,7 @@ def at(*args) -> datetime:
 
 
 def report(engine, code=E1, indicator="overdue_receivables") -> Instance:
-    return engine.start(early_warning.PROCESS_KEY, get_user("rep_e1"), {
+    return engine.cases.start(early_warning.PROCESS_KEY, get_user("rep_e1"), {
         "customer_id": get_customer(code).id, "indicator": indicator, "level": "breaks",
         "detail": "应收账款逾期45天，金额38万元"})
 
@@ -43,8 +43,8 @@ def waiting(instance: Instance) -> Task:
 def act(engine, instance: Instance, username: str, data: dict) -> None:
     task = waiting(instance)
     if task.assignee_id is None:
-        engine.claim(task.id, get_user(username))
-    engine.complete(task.id, get_user(username), data)
+        engine.cases.claim(task.id, get_user(username))
+    engine.cases.complete(task.id, get_user(username), data)
 
 
 @pytest.mark.parametrize("big, key, stars, tier, receiver", [
@@ -146,7 +146,7 @@ def test_the_schedule_opens_urgent_reports_once_and_every_branchs_routine_report
         history(E1, month, "100")
     history(E1, "2030-09", "10")
     clock.set(at(2030, 9, 20, 9, 0))
-    engine.deploy_directory(current_app.config["PROCESSES_DIR"])
+    engine.deployment.deploy_directory(current_app.config["PROCESSES_DIR"])
     fire_due(engine, at(2030, 10, 3, 8, 0, 1))
     urgent = list(db.session.scalars(select(Instance).where(Instance.process_key == early_warning.PROCESS_KEY)))
     assert [(i.start_data["customer_code"], i.start_data["indicator"]) for i in urgent] == [(E1, "purchase_drop")]

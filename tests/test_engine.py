@@ -26,7 +26,7 @@ T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 def start(engine, requester: str, customer_code: str, days: int = 7) -> Instance:
     data = {"customer_id": get_customer(customer_code).id, "purpose": "核对月度采购分析", "days": days}
-    return engine.start(PROCESS, get_user(requester), data)
+    return engine.cases.start(PROCESS, get_user(requester), data)
 
 
 def open_task(instance_id: int) -> Task:
@@ -39,8 +39,8 @@ def consent(engine, instance_id: int, username: str) -> Task:
     """`username` takes the case's open task (claiming it if offered to a group) and consents."""
     task, user = open_task(instance_id), get_user(username)
     if task.assignee_id is None:
-        engine.claim(task.id, user)
-    return engine.complete(task.id, user, APPROVE)
+        engine.cases.claim(task.id, user)
+    return engine.cases.complete(task.id, user, APPROVE)
 
 
 def events_of(instance_id: int, event_type: str, task_id: int | None = None) -> list[Event]:
@@ -67,7 +67,7 @@ def race_to_complete(app, task_id: int, username: str) -> list[str]:
             db.session.rollback()  # end the read (on SQLite it holds the write lock) before the race
             barrier.wait()
             try:
-                app.extensions["engine"].complete(task_id, user, APPROVE)
+                app.extensions["engine"].cases.complete(task_id, user, APPROVE)
                 results.append("completed")
             except Conflict:
                 results.append("conflict")
@@ -107,18 +107,18 @@ def test_the_engine_refuses_with_its_own_errors_outside_a_web_request(engine):
     rep_e1, rep_e2 = get_user("rep_e1"), get_user("rep_e2")
 
     with pytest.raises(Forbidden):
-        engine.complete(task.id, rep_e2, APPROVE)
+        engine.cases.complete(task.id, rep_e2, APPROVE)
     with pytest.raises(NotFound):
-        engine.complete(987654, rep_e1, APPROVE)
-    engine.complete(task.id, rep_e1, APPROVE)
+        engine.cases.complete(987654, rep_e1, APPROVE)
+    engine.cases.complete(task.id, rep_e1, APPROVE)
     with pytest.raises(Conflict):
-        engine.complete(task.id, rep_e1, APPROVE)
+        engine.cases.complete(task.id, rep_e1, APPROVE)
 
 
 # -- definition versions ----------------------------------------------------------------------------
 
 def test_an_edited_definition_becomes_a_new_version_and_running_cases_stay_on_theirs(engine, bpmn_copy):
-    baseline = engine.deploy_directory(bpmn_copy.parent)
+    baseline = engine.deployment.deploy_directory(bpmn_copy.parent)
     assert baseline == []  # the same content as the deployed version: nothing new
     old_case = start(engine, "spec_east", "HD-E1-001")
     old_version = old_case.definition.version
@@ -126,11 +126,11 @@ def test_an_edited_definition_becomes_a_new_version_and_running_cases_stay_on_th
 
     edit(bpmn_copy, 'name="片区销售代表同意"', 'name="片区销售代表审批"')
     edit(bpmn_copy, 'name="分公司经理同意"', 'name="分公司经理审批"')
-    created = engine.deploy_directory(bpmn_copy.parent)
+    created = engine.deployment.deploy_directory(bpmn_copy.parent)
 
     assert [(d.key, d.version) for d in created] == [(PROCESS, old_version + 1)]
     rows = definition_count()
-    assert engine.deploy_directory(bpmn_copy.parent) == []  # unchanged since: nothing new
+    assert engine.deployment.deploy_directory(bpmn_copy.parent) == []  # unchanged since: nothing new
     assert definition_count() == rows
 
     # The running case finishes on the version it started on, with that version's step names.
@@ -163,7 +163,7 @@ def test_a_definition_the_application_cannot_run_is_refused(engine, bpmn_copy, o
     rows = definition_count()
 
     with pytest.raises(DefinitionError, match=named):
-        engine.deploy_directory(bpmn_copy.parent)
+        engine.deployment.deploy_directory(bpmn_copy.parent)
 
     assert definition_count() == rows
 
@@ -176,7 +176,7 @@ def test_one_bad_file_refuses_the_whole_directory(engine, bpmn_copy):
     rows = definition_count()
 
     with pytest.raises(DefinitionError):
-        engine.deploy_directory(bpmn_copy.parent)
+        engine.deployment.deploy_directory(bpmn_copy.parent)
 
     assert definition_count() == rows
 

@@ -24,6 +24,7 @@ from app.domain import org
 from app.domain.complaints import Complaint
 from app.engine.models import Instance, ProcessDefinition
 from app.errors import Forbidden
+from app.policy import ANALYSE_COMPLAINTS, analysable_branches
 
 base_url, browser = test_browser.base_url, test_browser.browser  # its fixtures, for the phone test
 
@@ -220,17 +221,19 @@ def test_quarter_comparison_follows_the_branches_and_the_clock(ctx, complaint, b
 
 def test_who_may_analyse_which_branches(ctx, branch):
     east, north = branch["east"], branch["north"]
+    policy = ctx.extensions["policy"]
     for username in ("deputy_gm", "leader", "hq_mkt", "auditor"):
-        assert fa.allowed_branch_ids(get_user(username)) is None
-    assert fa.allowed_branch_ids(get_user("mgr_east")) == {east}
-    assert fa.allowed_branch_ids(get_user("salesmgr_east")) == {east}
-    assert fa.allowed_branch_ids(get_user("mgr_north")) == {north}
-    assert fa.scope(get_user("deputy_gm"), north) == {north}
+        assert analysable_branches(get_user(username)) is None
+    assert analysable_branches(get_user("mgr_east")) == {east}
+    assert analysable_branches(get_user("salesmgr_east")) == {east}
+    assert analysable_branches(get_user("mgr_north")) == {north}
+    policy.require(get_user("deputy_gm"), ANALYSE_COMPLAINTS, north)
+    assert fa.scope(analysable_branches(get_user("deputy_gm")), north) == {north}
     for username in ("rep_e1", "biz_east", "spec_east", "fin_li", "admin"):
         with pytest.raises(Forbidden):
-            fa.allowed_branch_ids(get_user(username))
+            policy.require(get_user(username), ANALYSE_COMPLAINTS)
     with pytest.raises(Forbidden):
-        fa.scope(get_user("mgr_east"), north)
+        policy.require(get_user("mgr_east"), ANALYSE_COMPLAINTS, north)
 
 
 def english(pages, username):

@@ -12,7 +12,7 @@ from app.engine.models import Event, Task
 
 def file_request(engine, requester: str, customer_code: str):
     """A borrowing case started through the engine, and its first open task."""
-    instance = engine.start("dossier_borrowing", get_user(requester),
+    instance = engine.cases.start("dossier_borrowing", get_user(requester),
                             {"customer_id": get_customer(customer_code).id, "purpose": "年度合同复核", "days": 5})
     return instance, open_task(instance.id)
 
@@ -88,7 +88,7 @@ def test_consent_through_the_task_page(pages, ctx, engine):
 
 def test_group_task_is_claimed_before_it_is_decided(pages, ctx, engine):
     instance, task = file_request(engine, "rep_e2", "HD-E1-001")
-    engine.complete(task.id, get_user("rep_e1"), {"decision": "approve", "comment": ""})
+    engine.cases.complete(task.id, get_user("rep_e1"), {"decision": "approve", "comment": ""})
     group_task = open_task(instance.id)
     pages.login("biz_east")
     assert "可认领" in pages.client.get("/inbox").get_data(as_text=True)
@@ -118,7 +118,7 @@ def test_overdue_tasks_are_marked(pages, ctx, engine):
 
 def test_refused_request_tells_the_requester_why(pages, ctx, engine):
     _, task = file_request(engine, "rep_e2", "HD-E1-001")
-    engine.complete(task.id, get_user("rep_e1"), {"decision": "reject", "comment": "客户正在谈判，暂不外借"})
+    engine.cases.complete(task.id, get_user("rep_e1"), {"decision": "reject", "comment": "客户正在谈判，暂不外借"})
     pages.login("rep_e2")
     page = pages.client.get("/requests").get_data(as_text=True)
     assert "未同意" in page and "客户正在谈判，暂不外借" in page and "张伟" in page

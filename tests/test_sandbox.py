@@ -119,7 +119,7 @@ def test_a_definition_with_an_escape_is_not_deployed(engine, tmp_path):
     (tmp_path / "bad.bpmn").write_text(bad, encoding="utf-8")
     before = db.session.scalars(select(ProcessDefinition.id)).all()
     with pytest.raises(DefinitionError, match="__class__"):
-        engine.deploy_directory(tmp_path)
+        engine.deployment.deploy_directory(tmp_path)
     assert db.session.scalars(select(ProcessDefinition.id)).all() == before
 
 
@@ -132,11 +132,11 @@ def test_a_runaway_script_in_a_running_case_is_stopped_and_changes_nothing(engin
                            '</bpmn:scriptTask><bpmn:sequenceFlow id="to_spin" sourceRef="start" targetRef="spin" />')
     runaway = runaway.replace('sourceRef="start" targetRef="consent"', 'sourceRef="spin" targetRef="consent"')
     (tmp_path / "runaway.bpmn").write_text(runaway, encoding="utf-8")
-    engine.deploy_directory(tmp_path)
+    engine.deployment.deploy_directory(tmp_path)
     from app.engine.models import Instance
     from app.errors import DefinitionFault
     with pytest.raises(DefinitionFault):
-        engine.start("consent_with_deadlines", get_user("rep_e2"), {"customer_id": 1})
+        engine.cases.start("consent_with_deadlines", get_user("rep_e2"), {"customer_id": 1})
     assert db.session.scalars(select(Instance.id)).all() == []
 
 
@@ -163,13 +163,13 @@ SUBPROCESS_BPMN = """<?xml version="1.0" encoding="UTF-8"?>
 def test_an_escape_inside_a_subprocess_is_not_deployed(engine, tmp_path):
     (tmp_path / "hidden.bpmn").write_text(SUBPROCESS_BPMN, encoding="utf-8")
     with pytest.raises(DefinitionError, match="walk"):
-        engine.deploy_directory(tmp_path)
+        engine.deployment.deploy_directory(tmp_path)
     assert db.session.scalar(select(ProcessDefinition).where(ProcessDefinition.key == "hidden_escape")) is None
 
 
-def test_a_definition_may_look_up_a_customer_but_not_its_dossier(ctx):
+def test_a_definition_may_look_up_a_customer_but_not_its_dossier(engine):
     from conftest import get_customer
-    environment = sandbox.SandboxEnvironment()
+    environment = engine.uow.sandbox  # with the helpers the application plugs in
     found = environment.evaluate("customer(customer_id)", {"customer_id": get_customer("HD-E1-002").id})
     assert (found["code"], found["branch"], found["territory"], found["kind"]) == ("HD-E1-002", "east", "E1", "direct")
     assert "bank_account" not in found and "contact1_mobile" not in found

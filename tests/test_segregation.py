@@ -9,7 +9,6 @@ from sqlalchemy import delete, select
 
 from app import db
 from app.domain import demo, org, segregation
-from app.domain.accounts import hash_password
 from app.domain.org import Membership, OrgUnit, Role, User
 from app.engine.models import Event, Instance, Task
 from app.errors import Forbidden
@@ -19,7 +18,7 @@ REP_STEP, BUSINESS_STEP, MANAGER_STEP = "consent_territory_rep", "consent_busine
 
 
 def request(engine, username: str, code: str = "HD-E1-001") -> Instance:
-    return engine.start(PROCESS, get_user(username),
+    return engine.cases.start(PROCESS, get_user(username),
                         {"customer_id": get_customer(code).id, "purpose": "季度拜访准备", "days": 5})
 
 
@@ -33,8 +32,8 @@ def consent(engine, instance: Instance, username: str, spec: str) -> Task:
     assert task.spec_id == spec
     user = get_user(username)
     if task.assignee_id is None:
-        engine.claim(task.id, user)
-    return engine.complete(task.id, user, {"decision": "approve", "comment": f"{username} 同意"})
+        engine.cases.claim(task.id, user)
+    return engine.cases.complete(task.id, user, {"decision": "approve", "comment": f"{username} 同意"})
 
 
 def events(instance: Instance, event_type: str) -> list[Event]:
@@ -85,7 +84,7 @@ def two_hats(ctx):
     role = db.session.scalar(select(Role).where(Role.code == org.BUSINESS_SUPERVISOR))
     db.session.add(Membership(user=get_user("rep_e1"), role=role, org_unit=unit))
     other = User(username="biz_east_b", display_name="第二主管", org_unit=unit,
-                 password_hash=hash_password(demo.DEMO_PASSWORD))
+                 password_hash=ctx.extensions["accounts"].hash_password(demo.DEMO_PASSWORD))
     other.memberships = [Membership(role=role, org_unit=unit)]
     db.session.add(other)
     db.session.commit()
@@ -109,7 +108,7 @@ def test_a_group_step_stays_with_the_group_but_not_with_who_may_not_take_it(engi
     assert events(instance, "duty_rerouted") == []
     for username, rule in (("biz_east", segregation.INITIATOR), ("rep_e1", segregation.EARLIER_APPROVAL)):
         with pytest.raises(Forbidden) as refused:
-            engine.claim(business.id, get_user(username))
+            engine.cases.claim(business.id, get_user(username))
         assert str(refused.value.message) == str(segregation.REFUSALS[rule])
     consent(engine, instance, "biz_east_b", BUSINESS_STEP)
     assert open_task(instance).spec_id == MANAGER_STEP
@@ -128,7 +127,7 @@ def test_an_administrators_override_is_allowed_and_on_record(engine):
     consent(engine, instance, "rep_e1", REP_STEP)
     consent(engine, instance, "biz_east", BUSINESS_STEP)
     manager = open_task(instance)
-    engine.reassign(manager.id, get_user("admin"), get_user("mgr_east"), "副总出差，经理本人确认")
+    engine.admin.reassign(manager.id, get_user("admin"), get_user("mgr_east"), "副总出差，经理本人确认")
     override = events(instance, "duty_overridden")
     assert [(e.actor_id, e.data["assignee_id"], e.data["rule"]) for e in override] == [
         (get_user("admin").id, get_user("mgr_east").id, "initiator")]

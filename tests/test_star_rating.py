@@ -44,8 +44,8 @@ def act(engine, instance: Instance, spec: str, username: str, data: dict) -> Tas
     task = open_tasks(instance)[spec]
     user = get_user(username)
     if task.assignee_id is None:
-        engine.claim(task.id, user)
-    return engine.complete(task.id, user, data)
+        engine.cases.claim(task.id, user)
+    return engine.cases.complete(task.id, user, data)
 
 
 def ratings(stars_by_code: dict[str, int], reasons: dict[str, str] | None = None) -> dict:
@@ -66,7 +66,7 @@ def events(instance: Instance, event_type: str) -> list[Event]:
 
 
 def start_by_hand(engine, month: str, branch: str = "east") -> Instance:
-    return engine.start("star_rating", get_user("admin"), {"branch": branch, "month": month})
+    return engine.cases.start("star_rating", get_user("admin"), {"branch": branch, "month": month})
 
 
 def test_the_schedule_opens_one_case_per_branch_at_midnight_in_shanghai(engine, purchases):
@@ -104,7 +104,7 @@ def _inbox(engine, username):
 def deploy_with_schedule(engine) -> None:
     """Deploy processes/ as the application does, keeping only the star rating's schedule (the other
     scheduled processes' firings would be counted with it)."""
-    engine.deploy_directory(current_app.config["PROCESSES_DIR"])
+    engine.deployment.deploy_directory(current_app.config["PROCESSES_DIR"])
     db.session.execute(delete(Timer).where(Timer.kind == SCHEDULE, Timer.process_key != "star_rating"))
     db.session.commit()
 
@@ -387,7 +387,7 @@ def test_a_star_rating_the_application_cannot_run_is_not_deployed(engine, proces
     directory = process_copy(name, old, new)
     before = db.session.scalars(select(ProcessDefinition.id)).all()
     with pytest.raises(DefinitionError, match=named):
-        engine.deploy_directory(directory)
+        engine.deployment.deploy_directory(directory)
     assert db.session.scalars(select(ProcessDefinition.id)).all() == before
 
 
@@ -397,7 +397,7 @@ def test_a_changed_decision_table_is_a_new_version_and_running_cases_keep_theirs
     before = start_by_hand(engine, "2027-01", "east")
     directory = process_copy("star_suggestion.dmn", "500 &lt;= ? &lt; 1000", "700 &lt;= ? &lt; 1000")
     process_copy("star_suggestion.dmn", "100 &lt;= ? &lt; 500", "100 &lt;= ? &lt; 700")
-    (created,) = engine.deploy_directory(directory)
+    (created,) = engine.deployment.deploy_directory(directory)
     assert (created.key, created.version) == ("star_rating", before.definition.version + 1)
     assert set(created.dmn_xml) == {"star_suggestion.dmn"}
     after = start_by_hand(engine, "2027-01", "north")

@@ -20,10 +20,10 @@ from test_failure_analysis import english, read_csv
 from app import db
 from app.calendar import clock
 from app.domain.failure_analysis import Durations
-from app.engine import step_report
 from app.engine.definitions import latest_definitions
 from app.engine.models import OPEN, Event, Task
 from app.exports import to_csv
+from app.read import step_report
 
 base_url, browser = test_browser.base_url, test_browser.browser  # its fixtures, for the phone test
 
@@ -42,7 +42,7 @@ def at(text: str) -> datetime:
 def borrow(engine, requester: str, customer_code: str, when: str) -> int:
     clock.set(at(when))
     data = {"customer_id": get_customer(customer_code).id, "purpose": "核对月度采购分析", "days": 7}
-    return engine.start(BORROWING, get_user(requester), data).id
+    return engine.cases.start(BORROWING, get_user(requester), data).id
 
 
 def decide(engine, instance_id: int, username: str, when: str, decision: str = "approve") -> None:
@@ -51,9 +51,9 @@ def decide(engine, instance_id: int, username: str, when: str, decision: str = "
     task = db.session.scalar(select(Task).where(Task.instance_id == instance_id, Task.state == OPEN))
     user = get_user(username)
     if task.assignee_id is None:
-        engine.claim(task.id, user)
+        engine.cases.claim(task.id, user)
     comment = "同意" if decision == "approve" else "用途不明"
-    engine.complete(task.id, user, {"decision": decision, "comment": comment})
+    engine.cases.complete(task.id, user, {"decision": decision, "comment": comment})
 
 
 def march_of_borrowing(engine) -> None:
@@ -77,7 +77,7 @@ def march_of_borrowing(engine) -> None:
     decide(engine, a, "biz_east", "2026-03-06 10:00")
     e = borrow(engine, "rep_n1", "HD-E1-003", "2026-03-09 09:00")
     clock.set(at("2026-03-09 10:00"))
-    engine.terminate(e, get_user("admin"), "重复申请")
+    engine.admin.terminate(e, get_user("admin"), "重复申请")
 
 
 MARCH_NOW = at("2026-03-10 12:00")
@@ -122,17 +122,17 @@ def test_overdue_means_strictly_after_the_due_time_or_open_past_it_now(engine):
 
 
 def test_escalated_when_a_deadline_timer_of_the_same_case_fired_while_the_step_was_open(engine):
-    engine.deploy_directory(TEST_PROCESSES)
+    engine.deployment.deploy_directory(TEST_PROCESSES)
     t0 = at("2026-03-02 09:00")
 
     def start(hours: int) -> int:
         clock.set(t0 + timedelta(hours=hours))
-        return engine.start(DEADLINES, get_user("rep_e2"), {"customer_id": get_customer("HD-E1-001").id}).id
+        return engine.cases.start(DEADLINES, get_user("rep_e2"), {"customer_id": get_customer("HD-E1-001").id}).id
 
     def complete(instance_id: int, hours: int) -> None:
         clock.set(t0 + timedelta(hours=hours))
         task = db.session.scalar(select(Task).where(Task.instance_id == instance_id, Task.state == OPEN))
-        engine.complete(task.id, get_user("rep_e1"), {"decision": "approve", "comment": ""})
+        engine.cases.complete(task.id, get_user("rep_e1"), {"decision": "approve", "comment": ""})
 
     reminded = start(0)
     other_case = start(2)  # open while `reminded`'s timer fires, but its own fires only after it is done
@@ -202,9 +202,9 @@ def test_every_process_shows_its_cases_started_and_completed(engine):
 
 def test_the_report_puts_each_process_with_its_steps_and_filters_by_process(engine):
     march_of_borrowing(engine)
-    engine.deploy_directory(TEST_PROCESSES)
+    engine.deployment.deploy_directory(TEST_PROCESSES)
     clock.set(at("2026-03-03 10:00"))
-    engine.start(DEADLINES, get_user("rep_e2"), {"customer_id": get_customer("HD-E1-001").id})
+    engine.cases.start(DEADLINES, get_user("rep_e2"), {"customer_id": get_customer("HD-E1-001").id})
 
     sections = step_report.report(None, None, None, MARCH_NOW)
 

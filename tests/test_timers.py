@@ -21,13 +21,13 @@ T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 
 @pytest.fixture
 def deadlines(engine):
-    engine.deploy_directory(PROCESSES)
+    engine.deployment.deploy_directory(PROCESSES)
     return engine
 
 
 def start(engine) -> Instance:
     clock.set(T0)
-    return engine.start("consent_with_deadlines", get_user("rep_e2"),
+    return engine.cases.start("consent_with_deadlines", get_user("rep_e2"),
                         {"customer_id": get_customer("HD-E1-001").id})
 
 
@@ -71,7 +71,7 @@ def test_an_interrupting_timer_cancels_the_task_and_ends_the_case(deadlines):
 def test_deciding_in_time_removes_the_wake_ups(deadlines):
     instance = start(deadlines)
     task = db.session.scalar(select(Task).where(Task.instance_id == instance.id))
-    deadlines.complete(task.id, get_user("rep_e1"), {"decision": "approve", "comment": ""})
+    deadlines.cases.complete(task.id, get_user("rep_e1"), {"decision": "approve", "comment": ""})
     assert timers_of(instance) == []
     assert fire_due(deadlines, T0 + timedelta(days=5)) == 0
     db.session.refresh(instance)
@@ -84,7 +84,7 @@ def test_a_failing_firing_keeps_the_timer_and_says_why(deadlines, monkeypatch):
     def broken(*_args, **_kwargs):
         raise RuntimeError("script engine down")
 
-    monkeypatch.setattr(type(deadlines), "_fire", broken)
+    monkeypatch.setattr(type(deadlines.timers), "_fire", broken)
     assert fire_due(deadlines, T0 + timedelta(days=1, minutes=1)) == 1
     timer = db.session.scalar(select(Timer).where(Timer.instance_id == instance.id).order_by(Timer.due_at))
     assert (timer.attempts, timer.last_error) == (1, "RuntimeError: script engine down")
@@ -103,7 +103,7 @@ def test_workers_fire_every_timer_exactly_once_even_when_one_is_killed(deadlines
     cases = 1000 if db.dialect() == "postgresql" else 120
     for index in range(cases):
         clock.set(T0 + timedelta(seconds=index))
-        deadlines.start("consent_with_deadlines", get_user("rep_e2"), {"customer_id": get_customer("HD-E1-001").id})
+        deadlines.cases.start("consent_with_deadlines", get_user("rep_e2"), {"customer_id": get_customer("HD-E1-001").id})
     db.session.commit()
     due = T0 + timedelta(days=1, hours=1)  # every reminder is due, no expiry yet
 

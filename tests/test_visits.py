@@ -18,6 +18,7 @@ from app.domain.star_rating import StarRating
 from app.engine import queries
 from app.engine.models import OPEN, Event, Instance, Task
 from app.errors import Conflict, Forbidden, InvalidData
+from app.policy import RECORD_VISIT
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 E1 = "HD-E1-001"
@@ -30,7 +31,10 @@ def at(*args) -> datetime:
 
 
 def visit(username: str, code: str, day: date):
-    return visits.record(get_customer(code), get_user(username), {"visited_on": day, **SAID}, clock.now())
+    """A visit recorded as the pages and the API record it: if the policy lets him."""
+    customer, user = get_customer(code), get_user(username)
+    current_app.extensions["policy"].require(user, RECORD_VISIT, customer)
+    return visits.record(customer, user, {"visited_on": day, **SAID}, clock.now())
 
 
 def test_the_frequency_table_of_seed_004():
@@ -62,7 +66,7 @@ def test_due_and_overdue_visits_follow_the_level_and_show_in_the_inbox(engine, p
     # A 4-star customer is level 1: the rep every 3 days.
     rating = StarRating(customer_id=get_customer(E1).id, month="2026-09", stars=4, branch_id=get_customer(E1).branch.id,
                         volume_tons=1200, amount_yuan=0, suggested_stars=4,
-                        instance_id=engine.start("early_warning", get_user("rep_e1"), {
+                        instance_id=engine.cases.start("early_warning", get_user("rep_e1"), {
                             "customer_id": get_customer(E1).id, "indicator": "overdue_receivables",
                             "detail": "x"}).id)
     db.session.add(rating)
@@ -98,17 +102,17 @@ def open_task(instance: Instance) -> Task:
 def act(engine, instance: Instance, username: str, data: dict) -> None:
     task = open_task(instance)
     if task.assignee_id is None:
-        engine.claim(task.id, get_user(username))
-    engine.complete(task.id, get_user(username), data)
+        engine.cases.claim(task.id, get_user(username))
+    engine.cases.complete(task.id, get_user(username), data)
 
 
 def test_the_monthly_plan_is_approved_by_the_sales_manager_or_returned(engine, api):
     clock.set(at(2026, 10, 1, 9, 0))
-    plan = engine.start(visits.PLAN_KEY, get_user("admin"), {"rep": "rep_e1", "month": "2026-10"})
+    plan = engine.cases.start(visits.PLAN_KEY, get_user("admin"), {"rep": "rep_e1", "month": "2026-10"})
     with pytest.raises(Conflict):
-        engine.start(visits.PLAN_KEY, get_user("admin"), {"rep": "rep_e1", "month": "2026-10"})
+        engine.cases.start(visits.PLAN_KEY, get_user("admin"), {"rep": "rep_e1", "month": "2026-10"})
     with pytest.raises(InvalidData):
-        engine.start(visits.PLAN_KEY, get_user("admin"), {"rep": "mgr_east", "month": "2026-10"})
+        engine.cases.start(visits.PLAN_KEY, get_user("admin"), {"rep": "mgr_east", "month": "2026-10"})
     task = open_task(plan)
     assert (task.assignee.username, task.due_at) == ("rep_e1", at(2026, 10, 5))
     sheet = api.get(f"/tasks/{task.id}", "rep_e1").get_json()["context"]["rows"]
@@ -126,7 +130,7 @@ def test_the_monthly_plan_is_approved_by_the_sales_manager_or_returned(engine, a
 
 def test_a_late_plan_is_reminded_on_the_5th(engine):
     clock.set(at(2026, 10, 1, 9, 0))
-    plan = engine.start(visits.PLAN_KEY, get_user("admin"), {"rep": "rep_e1", "month": "2026-10"})
+    plan = engine.cases.start(visits.PLAN_KEY, get_user("admin"), {"rep": "rep_e1", "month": "2026-10"})
     fire_due(engine, at(2026, 10, 4, 23, 59))
     reminders = select(Event).where(Event.instance_id == plan.id, Event.type == "reminder_sent")
     assert db.session.scalars(reminders).all() == []
@@ -137,7 +141,7 @@ def test_a_late_plan_is_reminded_on_the_5th(engine):
 def test_every_monday_each_branch_sends_last_weeks_visits(engine):
     clock.set(at(2026, 11, 4, 9, 0))
     visit("rep_e1", E1, date(2026, 11, 3))
-    engine.deploy_directory(current_app.config["PROCESSES_DIR"])
+    engine.deployment.deploy_directory(current_app.config["PROCESSES_DIR"])
     fire_due(engine, at(2026, 11, 9, 8, 0, 1))  # Monday
     summaries = list(db.session.scalars(select(Instance).where(Instance.process_key == visits.SUMMARY_KEY)))
     assert sorted(s.start_data["branch_code"] for s in summaries) == ["east", "north"]
@@ -152,7 +156,7 @@ def test_every_monday_each_branch_sends_last_weeks_visits(engine):
     db.session.expire_all()
     assert db.session.get(Instance, east.id).status == "completed"
     with pytest.raises(InvalidData):
-        engine.start(visits.SUMMARY_KEY, get_user("admin"), {"branch": "east", "monday": "2026-11-10"})  # a Tuesday
+        engine.cases.start(visits.SUMMARY_KEY, get_user("admin"), {"branch": "east", "monday": "2026-11-10"})  # a Tuesday
 
 
 def test_the_dossier_page_records_a_visit(ctx, pages):

@@ -1,4 +1,5 @@
-"""Assignment rules: who a BPMN task means ("rep of the dossier's territory"), resolved at run time.
+"""The organisation's assignment rules: who a BPMN task means ("rep of the dossier's territory"),
+resolved at run time, for every flow to name (a flow's own rules live with the flow).
 
 The BPMN names a rule in `camunda:assignee` (a rule that finds one person) or
 `camunda:candidateGroups` (rules, comma-separated, each finding a role in an org unit, whose members
@@ -7,25 +8,10 @@ branch of the case's customer (`customer_id`).
 """
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-
-from sqlalchemy import select
-
 from app import db
 from app.domain import org
-from app.domain.customers import Customer
-
-
-class AssignmentError(Exception):
-    """A rule found nobody; the case cannot go on until the organisation is fixed."""
-
-
-@dataclass(frozen=True)
-class Assignment:
-    assignee_id: int | None = None
-    candidate_role: str | None = None
-    candidate_org_unit_id: int | None = None
+from app.domain.customers import Customer, summary
+from app.engine.plugins import Assignment, AssignmentError, Flow
 
 
 def _customer(data: dict) -> Customer:
@@ -45,8 +31,8 @@ def _branch(data: dict) -> org.OrgUnit:
 
 
 def _hq_department(function: str) -> org.OrgUnit:
-    hq = db.session.scalar(select(org.OrgUnit).where(org.OrgUnit.kind == org.HQ))
-    department = hq.department(function) if hq is not None else None
+    hq = org.headquarters()
+    department = org.department_of(hq, function) if hq is not None else None
     if department is None:
         raise AssignmentError(f"headquarters has no {function} department")
     return department
@@ -76,22 +62,13 @@ def branch_sales_manager(data: dict) -> Assignment:
 
 def deputy_gm(data: dict) -> Assignment:
     """The deputy general manager in charge (主管副经理), at headquarters."""
-    hq = db.session.scalar(select(org.OrgUnit).where(org.OrgUnit.kind == org.HQ))
-    return _the_one(org.DEPUTY_GM, hq)
-
-
-def plan_responsible(data: dict) -> Assignment:
-    """The person a handling plan made responsible (`responsible_person_id`)."""
-    person = db.session.get(org.User, data.get("responsible_person_id"))
-    if person is None or not person.active:
-        raise AssignmentError(f"the plan names no active person ({data.get('responsible_person_id')!r})")
-    return Assignment(assignee_id=person.id)
+    return _the_one(org.DEPUTY_GM, org.headquarters())
 
 
 def branch_business_dept(data: dict) -> Assignment:
     """The business department supervisors of the case's branch; any one of them claims."""
     branch = _branch(data)
-    department = branch.department("business")
+    department = org.department_of(branch, "business")
     if department is None:
         raise AssignmentError(f"{branch.name} has no business department")
     return Assignment(candidate_role=org.BUSINESS_SUPERVISOR, candidate_org_unit_id=department.id)
@@ -122,63 +99,25 @@ def company_leadership(data: dict) -> Assignment:
     return Assignment(candidate_role=org.LEADERSHIP, candidate_org_unit_id=_hq_department("leadership").id)
 
 
-def plan_rep(data: dict) -> Assignment:
-    """The rep whose visit plan it is (`rep_id`)."""
-    person = db.session.get(org.User, data.get("rep_id"))
-    if person is None or not person.active:
-        raise AssignmentError(f"the plan names no active rep ({data.get('rep_id')!r})")
-    return Assignment(assignee_id=person.id)
+def person_named(key: str, missing: str):
+    """A rule finding the active person whose user id the case data holds under `key` (a plan's
+    person responsible, say); `missing` says what the case lacks when it names nobody active."""
+    def rule(data: dict) -> Assignment:
+        person = db.session.get(org.User, data.get(key))
+        if person is None or not person.active:
+            raise AssignmentError(f"{missing} ({data.get(key)!r})")
+        return Assignment(assignee_id=person.id)
+    return rule
 
 
-def countersigner(data: dict) -> Assignment:
-    """One signer of a countersign (会签/或签): a multi-instance user task with a loop cardinality of
-    `len(signers)` (a list of user ids) and element variable `signer_index`; each instance's person."""
-    signers, index = data.get("signers"), data.get("signer_index")
-    person = (db.session.get(org.User, signers[index])
-              if isinstance(signers, list) and isinstance(index, int) and 0 <= index < len(signers) else None)
-    if person is None or not person.active:
-        raise AssignmentError(f"the countersign names no active person (signers {signers!r}, index {index!r})")
-    return Assignment(assignee_id=person.id)
-
-
-def warning_receiver(data: dict) -> Assignment:
-    """Who receives an urgent warning report, by the customer's `tier` (seed 004): core → the deputy
-    general manager; important → HQ marketing; big → the branch's sales manager; general → the branch's
-    customer specialists. A group rule that, for some tiers, finds one person (who then has the task)."""
-    by_tier = {"core": deputy_gm, "important": hq_marketing, "big": branch_sales_manager,
-               "general": branch_customer_specialist}
-    if data.get("tier") not in by_tier:
-        raise AssignmentError(f"the case names no customer tier ({data.get('tier')!r})")
-    return by_tier[data["tier"]](data)
-
-
-PERSON_RULES: dict[str, Callable[[dict], Assignment]] = {
-    "territory_rep": territory_rep,
-    "branch_manager": branch_manager,
-    "branch_sales_manager": branch_sales_manager,
-    "deputy_gm": deputy_gm,
-    "plan_responsible": plan_responsible,
-    "countersigner": countersigner,
-    "plan_rep": plan_rep,
-}
-GROUP_RULES: dict[str, Callable[[dict], Assignment]] = {
-    "branch_business_dept": branch_business_dept,
-    "branch_customer_specialist": branch_customer_specialist,
-    "hq_marketing": hq_marketing,
-    "hq_sales_department": hq_sales_department,
-    "hq_finance": hq_finance,
-    "warning_receiver": warning_receiver,
-    "company_leadership": company_leadership,
-}
-
-
-def group_rules(text: str | None) -> list[str]:
-    """The rules of a `camunda:candidateGroups` value, in order."""
-    return [rule.strip() for rule in (text or "").split(",") if rule.strip()]
-
-
-def resolve(rule: str, data: dict) -> Assignment:
-    handler = PERSON_RULES.get(rule) or GROUP_RULES.get(rule)
-    if handler is None:
-        raise AssignmentError(f"unknown assignment rule {rule!r}")
-    return handler(data)
+ORGANISATION = Flow(
+    name="organisation",
+    person_rules={"territory_rep": territory_rep, "branch_manager": branch_manager,
+                  "branch_sales_manager": branch_sales_manager, "deputy_gm": deputy_gm},
+    group_rules={"branch_business_dept": branch_business_dept,
+                 "branch_customer_specialist": branch_customer_specialist, "hq_marketing": hq_marketing,
+                 "hq_sales_department": hq_sales_department, "hq_finance": hq_finance,
+                 "company_leadership": company_leadership},
+    # What a definition may read of a customer (the sandbox helper `customer(id)`).
+    helpers={"customer": summary},
+)

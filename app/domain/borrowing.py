@@ -3,15 +3,15 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from flask_babel import format_datetime
 from sqlalchemy import select
 
 from app import db
+from app.calendar import local_text
 from app.domain import org
-from app.domain.case import CaseStart, ServiceCall
 from app.domain.customers import Customer, DossierLoan
 from app.domain.dossiers import active_loan, is_owning_rep
 from app.engine.models import RUNNING, Instance
+from app.engine.plugins import CaseStart, Flow, Process, ServiceCall
 from app.errors import InvalidData
 from app.i18n import _l
 
@@ -29,8 +29,7 @@ def prepare_request(data: dict, requester: org.User, now: datetime, resubmitting
         raise InvalidData(message, {"customer_id": [message]})
     loan = active_loan(requester, customer, now)
     if loan is not None:
-        message = _l("You can already read this dossier until %(until)s.",
-                     until=format_datetime(loan.expires_at, "short"))
+        message = _l("You can already read this dossier until %(until)s.", until=local_text(loan.expires_at))
         raise InvalidData(message, {"customer_id": [message]})
     pending = db.session.scalar(select(Instance.id).where(
         Instance.process_key == PROCESS_KEY, Instance.status == RUNNING,
@@ -66,3 +65,12 @@ def grant_loan(call: ServiceCall) -> dict:
     case.record("loan_granted", {"loan_id": loan.id, "customer_id": loan.customer_id,
                                  "borrower_id": loan.borrower_id, "expires_at": loan.expires_at.isoformat()})
     return {"loan_id": loan.id}
+
+
+FLOW = Flow(
+    name="dossier_borrowing",
+    processes={PROCESS_KEY: Process(start=prepare_request)},
+    forms="forms.borrowing",
+    services={"grant_dossier_loan": grant_loan},
+    tables=(DossierLoan,),
+)

@@ -20,8 +20,9 @@ from app import db
 from app.calendar import COMPANY_TZ
 from app.db_types import UTCDateTime
 from app.domain import credit_rating, org, star_rating
-from app.domain.case import CaseStart, ServiceCall
+from app.domain.assignment import person_named
 from app.domain.customers import Customer
+from app.engine.plugins import CaseStart, Flow, Process, ServiceCall
 from app.errors import InvalidData
 from app.i18n import _l
 
@@ -172,3 +173,16 @@ def record_feedback(call: ServiceCall) -> dict:
     complaint = complaint_of(call.case.instance.id)
     complaint.feedback_at, complaint.customer_response = call.case.now, data["customer_response"]
     return {}
+
+
+FLOW = Flow(
+    name="complaint_handling",
+    processes={PROCESS_KEY: Process(start=prepare_intake)},
+    forms="forms.complaints",
+    person_rules={"plan_responsible": person_named("responsible_person_id", "the plan names no active person")},
+    services={"register_complaint": register, "record_complaint_acknowledgement": record_acknowledgement,
+              "classify_complaint": classify, "escalate_complaint": escalate,
+              "record_complaint_feedback": record_feedback},
+    comment_fields=("findings", "reason", "actions", "report", "customer_words"),
+    tables=(Complaint,),
+)

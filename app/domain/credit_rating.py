@@ -20,9 +20,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app import db
 from app.calendar import local
 from app.db_types import JSONDoc, UTCDateTime
-from app.domain.case import CaseStart, ServiceCall
+from app.domain import org
 from app.domain.customers import DIRECT, DISTRIBUTOR, Customer, PurchaseRecord
 from app.engine.models import Instance
+from app.engine.plugins import CaseStart, Flow, Process, ServiceCall
 from app.errors import Conflict, InvalidData
 from app.i18n import _l
 
@@ -209,3 +210,12 @@ def classify(call: ServiceCall) -> dict:
 def history(customer_id: int) -> list[CreditRating]:
     return list(db.session.scalars(select(CreditRating).where(CreditRating.customer_id == customer_id)
                                    .order_by(CreditRating.quarter.desc())))
+
+
+FLOW = Flow(
+    name="credit_rating",
+    processes={PROCESS_KEY: Process(start=prepare_start, scheduled=scheduled_starts, starters=frozenset({org.ADMIN}))},
+    forms="forms.credit_rating",
+    services={"grade_customer": grade, "reclassify_customer": classify},
+    tables=(CreditRating,),
+)

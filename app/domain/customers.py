@@ -4,12 +4,13 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, Numeric, String, Text
+from sqlalchemy import ForeignKey, ForeignKeyConstraint, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app import db
 from app.db_types import UTCDateTime
 from app.domain.org import OrgUnit, User
+from app.engine.models import Instance
 
 DISTRIBUTOR, DIRECT = "distributor", "direct"
 
@@ -67,6 +68,11 @@ class Customer(db.Model):
     @property
     def branch(self) -> OrgUnit:
         return self.territory.parent
+
+
+# The customer a case is about (CaseStart.customer_id) is one of these: the engine keeps the id, the
+# company says what it points at.
+Instance.__table__.append_constraint(ForeignKeyConstraint(["customer_id"], ["customers.id"]))
 
 
 class PurchaseRecord(db.Model):

@@ -14,8 +14,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app import db
 from app.calendar import local
 from app.db_types import JSONDoc, UTCDateTime
-from app.domain.org import ADMIN, User
-from app.errors import Forbidden, InvalidData
+from app.domain.org import User
+from app.errors import InvalidData
 from app.i18n import _l
 
 
@@ -41,9 +41,8 @@ class Delegation(db.Model):
 
 def set_period(user: User, deputy: User, starts_at: datetime, ends_at: datetime, process_keys: list[str],
                by: User, now: datetime) -> Delegation:
-    """A new away period of `user` (set by himself, or by an administrator for someone who is away)."""
-    if by.id != user.id and not by.has_role(ADMIN):
-        raise Forbidden(_l("Only an administrator may set a deputy for someone else."))
+    """A new away period of `user` (set by himself, or by an administrator for someone who is away: the
+    policy says who may)."""
     errors: dict[str, list] = {}
     if deputy.id == user.id or not deputy.active:
         errors["deputy"] = [_l("Choose an active person other than the one who is away.")]
@@ -83,11 +82,12 @@ def periods_of(user: User, now: datetime) -> list[Delegation]:
         .order_by(Delegation.starts_at)))
 
 
-def end_period(period_id: int, by: User, now: datetime) -> None:
+def period(period_id: int) -> Delegation | None:
+    return db.session.get(Delegation, period_id)
+
+
+def end_period(period: Delegation, now: datetime) -> None:
     """End a period now (or drop one that has not begun)."""
-    period = db.session.get(Delegation, period_id)
-    if period is None or not (period.user_id == by.id or by.has_role(ADMIN)):
-        raise Forbidden(_l("This away period is not yours."))
     if period.starts_at >= now:
         db.session.delete(period)
     else:

@@ -10,7 +10,6 @@ from sqlalchemy import func, select
 
 from app import db
 from app.domain import complaints, credit_rating, org, star_rating
-from app.domain.accounts import hash_password
 from app.domain.customers import DIRECT, DISTRIBUTOR, Customer, PurchaseRecord
 from app.engine.models import OPEN, Instance, Task
 
@@ -131,8 +130,9 @@ PRODUCTS = {"0号柴油": (7200, 7600), "92号汽油": (8200, 8600), "95号汽�
 PURCHASE_MONTHS = 6
 
 
-def seed(now: datetime) -> dict:
-    """Create whatever of the demo organisation is missing; returns counts of what was created."""
+def seed(now: datetime, hash_password) -> dict:
+    """Create whatever of the demo organisation is missing (passwords hashed by `hash_password`);
+    returns counts of what was created."""
     created = {"org_units": 0, "users": 0, "customers": 0}
     units = {u.code: u for u in db.session.scalars(select(org.OrgUnit))}
     for code, name, kind, parent, function in ORG_UNITS:
@@ -181,19 +181,19 @@ def seed_cases(engine) -> int:
     users = {u.username: u for u in db.session.scalars(select(org.User))}
     for requester, customer_code, purpose, days, consenting in DEMO_CASES:
         customer = db.session.scalar(select(Customer).where(Customer.code == customer_code))
-        instance = engine.start("dossier_borrowing", users[requester],
+        instance = engine.cases.start("dossier_borrowing", users[requester],
                                 {"customer_id": customer.id, "purpose": purpose, "days": days})
         for username in consenting:
             task = db.session.scalar(select(Task).where(Task.instance_id == instance.id, Task.state == OPEN))
-            engine.complete(task.id, users[username], {"decision": "approve", "comment": "同意"})
-    engine.start(star_rating.PROCESS_KEY, users["admin"],
+            engine.cases.complete(task.id, users[username], {"decision": "approve", "comment": "同意"})
+    engine.cases.start(star_rating.PROCESS_KEY, users["admin"],
                  {"branch": "east", "month": star_rating.previous_month(engine.clock.now())})
     customer = db.session.scalar(select(Customer).where(Customer.code == "HD-E1-002"))
-    engine.start(complaints.PROCESS_KEY, users["rep_e1"],
+    engine.cases.start(complaints.PROCESS_KEY, users["rep_e1"],
                  {"customer_id": customer.id, "channel": "phone", "category": "delivery",
                   "received_at": (engine.clock.now() - timedelta(hours=1)).isoformat(),
                   "content": "客户来电：本周两次配送迟到半天以上，影响车队出车，要求说明原因并保证准时。"})
-    engine.start(credit_rating.PROCESS_KEY, users["admin"],
+    engine.cases.start(credit_rating.PROCESS_KEY, users["admin"],
                  {"customer_id": customer.id, "quarter": credit_rating.previous_quarter(engine.clock.now())})
     return len(DEMO_CASES) + 3
 

@@ -18,12 +18,11 @@ from app import db
 from app.calendar import local
 from app.db_types import UTCDateTime
 from app.domain import org
-from app.domain.case import CaseStart, ServiceCall
 from app.domain.customers import Customer
-from app.domain.dossiers import is_owning_rep
 from app.domain.star_rating import MONTH
 from app.engine.models import Instance
-from app.errors import Conflict, Forbidden, InvalidData
+from app.engine.plugins import CaseStart, Flow, Process, ServiceCall
+from app.errors import Conflict, InvalidData
 from app.i18n import _l
 
 PROCESS_KEY = "dossier_update"
@@ -70,16 +69,10 @@ def _text(value) -> str:
     return str(value)
 
 
-def check_editor(user: org.User, customer: Customer) -> None:
-    """Only the rep of the customer's territory edits its dossier (seed 000)."""
-    if not is_owning_rep(user, customer):
-        raise Forbidden(_l("Only the rep of the customer's territory edits its dossier."))
-
-
 def edit(customer: Customer, user: org.User, values: dict, now: datetime) -> list[DossierChange]:
-    """The owning rep's edit of his dossier: every field that changed becomes a DossierChange row, in
-    one transaction. Fields that are not typed (the code, system-generated ones) are refused."""
-    check_editor(user, customer)
+    """The owning rep's edit of his dossier (the policy lets only him: seed 000): every field that
+    changed becomes a DossierChange row, in one transaction. Fields that are not typed (the code,
+    system-generated ones) are refused."""
     unknown = sorted(set(values) - set(KIND_OF))
     if unknown:
         message = _l("These fields are not typed: %(fields)s.", fields=", ".join(unknown))
@@ -148,3 +141,12 @@ def collect(call: ServiceCall) -> dict:
         DossierChange.customer_id.in_(customers), DossierChange.reported_in_id.is_(None),
         DossierChange.changed_at < case.now).values(reported_in_id=case.instance.id))
     return {"change_count": result.rowcount}
+
+
+FLOW = Flow(
+    name="dossier_update",
+    processes={PROCESS_KEY: Process(start=prepare_start, scheduled=scheduled_starts, starters=frozenset({org.ADMIN}))},
+    forms="forms.dossier_update",
+    services={"collect_dossier_changes": collect},
+    tables=(DossierChange,),
+)

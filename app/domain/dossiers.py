@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from app import db
 from app.domain import org
 from app.domain.customers import Customer, DossierLoan, DossierRead, PurchaseRecord
-from app.errors import Forbidden, NotFound
+from app.errors import NotFound
 from app.i18n import _l
 
 OWN_TERRITORY, LOAN = "own_territory", "loan"
@@ -41,34 +41,23 @@ def readable_customer_ids(user: org.User, now: datetime) -> set[int]:
     return set(db.session.scalars(own.union(lent)))
 
 
-def read_dossier(user: org.User, customer: Customer, now: datetime, channel: str) -> DossierRead:
-    """Allow the read or refuse it; an allowed read is logged with its ground (and loan)."""
+def ground(user: org.User, customer: Customer, now: datetime) -> tuple[str, DossierLoan | None] | None:
+    """On what ground this user may read the dossier now: his own territory, or a loan (None: none)."""
     if is_owning_rep(user, customer):
-        ground, loan = OWN_TERRITORY, None
-    else:
-        loan = active_loan(user, customer, now)
-        if loan is None:
-            raise Forbidden(_l("You have no access to this dossier. Borrow it first."))
-        ground = LOAN
+        return OWN_TERRITORY, None
+    loan = active_loan(user, customer, now)
+    return (LOAN, loan) if loan is not None else None
+
+
+def log_read(user: org.User, customer: Customer, on: tuple[str, DossierLoan | None], now: datetime,
+             channel: str) -> DossierRead:
+    """Log a read the policy allowed, with its ground (and loan)."""
+    read_ground, loan = on
     entry = DossierRead(customer_id=customer.id, user_id=user.id, loan_id=loan.id if loan else None,
-                        ground=ground, channel=channel, at=now)
+                        ground=read_ground, channel=channel, at=now)
     db.session.add(entry)
     db.session.commit()
     return entry
-
-
-def may_see_access_log(user: org.User, customer: Customer) -> bool:
-    """The owning rep, the customer's branch management and compliance reviewers."""
-    if is_owning_rep(user, customer) or user.has_role(org.AUDITOR):
-        return True
-    business = customer.branch.department("business")
-    return (user.has_role(org.BRANCH_MANAGER, customer.branch.id)
-            or (business is not None and user.has_role(org.BUSINESS_SUPERVISOR, business.id)))
-
-
-def check_access_log_right(user: org.User, customer: Customer) -> None:
-    if not may_see_access_log(user, customer):
-        raise Forbidden(_l("Only the owning rep, the branch's management and compliance see the access log."))
 
 
 def access_log(customer: Customer, limit: int = 200) -> list[DossierRead]:

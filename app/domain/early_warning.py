@@ -20,11 +20,12 @@ from sqlalchemy import func, select
 
 from app import db
 from app.calendar import local
-from app.domain import credit_rating, org, star_rating
-from app.domain.case import CaseStart, ServiceCall
+from app.domain import assignment, credit_rating, org, star_rating
 from app.domain.complaints import Complaint
 from app.domain.customers import Customer, PurchaseRecord
+from app.engine import queries
 from app.engine.models import RUNNING, Instance
+from app.engine.plugins import Assignment, AssignmentError, CaseStart, Flow, Process, ServiceCall
 from app.errors import InvalidData
 from app.i18n import _l
 
@@ -145,6 +146,14 @@ def routine_starts(due: datetime) -> list[dict]:
         select(org.OrgUnit.code).where(org.OrgUnit.kind == org.BRANCH).order_by(org.OrgUnit.code))]
 
 
+WARNINGS_LISTED = "warnings_listed"  # the event recording a routine report's customers
+
+
+def listed_warnings(instance_id: int) -> list[dict]:
+    """The customers a routine report is about, with their tiers and warnings, as its service listed them."""
+    return queries.recorded_rows(instance_id, WARNINGS_LISTED)
+
+
 def warning_list(call: ServiceCall) -> dict:
     """Service task `prepare_warning_list`: every customer of the branch with its tier and the
     indicators it broke or neared in the month, recorded in the case for the routine report."""
@@ -154,6 +163,29 @@ def warning_list(call: ServiceCall) -> dict:
                                        .order_by(Customer.code)):
         rows.append({"code": customer.code, "name": customer.name, "tier": tier_of(customer),
                      "breaches": [asdict(b) for b in breaches(customer, call.data["month"], call.case.now)]})
-    call.case.record("warnings_listed", {"rows": rows}, system=True)  # what the report is about, kept
+    call.case.record(WARNINGS_LISTED, {"rows": rows}, system=True)  # what the report is about, kept
     return {}
 
+
+
+def warning_receiver(data: dict) -> Assignment:
+    """Who receives an urgent warning report, by the customer's `tier` (seed 004): core → the deputy
+    general manager; important → HQ marketing; big → the branch's sales manager; general → the branch's
+    customer specialists. A group rule that, for some tiers, finds one person (who then has the task)."""
+    by_tier = {CORE: assignment.deputy_gm, IMPORTANT: assignment.hq_marketing, BIG: assignment.branch_sales_manager,
+               GENERAL: assignment.branch_customer_specialist}
+    if data.get("tier") not in by_tier:
+        raise AssignmentError(f"the case names no customer tier ({data.get('tier')!r})")
+    return by_tier[data["tier"]](data)
+
+
+FLOW = Flow(
+    name="early_warning",
+    processes={PROCESS_KEY: Process(start=prepare_urgent, scheduled=urgent_starts),
+               ROUTINE_KEY: Process(start=prepare_routine, scheduled=routine_starts,
+                                    starters=frozenset({org.ADMIN}))},
+    forms="forms.early_warning",
+    group_rules={"warning_receiver": warning_receiver},
+    services={"prepare_warning_list": warning_list},
+    comment_fields=("measures",),
+)

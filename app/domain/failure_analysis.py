@@ -25,43 +25,20 @@ from app import db, exports
 from app.calendar import COMPANY_TZ, day_start, local
 from app.domain import org
 from app.domain.complaints import CATEGORIES, Complaint
-from app.errors import Forbidden, InvalidData
+from app.errors import InvalidData
 from app.i18n import _l
 
-# Who may read the analysis: these roles every branch, those only the branches they work in.
-ALL_BRANCH_ROLES = frozenset({org.DEPUTY_GM, org.LEADERSHIP, org.HQ_MARKETING, org.AUDITOR})
-OWN_BRANCH_ROLES = frozenset({org.BRANCH_MANAGER, org.SALES_MANAGER})
 TOP_CATEGORIES = 3  # the quarter comparison follows the quarter before last's top three
 TOP_REPEAT_CUSTOMERS = 5
 
 
-# -- who sees what -------------------------------------------------------------------------------
+# -- which branches ------------------------------------------------------------------------------
 
-def may_see(user) -> bool:
-    return bool(user.role_codes() & (ALL_BRANCH_ROLES | OWN_BRANCH_ROLES))
-
-
-def allowed_branch_ids(user) -> frozenset[int] | None:
-    """The branches whose complaints `user` may analyse; None for every branch. Forbidden for anyone
-    without a role that reads the analysis."""
-    codes = user.role_codes()
-    if codes & ALL_BRANCH_ROLES:
-        return None
-    branches = frozenset(unit.id for m in user.memberships if m.role.code in OWN_BRANCH_ROLES
-                         for unit in [m.org_unit.branch()] if unit is not None)
-    if not branches:
-        raise Forbidden(_l("The complaints analysis is for branch managers, sales managers, the deputy "
-                           "general manager, company leaders, HQ marketing and compliance reviewers."))
-    return branches
-
-
-def scope(user, branch_id: int | None) -> frozenset[int] | None:
-    """The branches to count: the one asked for (if `user` may see it) or all `user` may see."""
-    allowed = allowed_branch_ids(user)
+def scope(allowed: frozenset[int] | None, branch_id: int | None) -> frozenset[int] | None:
+    """The branches to count: the one asked for, or all the reader may see (`allowed`, None: every
+    branch; the policy decides it, and whether he may ask for this one)."""
     if branch_id is None:
         return allowed
-    if allowed is not None and branch_id not in allowed:
-        raise Forbidden(_l("You may analyse only your own branch's complaints."))
     unit = db.session.get(org.OrgUnit, branch_id)
     if unit is None or unit.kind != org.BRANCH:
         raise InvalidData(_l("No such branch."), {"branch": [_l("No such branch.")]})

@@ -2,18 +2,13 @@
 unread count) and, when SMTP is set up, by e-mail.
 
 A notification is written in the transaction of what caused it; its e-mail is sent later by the timer
-workers (`send_pending`), so a slow or absent mail server never holds up a person's request. The text
-is composed when it is read, in the reader's language.
+workers (app.mail), so a slow or absent mail server never holds up a person's request. The text is
+composed when it is read, in the reader's language.
 """
 from __future__ import annotations
 
-import logging
-import smtplib
 from datetime import datetime
-from email.message import EmailMessage
 
-from flask import current_app
-from flask_babel import force_locale
 from sqlalchemy import ForeignKey, Index, String, func, insert, select, text, update
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -21,8 +16,6 @@ from app import db
 from app.db_types import JSONDoc, UTCDateTime
 from app.domain.org import User
 from app.i18n import _l
-
-log = logging.getLogger(__name__)
 
 # E-mail states
 PENDING, SENT, FAILED = "pending", "sent", "failed"
@@ -73,12 +66,12 @@ class Notification(db.Model):
 
 
 def notify(user_ids, kind: str, at: datetime, *, instance_id: int | None = None, task_id: int | None = None,
-           task: str = "", by: User | None = None, comment: str = "") -> None:
-    """Tell these people (each once, never the one who caused it), in the current transaction."""
+           task: str = "", by: User | None = None, comment: str = "", mail: bool = False) -> None:
+    """Tell these people (each once, never the one who caused it), in the current transaction; with
+    `mail` (e-mail is set up), those with an address get an e-mail too."""
     recipients = {user_id for user_id in user_ids if user_id is not None and (by is None or user_id != by.id)}
     if not recipients:
         return
-    mail = bool(current_app.config.get("SMTP_HOST"))
     with_email = set(db.session.scalars(select(User.id).where(User.id.in_(recipients), User.email.is_not(None),
                                                               User.email != ""))) if mail else set()
     data = {"task": task, "by": by.display_name if by else "", "comment": comment}
@@ -107,55 +100,14 @@ def mark_read(user: User, now: datetime, ids: list[int] | None = None) -> None:
     db.session.commit()
 
 
-def send_pending(limit: int = 50) -> int:
-    """Send the e-mails of notifications waiting for it (the timer workers call this); how many were
-    sent. A failure is retried later, a few times, and never stops the others."""
-    config = current_app.config
-    if not config.get("SMTP_HOST"):
-        return 0
-    waiting = list(db.session.scalars(select(Notification).where(Notification.email_state == PENDING)
-                                      .order_by(Notification.id).limit(limit).with_for_update(skip_locked=True)))
-    sent = 0
-    if not waiting:
-        db.session.rollback()
-        return 0
-    try:
-        with smtplib.SMTP(config["SMTP_HOST"], config["SMTP_PORT"], timeout=10) as smtp:
-            if config["SMTP_STARTTLS"]:
-                smtp.starttls()
-            if config["SMTP_USER"]:
-                smtp.login(config["SMTP_USER"], config["SMTP_PASSWORD"])
-            for notification in waiting:
-                try:
-                    smtp.send_message(_email(notification, config))
-                    notification.email_state = SENT
-                    sent += 1
-                except smtplib.SMTPException:
-                    log.exception("e-mail for notification %s failed", notification.id)
-                    _failed(notification)
-    except (OSError, smtplib.SMTPException):
-        log.exception("the mail server at %s cannot be reached", config["SMTP_HOST"])
-        for notification in waiting:
-            _failed(notification)
-    db.session.commit()
-    return sent
+def waiting_for_email(limit: int) -> list[Notification]:
+    """Notifications whose e-mail is still to be sent, oldest first, locked for this sender."""
+    return list(db.session.scalars(select(Notification).where(Notification.email_state == PENDING)
+                                   .order_by(Notification.id).limit(limit).with_for_update(skip_locked=True)))
 
 
-def _failed(notification: Notification) -> None:
+def email_failed(notification: Notification) -> None:
+    """A failed e-mail is tried again a few times, then given up."""
     notification.email_attempts += 1
     if notification.email_attempts >= MAX_EMAIL_ATTEMPTS:
         notification.email_state = FAILED
-
-
-def _email(notification: Notification, config) -> EmailMessage:
-    """The e-mail in the recipient's language, with a link to the task or case."""
-    recipient = notification.user
-    with force_locale(recipient.locale or config["BABEL_DEFAULT_LOCALE"]):
-        subject = notification.text
-        link = (f"{config['BASE_URL']}/tasks/{notification.task_id}" if notification.task_id
-                else f"{config['BASE_URL']}/cases/{notification.instance_id}")
-        body = "\n\n".join(part for part in (subject, notification.data.get("comment", ""), link) if part)
-    message = EmailMessage()
-    message["From"], message["To"], message["Subject"] = config["MAIL_FROM"], recipient.email, subject
-    message.set_content(body)
-    return message

@@ -5,7 +5,6 @@ superior instead; an administrator may still hand it to him, which is recorded a
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
@@ -13,8 +12,8 @@ from sqlalchemy.orm import joinedload
 
 from app import db
 from app.domain import org
-from app.domain.assignment import Assignment, AssignmentError
 from app.engine.models import DONE, Event, Instance, Task
+from app.engine.plugins import Assignment, AssignmentError, Reroute
 from app.i18n import _l
 
 # Why a person may not take a step.
@@ -23,6 +22,11 @@ EARLIER_APPROVAL = "earlier_approval"
 REFUSALS = {
     INITIATOR: _l("You started this case: someone else must decide this step."),
     EARLIER_APPROVAL: _l("You have decided another level of this case: someone else must decide this step."),
+}
+# The same, said of someone else ("he …").
+RULE_WORDS = {
+    INITIATOR: _l("started the case"),
+    EARLIER_APPROVAL: _l("decided another level of the case"),
 }
 
 
@@ -50,26 +54,16 @@ def superior(person: org.User, passed_over: dict[int, str]) -> org.User | None:
     """The nearest person above `person` who is not passed over: the manager of his branch, then
     headquarters' deputy general manager, then company leadership."""
     chain: list[org.User] = []
-    branch = person.org_unit.branch()
+    branch = org.branch_of(person.org_unit)
     if branch is not None:
         chain += org.users_with_role(org.BRANCH_MANAGER, branch.id)
-    hq = db.session.scalar(select(org.OrgUnit).where(org.OrgUnit.kind == org.HQ))
+    hq = org.headquarters()
     if hq is not None:
         chain += org.users_with_role(org.DEPUTY_GM, hq.id)
-        leadership = hq.department("leadership")
+        leadership = org.department_of(hq, "leadership")
         if leadership is not None:
             chain += org.users_with_role(org.LEADERSHIP, leadership.id)
     return next((user for user in chain if user.id != person.id and user.id not in passed_over), None)
-
-
-@dataclass(frozen=True)
-class Reroute:
-    """An approval step sent to a superior: whom the rule chose, why he may not take it, who takes it."""
-
-    passed_over_id: int
-    passed_over_name: str
-    reason: str
-    superior_id: int
 
 
 def reroute(instance: Instance, spec_id: str, offers: list[Assignment]) -> Reroute | None:
@@ -89,6 +83,14 @@ def reroute(instance: Instance, spec_id: str, offers: list[Assignment]) -> Rerou
     if boss is None:
         raise AssignmentError(f"{person.display_name} may not decide it and nobody above may either")
     return Reroute(passed_over_id=person.id, passed_over_name=person.display_name, reason=passed_over[person.id], superior_id=boss.id)
+
+
+class Duties:
+    """Segregation of duties as the engine asks for it (app.engine.plugins.Duties)."""
+
+    excluded = staticmethod(excluded)
+    conflict = staticmethod(conflict)
+    reroute = staticmethod(reroute)
 
 
 def exceptions(since: datetime | None, until: datetime | None) -> list[Event]:

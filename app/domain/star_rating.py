@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 from decimal import Decimal
+from functools import partial
 
 from sqlalchemy import ForeignKey, Numeric, String, Text, UniqueConstraint, and_, func, insert, select, update
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -19,10 +20,9 @@ from app import db
 from app.calendar import local
 from app.db_types import UTCDateTime
 from app.domain import org
-from app.domain.case import CaseStart, ServiceCall
 from app.domain.customers import Customer, PurchaseRecord
-from app.domain.dossiers import is_owning_rep
 from app.engine.models import Instance
+from app.engine.plugins import CaseStart, Flow, Process, ServiceCall
 from app.errors import Conflict, DefinitionFault, InvalidData
 from app.i18n import _l
 
@@ -258,11 +258,13 @@ def refresh_preferences(customer: Customer) -> None:
         EXTRA_DISCOUNT_YUAN_PER_TON if streak(months, EXTRA_DISCOUNT[0]) >= EXTRA_DISCOUNT[1] else 0)
 
 
-def may_see_stars(user: org.User, customer: Customer) -> bool:
-    """Stars are the branch's and HQ's business: the customer's branch staff, HQ's raters and
-    leaders, compliance reviewers, and whoever may read the dossier."""
-    branch_roles = (org.CUSTOMER_SPECIALIST, org.BRANCH_MANAGER, org.SALES_MANAGER, org.BUSINESS_SUPERVISOR)
-    hq_roles = (org.HQ_MARKETING, org.LEADERSHIP, org.DEPUTY_GM, org.AUDITOR)
-    branch = customer.branch
-    in_branch = any(m.role.code in branch_roles and m.org_unit.branch() == branch for m in user.memberships)
-    return in_branch or any(user.has_role(role) for role in hq_roles) or is_owning_rep(user, customer)
+FLOW = Flow(
+    name="star_rating",
+    processes={PROCESS_KEY: Process(start=prepare_start, scheduled=scheduled_starts, starters=frozenset({org.ADMIN}))},
+    forms="forms.star_rating",
+    services={"prepare_star_rating_sheet": prepare_sheet, "record_initial_stars": record_initial,
+              "record_second_round_stars": record_second_round,
+              "approve_low_stars": partial(approve_part, part=LOW), "approve_high_stars": partial(approve_part, part=HIGH),
+              "finalize_star_rating": finalize},
+    tables=(StarRating,),
+)

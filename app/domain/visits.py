@@ -20,13 +20,17 @@ from app import db
 from app.calendar import local
 from app.db_types import UTCDateTime
 from app.domain import org, star_rating
-from app.domain.case import CaseStart, ServiceCall
+from app.domain.assignment import person_named
 from app.domain.customers import Customer, PurchaseRecord
+from app.engine import queries
 from app.engine.models import Instance
-from app.errors import Conflict, Forbidden, InvalidData
+from app.engine.plugins import CaseStart, Flow, Process, ServiceCall
+from app.errors import Conflict, InvalidData
 from app.i18n import _l
 
 PLAN_KEY, SUMMARY_KEY = "visit_plan", "visit_summary"
+# The events recording what a plan's and a summary's steps show (the rows their services listed).
+PLAN_SHEET, WEEK_LISTED = "visit_sheet", "visits_listed"
 REP, SALES_MANAGER, MANAGER, MARKETING = org.SALES_REP, org.SALES_MANAGER, org.BRANCH_MANAGER, org.HQ_MARKETING
 # Days between visits by customer level (1–5) and role (seed 004 §3(2)); None: no visits required.
 INTERVAL_DAYS = {
@@ -85,9 +89,9 @@ def visiting_role(user: org.User, customer: Customer) -> str | None:
 
 
 def record(customer: Customer, user: org.User, values: dict, now: datetime) -> VisitRecord:
+    """A visit into the dossier, in the role the user visits the customer in (the policy saw that he has
+    one)."""
     role = visiting_role(user, customer)
-    if role is None:
-        raise Forbidden(_l("Only the customer's rep, its branch's managers and HQ marketing record visits."))
     if values["visited_on"] > local(now).date():
         message = _l("A visit cannot be recorded before it happens.")
         raise InvalidData(message, {"visited_on": [message]})
@@ -95,6 +99,11 @@ def record(customer: Customer, user: org.User, values: dict, now: datetime) -> V
     db.session.add(visit)
     db.session.commit()
     return visit
+
+
+def recorded_rows(instance_id: int, event_type: str) -> list[dict]:
+    """The rows a plan's or a summary's service listed (PLAN_SHEET, WEEK_LISTED)."""
+    return queries.recorded_rows(instance_id, event_type)
 
 
 def of_customer(customer_id: int, limit: int = 20) -> list[VisitRecord]:
@@ -211,7 +220,7 @@ def plan_sheet(call: ServiceCall) -> dict:
         level = level_of(customer)
         rows.append({"code": customer.code, "name": customer.name, "level": level, "last_month_tons": str(tons),
                      "visits_required": math.ceil(30 / INTERVAL_DAYS[level][REP])})
-    call.case.record("visit_sheet", {"rows": rows}, system=True)
+    call.case.record(PLAN_SHEET, {"rows": rows}, system=True)
     return {}
 
 
@@ -257,6 +266,17 @@ def summary_rows(call: ServiceCall) -> dict:
              "visited_on": v.visited_on.isoformat(), "views": "；".join(
                  text for text in (v.products, v.delivery, v.business_process, v.service, v.other_views) if text)}
             for v in visits]
-    call.case.record("visits_listed", {"rows": rows}, system=True)
+    call.case.record(WEEK_LISTED, {"rows": rows}, system=True)
     return {"visit_count": len(rows)}
 
+
+
+FLOW = Flow(
+    name="visits",
+    processes={PLAN_KEY: Process(start=prepare_plan, scheduled=plan_starts, starters=frozenset({org.ADMIN})),
+               SUMMARY_KEY: Process(start=prepare_summary, scheduled=summary_starts, starters=frozenset({org.ADMIN}))},
+    forms="forms.visits",
+    person_rules={"plan_rep": person_named("rep_id", "the plan names no active rep")},
+    services={"prepare_visit_plan": plan_sheet, "prepare_visit_summary": summary_rows},
+    tables=(VisitRecord,),
+)

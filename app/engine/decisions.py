@@ -10,8 +10,6 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from app.engine import definitions, sandbox
 from app.engine.models import ProcessDefinition
 
-SANDBOX = sandbox.SandboxEnvironment()  # stateless: one for all workflows
-
 
 class DecisionInput:
     """What SpiffWorkflow's DMN engine reads of a task: its data (one row's inputs) and, through its
@@ -26,7 +24,8 @@ def apply(decision, workflow, inputs: dict) -> dict:
     return decision.result(DecisionInput(workflow, inputs))
 
 
-def decide(definition: ProcessDefinition, decision_id: str, inputs: dict) -> dict:
-    """A decision of `definition` over `inputs`, outside a running step."""
+def decide(definition: ProcessDefinition, decision_id: str, inputs: dict,
+           environment: sandbox.SandboxEnvironment) -> dict:
+    """A decision of `definition` over `inputs`, outside a running step, in the sandbox `environment`."""
     decision = definitions.parsed(definition).decisions[decision_id]
-    return apply(decision, SimpleNamespace(script_engine=PythonScriptEngine(environment=SANDBOX)), inputs)
+    return apply(decision, SimpleNamespace(script_engine=PythonScriptEngine(environment=environment)), inputs)

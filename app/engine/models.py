@@ -8,12 +8,15 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app import db
 from app.db_types import JSONDoc, UTCDateTime
-from app.domain.org import OrgUnit, User
+from app.engine.directory import OrgUnit, User
+from app.i18n import _l
 
 # Instance status
 RUNNING, SUSPENDED, COMPLETED, TERMINATED, ERROR = "running", "suspended", "completed", "terminated", "error"
 WITHDRAWN = "withdrawn"  # by its initiator, before anyone decided
 STATUSES = (RUNNING, SUSPENDED, COMPLETED, WITHDRAWN, TERMINATED, ERROR)
+STATUS_WORDS = {RUNNING: _l("In progress"), SUSPENDED: _l("Suspended"), WITHDRAWN: _l("Withdrawn"),
+                COMPLETED: _l("Completed"), TERMINATED: _l("Terminated"), ERROR: _l("Error")}
 # Task state; a held task waits for a signer its approver added (加签) and is in nobody's inbox.
 OPEN, DONE, CANCELLED, HELD = "open", "completed", "cancelled", "held"
 # Task kind: a step of the BPMN, or a task of ours around one (parent_id): a signer's opinion before or
@@ -67,7 +70,9 @@ class Instance(db.Model):
     business_key: Mapped[str | None] = mapped_column(String(120), index=True)
     # What there may be only one case of, ever (e.g. the star rating of one branch for one month).
     unique_key: Mapped[str | None] = mapped_column(String(120))
-    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
+    # What the case is about as the application counts it (CaseStart.customer_id): the domain declares
+    # what it points at (app.domain.customers).
+    customer_id: Mapped[int | None] = mapped_column(index=True)
     # What the initiator filed, plus facts derived at start; shown on every page of the case.
     start_data: Mapped[dict] = mapped_column(JSONDoc, default=dict)
     # SpiffWorkflow state without the spec (see engine.serializer), compressed.

@@ -1,7 +1,7 @@
 """The approval operations Chinese approvers expect, around the BPMN's own steps: transfer (转办), add a
 signer before or after oneself (加签), send back to an earlier step (退回), withdraw (撤回), urge (催办),
-and copy to readers (抄送). Each is one transaction of the engine service, an audited
-event, a notification, and a clear refusal when it is not allowed.
+and copy to readers (抄送). Each is one transaction, an audited event, a notification, and a clear
+refusal when it is not allowed.
 
 Signers and the initiator's revised request are tasks of ours (Task.kind) around a step (parent_id):
 the step itself is held while they are open, and SpiffWorkflow never sees them.
@@ -11,14 +11,13 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from sqlalchemy import exists, select
 
-from app import db, labels
+from app import db
 from app.calendar import local
-from app.domain import notifications, processes, readers, segregation
-from app.domain.org import User, users_with_role
-from app.engine import audit, definitions
+from app.engine import definitions, projection, readers
+from app.engine.directory import User
+from app.engine.lifecycle import reset
 from app.engine.models import (
     AFTER_SIGN,
     BEFORE_SIGN,
@@ -33,6 +32,8 @@ from app.engine.models import (
     Instance,
     Task,
 )
+from app.engine.plugins import ACT, COPY, TAKE_OVER, URGE, WITHDRAW
+from app.engine.unit_of_work import UnitOfWork
 from app.errors import Conflict, Forbidden, InvalidData, NotFound
 from app.i18n import _l
 
@@ -40,17 +41,15 @@ URGE_INTERVAL = timedelta(hours=4)
 REQUEST = "request"  # where a send-back to the initiator's own form goes
 
 
-def _reset(workflow, task_id, data=None) -> None:
-    """Run the workflow again from an earlier task. SpiffWorkflow leaves the removed tasks' timer events
-    registered; they go too (otherwise refreshing the timers meets tasks that are gone)."""
-    for removed in workflow.reset_from_task_id(task_id, data):
-        workflow.event_manager.remove_task(removed)
-
-
-def _decided(instance: Instance) -> bool:
+def decided(instance: Instance) -> bool:
     """Whether anyone has completed a step of the case."""
     return db.session.scalar(select(exists().where(Task.instance_id == instance.id, Task.state == DONE,
                                                    Task.kind == STEP)))
+
+
+def withdrawable(instance: Instance) -> bool:
+    """A case its initiator may still take back: running, and nobody has decided anything in it."""
+    return instance.status == RUNNING and not decided(instance)
 
 
 def _invalid(field: str, message) -> InvalidData:
@@ -58,8 +57,13 @@ def _invalid(field: str, message) -> InvalidData:
 
 
 class ApprovalOperations:
-    """Mixed into EngineService: it brings `clock`, `_in_transaction`, `_open_task`, `_load`, `_advance`,
-    `_complete_step` and CaseContext handling."""
+    def __init__(self, uow: UnitOfWork):
+        self.uow = uow
+
+    def _own_open_task(self, task_id: int, user: User) -> Task:
+        task = self.uow.open_task(task_id)
+        self.uow.require(user, ACT, task)
+        return task
 
     # -- transfer --------------------------------------------------------------------------------
 
@@ -69,34 +73,17 @@ class ApprovalOperations:
             task = self._own_open_task(task_id, user)
             if task.kind != STEP:
                 raise Forbidden(_l("An added signer's task cannot be handed on."))
-            why_not = self._ineligible(task, to, user)
+            why_not = self.uow.why_not(to, TAKE_OVER, task, by=user)
             if why_not:
                 raise _invalid("to", why_not)
-            now = self.clock.now()
+            now = self.uow.clock.now()
             task.assignee_id, task.owner_id, task.claimed_at = to.id, to.id, now
-            self._append(task, "task_transferred", user, now, {"from": user.id, "to": to.id,
-                                                                "person": to.display_name, "comment": comment})
-            notifications.notify([to.id], "task_transferred", now, instance_id=task.instance_id, task_id=task.id,
-                                 task=task.name, by=user, comment=comment)
+            self.uow.append(task, "task_transferred", user, now, {"from": user.id, "to": to.id,
+                                                                   "person": to.display_name, "comment": comment})
+            self.uow.ext.notify([to.id], "task_transferred", now, instance_id=task.instance_id, task_id=task.id,
+                                task=task.name, by=user, comment=comment)
             return task
-        return self._in_transaction(change)
-
-    def _ineligible(self, task: Task, person: User, acting: User):
-        """Why `person` may not take this task over from `acting` (None: he may). He must be active, may
-        not be kept from it by segregation of duties, and must be one who could have had it: a member
-        of the group it was offered to, or someone of the same branch (or headquarters)."""
-        if person.id == acting.id or not person.active:
-            return _l("Choose an active person other than yourself.")
-        rule = segregation.conflict(task, person)
-        if rule:
-            return _l("%(name)s may not decide this step: he %(rule)s.", name=person.display_name,
-                      rule=labels.label(labels.SEGREGATION_RULES, rule))
-        if task.candidate_role is not None:
-            if not person.has_role(task.candidate_role, task.candidate_org_unit_id):
-                return _l("%(name)s is not one of those this task is offered to.", name=person.display_name)
-        elif person.org_unit.branch() != acting.org_unit.branch():
-            return _l("%(name)s works in another branch.", name=person.display_name)
-        return None
+        return self.uow.run(change)
 
     # -- adding a signer ---------------------------------------------------------------------------
 
@@ -114,21 +101,22 @@ class ApprovalOperations:
                 raise Forbidden(_l("An added signer cannot add further signers."))
             if not task.approval:
                 raise Forbidden(_l("Signers are added to consent and approval steps only."))
-            why_not = self._ineligible(task, signer, user) if signer.id != user.id else _l("You cannot add yourself.")
+            why_not = (self.uow.why_not(signer, TAKE_OVER, task, by=user) if signer.id != user.id
+                       else _l("You cannot add yourself."))
             if why_not:
                 raise _invalid("signer", why_not)
             if position == AFTER_SIGN and not decision:
                 raise _invalid("decision", _l("Decide first: the signer decides after you."))
-            now = self.clock.now()
+            now = self.uow.clock.now()
             task.state, task.pending_data = HELD, decision if position == AFTER_SIGN else None
             side = self._side_task(task, position, signer, "signer_opinion", now)
-            self._append(task, "signer_added", user, now, {"position": position, "signer": signer.id,
-                                                            "person": signer.display_name, "comment": comment,
-                                                            **({"form_data": decision} if decision else {})})
-            notifications.notify([signer.id], "signer_added", now, instance_id=task.instance_id, task_id=side.id,
-                                 task=task.name, by=user, comment=comment)
+            self.uow.append(task, "signer_added", user, now, {"position": position, "signer": signer.id,
+                                                               "person": signer.display_name, "comment": comment,
+                                                               **({"form_data": decision} if decision else {})})
+            self.uow.ext.notify([signer.id], "signer_added", now, instance_id=task.instance_id, task_id=side.id,
+                                task=task.name, by=user, comment=comment)
             return side
-        return self._in_transaction(change)
+        return self.uow.run(change)
 
     def _side_task(self, step: Task, kind: str, person: User, form_key: str, now) -> Task:
         name = {BEFORE_SIGN: _l("%(step)s (opinion before)", step=step.name),
@@ -140,26 +128,6 @@ class ApprovalOperations:
         db.session.add(side)
         db.session.flush()
         return side
-
-    def _finish_signing(self, side: Task, user: User, data: dict, case) -> None:
-        """The signer decided: before the approver, the step goes back to him; after him, the step
-        completes with his held decision, or with the signer's refusal."""
-        step = db.session.get(Task, side.parent_id)
-        side.state, side.completed_at, side.completed_by_id = DONE, case.now, user.id
-        case.record("signer_decided", {"form_key": side.form_key, "form_data": data}, task=side)
-        if side.kind == BEFORE_SIGN:
-            step.state = OPEN
-            self._save_events(case)
-            notifications.notify([step.assignee_id], "task_assigned", case.now, instance_id=step.instance_id,
-                                 task_id=step.id, task=step.name, by=user, comment=data.get("comment", ""))
-            return
-        decision = dict(step.pending_data or {})
-        if data.get("decision") == "reject":
-            decision.update(decision="reject", comment=data.get("comment", ""))
-        step.state, step.pending_data = OPEN, None
-        self._save_events(case)
-        approver = db.session.get(User, step.assignee_id)
-        self._complete_step(step, approver, decision, self._case(case.instance, approver, case.now))
 
     # -- sending back ------------------------------------------------------------------------------
 
@@ -187,58 +155,39 @@ class ApprovalOperations:
             raise _invalid("comment", _l("Say what must change: it goes to whoever gets the case back."))
 
         def change() -> Task:
+            uow = self.uow
             task = self._own_open_task(task_id, user)
             if task.kind != STEP:
                 raise Forbidden(_l("Only the step's approver sends a case back."))
             if to not in dict(self.send_back_targets(task)):
                 raise _invalid("to", _l("The case can only go back to a step it has passed (and the process "
                                         "allows from here)."))
-            instance, now = task.instance, self.clock.now()
+            instance, now = task.instance, uow.clock.now()
             data = {"to": to, "comment": comment}
             if to == REQUEST:
                 task.state = HELD
                 side = self._side_task(task, RESUBMIT, instance.started_by, instance.definition.start_form_key, now)
-                self._append(task, "sent_back", user, now, data)
-                notifications.notify([side.assignee_id], "sent_back", now, instance_id=instance.id,
-                                     task_id=side.id, task=side.name, by=user, comment=comment)
+                uow.append(task, "sent_back", user, now, data)
+                uow.ext.notify([side.assignee_id], "sent_back", now, instance_id=instance.id,
+                               task_id=side.id, task=side.name, by=user, comment=comment)
                 return side
             earlier = db.session.scalar(select(Task).where(Task.instance_id == instance.id, Task.spec_id == to,
                                                            Task.state == DONE).order_by(Task.completed_at.desc())
                                         .limit(1))
-            case = self._case(instance, user, now)
-            workflow = self._load(instance, case)
-            _reset(workflow, uuid.UUID(earlier.spiff_task_id))
+            case = uow.case(instance, user, now)
+            workflow = uow.load(instance, case)
+            reset(workflow, uuid.UUID(earlier.spiff_task_id))
             case.assign_again[to] = earlier.completed_by_id
             case.record("sent_back", data, task=task)
-            self._advance(case, workflow)
+            uow.advance(case, workflow)
             again = db.session.scalar(select(Task).where(Task.instance_id == instance.id, Task.spec_id == to,
                                                          Task.state == OPEN))
-            notifications.notify([again.assignee_id], "sent_back", now, instance_id=instance.id, task_id=again.id,
-                                 task=again.name, by=user, comment=comment)
+            uow.ext.notify([again.assignee_id], "sent_back", now, instance_id=instance.id, task_id=again.id,
+                           task=again.name, by=user, comment=comment)
             return again
-        return self._in_transaction(change)
-
-    def _resubmit(self, side: Task, user: User, data: dict, case) -> None:
-        """The initiator revised his request: the start hook checks it again, and the flow starts over
-        from its start event with it."""
-        instance = case.instance
-        hook = processes.START_HOOKS.get(instance.process_key)
-        start = hook(data, user, case.now, resubmitting=instance.id) if hook else None
-        new_data = start.data if start else dict(data)
-        workflow = self._load(instance, case)
-        first = next(t for t in workflow.get_tasks() if isinstance(t.task_spec, StartEvent)
-                     and t.workflow is workflow)
-        _reset(workflow, first.id, data={**workflow.task_tree.data, **new_data})
-        instance.start_data = {**instance.start_data, **new_data}
-        side.state, side.completed_at, side.completed_by_id = DONE, case.now, user.id
-        case.record("request_resubmitted", {"form_key": side.form_key, "form_data": data}, task=side)
-        self._advance(case, workflow)
+        return self.uow.run(change)
 
     # -- withdrawing, urging, copying ----------------------------------------------------------------
-
-    def may_withdraw(self, user: User, instance: Instance) -> bool:
-        """The initiator, while the case runs and nobody has decided anything in it."""
-        return instance.started_by_id == user.id and instance.status == RUNNING and not _decided(instance)
 
     def withdraw(self, instance_id: int, user: User, reason: str) -> Instance:
         """The initiator takes his request back while nobody has decided anything in it."""
@@ -246,82 +195,62 @@ class ApprovalOperations:
             raise _invalid("reason", _l("Say why you withdraw the request."))
 
         def change() -> Instance:
+            uow = self.uow
             instance = db.session.get(Instance, instance_id)
             if instance is None:
                 raise NotFound(_l("No such case."))
-            if instance.started_by_id != user.id:
-                raise Forbidden(_l("Only the initiator may withdraw a request."))
+            uow.require(user, WITHDRAW, instance)
             if instance.status != RUNNING:
                 raise Conflict(_l("This case is no longer running."))
-            if _decided(instance):
+            if decided(instance):
                 raise Conflict(_l("Someone has already decided in this case: it can no longer be withdrawn."))
-            case = self._case(instance, user, self.clock.now())
-            workflow = self._load(instance, case)
+            case = uow.case(instance, user)
+            workflow = uow.load(instance, case)
             waiting = [t.assignee_id for t in db.session.scalars(select(Task).where(
                 Task.instance_id == instance.id, Task.state.in_((OPEN, HELD))))]
             workflow.cancel()
             case.record("instance_withdrawn", {"reason": reason.strip()})
-            self._advance(case, workflow)
+            uow.advance(case, workflow)
             instance.status, instance.outcome, instance.ended_at = WITHDRAWN, WITHDRAWN, case.now
-            notifications.notify(waiting, "case_withdrawn", case.now, instance_id=instance.id, by=user,
-                                 comment=reason.strip())
+            uow.ext.notify(waiting, "case_withdrawn", case.now, instance_id=instance.id, by=user,
+                           comment=reason.strip())
             return instance
-        return self._in_transaction(change)
+        return self.uow.run(change)
 
     def urge(self, task_id: int, user: User, comment: str = "") -> Task:
         """The initiator nudges whoever the case waits for: at most once per task every 4 hours."""
         def change() -> Task:
+            uow = self.uow
             task = db.session.get(Task, task_id)
             if task is None:
                 raise NotFound(_l("No such task."))
-            if task.instance.started_by_id != user.id:
-                raise Forbidden(_l("Only the initiator may urge."))
+            uow.require(user, URGE, task)
             if task.state not in (OPEN, HELD):
                 raise Conflict(_l("This task is no longer waiting."))
-            now = self.clock.now()
+            now = uow.clock.now()
             last = db.session.scalar(select(Event.at).where(Event.task_id == task.id, Event.type == "task_urged")
                                      .order_by(Event.at.desc()).limit(1))
             if last is not None and now - last < URGE_INTERVAL:
                 raise Conflict(_l("You urged this task at %(when)s; you may urge again 4 hours after that.",
                                   when=local(last).strftime("%H:%M")))
-            self._append(task, "task_urged", user, now, {"comment": comment})
-            notifications.notify(self._who_decides(task), "task_urged", now, instance_id=task.instance_id,
-                                 task_id=task.id, task=task.name, by=user, comment=comment)
+            uow.append(task, "task_urged", user, now, {"comment": comment})
+            uow.ext.notify(projection.who_decides(task), "task_urged", now, instance_id=task.instance_id,
+                           task_id=task.id, task=task.name, by=user, comment=comment)
             return task
-        return self._in_transaction(change)
+        return self.uow.run(change)
 
     def copy_to(self, instance_id: int, user: User, people: list[User], note: str = "") -> list[User]:
         """Add readers to a case (抄送): they see it read-only in their "copied to me" list."""
         def change() -> list[User]:
+            uow = self.uow
             instance = db.session.get(Instance, instance_id)
-            added = readers.add(instance_id, people, user, self.clock.now(), note)
+            if instance is None:
+                raise NotFound(_l("No such case."))
+            uow.require(user, COPY, instance)
+            now = uow.clock.now()
+            added = readers.add(uow.ext, instance_id, people, user, now, note)
             if not added:
                 raise _invalid("readers", _l("Name at least one active person who is not a reader yet."))
-            self._append(instance, "case_copied", user, self.clock.now(), readers.event_data(added, note))
+            uow.append(instance, "case_copied", user, now, readers.event_data(added, note))
             return added
-        return self._in_transaction(change)
-
-    # -- helpers -----------------------------------------------------------------------------------
-
-    def _own_open_task(self, task_id: int, user: User) -> Task:
-        task = self._open_task(task_id)
-        if task.assignee_id != user.id:
-            raise Forbidden(_l("Only the task's assignee may do this; claim it first if it is offered to you.")
-                            if task.assignee_id is None else _l("This task is not yours."))
-        return task
-
-    def _who_decides(self, task: Task) -> list[int]:
-        if task.state == HELD:  # waiting for a signer or for the initiator's revision
-            return list(db.session.scalars(select(Task.assignee_id).where(Task.parent_id == task.id,
-                                                                          Task.state == OPEN)))
-        if task.assignee_id is not None:
-            return [task.assignee_id]
-        return [u.id for u in users_with_role(task.candidate_role, task.candidate_org_unit_id)]
-
-    def _append(self, task: Task | Instance, event_type: str, actor: User, now, data: dict) -> None:
-        """One event of an operation that does not run the flow, about a task or a whole case."""
-        instance, task_id = (task.instance, task.id) if isinstance(task, Task) else (task, None)
-        audit.append(instance, [{"instance_id": instance.id, "task_id": task_id, "type": event_type,
-                                 "actor_id": actor.id, "at": now, "data": data}])
-        db.session.flush()
-
+        return self.uow.run(change)

@@ -55,8 +55,8 @@ class ApprovalUserTaskParser(CamundaUserTaskParser):
             **self.bpmn_attributes)
 
 
-class DomainServiceTask(ServiceTask):
-    """Runs the domain service registered under its topic, inside the engine's transaction.
+class TopicServiceTask(ServiceTask):
+    """Runs the service plugged in under its topic, inside the engine's transaction.
     With a decision, the service may apply that DMN table (deployed with the process version)."""
 
     def __init__(self, wf_spec, bpmn_id, topic, decision=None, decision_id=None, properties=None, **kwargs):
@@ -71,7 +71,7 @@ class DomainServiceTask(ServiceTask):
         return True
 
 
-class DomainServiceTaskParser(CamundaTaskParser):
+class TopicServiceTaskParser(CamundaTaskParser):
     def create_task(self):
         topic = camunda_attr(self.node, "topic")
         if camunda_attr(self.node, "type") != "external" or not topic:
@@ -94,6 +94,6 @@ class ProcessParser(CamundaParser):
     OVERRIDE_PARSER_CLASSES = {
         **CamundaParser.OVERRIDE_PARSER_CLASSES,
         full_tag("userTask"): (ApprovalUserTaskParser, ApprovalUserTask),
-        full_tag("serviceTask"): (DomainServiceTaskParser, DomainServiceTask),
+        full_tag("serviceTask"): (TopicServiceTaskParser, TopicServiceTask),
         full_tag("endEvent"): (OutcomeEndEventParser, EndEvent),
     }

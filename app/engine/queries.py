@@ -4,11 +4,11 @@ from __future__ import annotations
 from datetime import datetime
 from functools import lru_cache
 
-from sqlalchemy import and_, bindparam, exists, false, func, literal, or_, select, true, union_all
+from sqlalchemy import and_, bindparam, exists, false, func, literal, or_, select, union_all
 from sqlalchemy.orm import joinedload, lazyload
 
 from app import db
-from app.domain import org
+from app.engine.directory import User
 from app.engine.models import (
     DONE,
     OPEN,
@@ -19,15 +19,12 @@ from app.engine.models import (
     Event,
     Incident,
     Instance,
-    ProcessDefinition,
     Task,
     TaskCandidate,
 )
-from app.errors import Forbidden, NotFound
-from app.i18n import _l
 
 
-def _candidate_filter(user: org.User):
+def offered_to(user: User):
     """Unclaimed tasks offered to a role the user holds in that org unit (first or further group)."""
     if not user.memberships:
         return false()
@@ -73,14 +70,14 @@ def _inbox_statements(groups: int):
     return ordered, select(func.count()).select_from(rows.subquery("inbox"))
 
 
-def _inbox_parameters(user: org.User) -> dict:
+def _inbox_parameters(user: User) -> dict:
     parameters = {"user_id": user.id}
     for i, membership in enumerate(user.memberships):
         parameters[f"role_{i}"], parameters[f"unit_{i}"] = membership.role.code, membership.org_unit_id
     return parameters
 
 
-def inbox_query(user: org.User):
+def inbox_query(user: User):
     """My open tasks and the ones I may claim, overdue and soonest due first (none due last), then oldest:
     their ids (first column). Returns the statement and its parameters, for `db.session.scalars`.
     """
@@ -93,7 +90,7 @@ def _with_cases(query):
                          joinedload(Task.instance).joinedload(Instance.started_by))
 
 
-def inbox_page(user: org.User, page: int, per_page: int, *, cases: bool = True, count: bool = True) -> db.Page:
+def inbox_page(user: User, page: int, per_page: int, *, cases: bool = True, count: bool = True) -> db.Page:
     """One page of the inbox; without `cases` the tasks come without their cases (and the names
     of the groups they are offered to), without `count` the page has no total.
 
@@ -111,11 +108,11 @@ def inbox_page(user: org.User, page: int, per_page: int, *, cases: bool = True, 
     return db.Page(items, page, per_page, inbox_count(user) if count else None)
 
 
-def inbox_count(user: org.User) -> int:
+def inbox_count(user: User) -> int:
     return db.session.scalar(_inbox_statements(len(user.memberships))[1], _inbox_parameters(user))
 
 
-def my_requests_page(user: org.User, page: int, per_page: int):
+def my_requests_page(user: User, page: int, per_page: int):
     query = (select(Instance).where(Instance.started_by_id == user.id)
              .order_by(Instance.started_at.desc(), Instance.id.desc()))
     return db.paginate(query, page, per_page)
@@ -191,74 +188,6 @@ def tasks_of(instance: Instance) -> list[Task]:
                                    .order_by(Task.created_at, Task.id)))
 
 
-def visible_cases(user: org.User):
-    """Who may see a case: its initiator, anyone who has or had a task in it (or for whom a deputy has
-    one), whoever may claim one of its tasks, its readers (抄送), and compliance reviewers and process
-    administrators (all cases)."""
-    if user.has_role(org.AUDITOR) or user.has_role(org.ADMIN):
-        return true()
-    involved = exists().where(Task.instance_id == Instance.id,
-                              or_(Task.assignee_id == user.id, Task.completed_by_id == user.id,
-                                  Task.owner_id == user.id, and_(Task.state == OPEN, _candidate_filter(user))))
-    copied = exists().where(CaseReader.instance_id == Instance.id, CaseReader.user_id == user.id)
-    return or_(Instance.started_by_id == user.id, involved, copied)
-
-
-def may_view_case(user: org.User, instance: Instance) -> bool:
-    return db.session.scalar(select(exists().where(Instance.id == instance.id, visible_cases(user))))
-
-
-def visible_cases_page(user: org.User, page: int, per_page: int, *, process_key: str | None = None,
-                       status: str | None = None, version: int | None = None, since: datetime | None = None,
-                       until: datetime | None = None, initiator_id: int | None = None):
-    """The cases this user may see, newest first, optionally of one process, version, status,
-    initiator, or started in [since, until)."""
-    query = select(Instance).where(visible_cases(user))
-    if process_key:
-        query = query.where(Instance.process_key == process_key)
-    if version:
-        query = query.join(Instance.definition).where(ProcessDefinition.version == version)
-    if status:
-        query = query.where(Instance.status == status)
-    if since:
-        query = query.where(Instance.started_at >= since)
-    if until:
-        query = query.where(Instance.started_at < until)
-    if initiator_id:
-        query = query.where(Instance.started_by_id == initiator_id)
-    query = query.order_by(Instance.started_at.desc(), Instance.id.desc())
-    return db.paginate(query, page, per_page, max_per_page=200)
-
-
-def visible_instance(user: org.User, instance_id: int) -> Instance:
-    instance = db.session.get(Instance, instance_id)
-    if instance is None:
-        raise NotFound(_l("No such case."))
-    if not may_view_case(user, instance):
-        raise Forbidden(_l("This case is not yours to see."))
-    return instance
-
-
-def visible_task(user: org.User, task_id: int) -> Task:
-    """A task its assignee may see, or, while nobody has claimed it, a member of its candidate group."""
-    task = db.session.get(Task, task_id)
-    if task is None:
-        raise NotFound(_l("No such task."))
-    unclaimed_candidate = task.state == OPEN and task.assignee_id is None and task.is_offered_to(user)
-    if user.id not in (task.assignee_id, task.completed_by_id, task.owner_id) and not unclaimed_candidate:
-        raise Forbidden(_l("This task is not yours."))
-    return task
-
-
-def visible_task_of_case(user: org.User, task_id: int) -> Task:
-    """A task of a case the user may see (to urge it, say), whoever holds it."""
-    task = db.session.get(Task, task_id)
-    if task is None:
-        raise NotFound(_l("No such task."))
-    visible_instance(user, task.instance_id)
-    return task
-
-
 def previous_submission(task: Task) -> dict | None:
     """What was filed before for a task that comes round again: the request, for the initiator revising
     it; a step sent back, its last decision."""
@@ -282,7 +211,7 @@ def readers_of(instance: Instance) -> list[CaseReader]:
                                    .options(joinedload(CaseReader.user)).order_by(CaseReader.at)))
 
 
-def copied_to(user: org.User, page: int, per_page: int):
+def copied_to(user: User, page: int, per_page: int):
     """The cases copied to this user (抄送给我), newest copy first."""
     query = (select(Instance).join(CaseReader, CaseReader.instance_id == Instance.id)
              .where(CaseReader.user_id == user.id).order_by(CaseReader.at.desc(), Instance.id.desc()))
@@ -293,7 +222,7 @@ def _actor_id(actor: str | int):
     """A user name, or failing that a numeric user id, as the id to filter on (None: nobody)."""
     if isinstance(actor, int):
         return actor
-    found = db.session.scalar(select(org.User.id).where(org.User.username == actor))
+    found = db.session.scalar(select(User.id).where(User.username == actor))
     if found is None and actor.isdigit():
         return int(actor)
     return found

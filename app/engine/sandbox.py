@@ -28,7 +28,6 @@ from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScript
 
 from app import calendar
 from app.calendar import clock
-from app.domain import customers
 
 SOURCE_NAME = "<definition>"
 LINE_BUDGET = 200_000  # lines a single expression or script may execute
@@ -166,12 +165,6 @@ def day_start(day: str) -> str:
     return calendar.day_start(date.fromisoformat(day[:10])).isoformat()
 
 
-def customer(customer_id: int) -> dict | None:
-    """A customer's code, name, kind, territory and branch codes and preferential flags (None if
-    unknown); dossier contents are not for definitions."""
-    return customers.summary(customer_id)
-
-
 def working_days(days: int) -> str:
     """`days` working days from now on China's official calendar, as ISO 8601."""
     return calendar.working_days_after(clock.now(), days).isoformat()
@@ -184,7 +177,8 @@ def working_hours(hours: float) -> str:
 
 HELPERS = {
     "now": now, "day_of_month": day_of_month, "day_after_month": day_after_month,
-    "days_after": days_after, "day_start": day_start, "end_of_day": end_of_day, "customer": customer, "working_days": working_days, "working_hours": working_hours,
+    "days_after": days_after, "day_start": day_start, "end_of_day": end_of_day, "working_days": working_days,
+    "working_hours": working_hours,
     "Decimal": Decimal, "datetime_from_iso": datetime.fromisoformat,
 }
 BUILTINS = {
@@ -241,10 +235,15 @@ def _run_with_budget(run):
 
 
 class SandboxEnvironment(BasePythonScriptEngineEnvironment):
-    """SpiffWorkflow's script environment, restricted: used for conditions, scripts, timers, DMN."""
+    """SpiffWorkflow's script environment, restricted: used for conditions, scripts, timers, DMN.
+    Definitions may call HELPERS and the helpers the application plugs in (`helpers`)."""
+
+    def __init__(self, helpers: dict | None = None):
+        super().__init__()
+        self.helpers = {**HELPERS, **(helpers or {})}
 
     def _globals(self, context: dict, external_context: dict | None) -> dict:
-        return {"__builtins__": BUILTINS, **GUARDS, **HELPERS, **(external_context or {}), **context}
+        return {"__builtins__": BUILTINS, **GUARDS, **self.helpers, **(external_context or {}), **context}
 
     def evaluate(self, expression, context, external_context=None):
         code = compiled_expression(expression)
@@ -255,7 +254,7 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
         code = compiled_script(script)
         scope = self._globals(context, external_context)
         _run_with_budget(lambda: exec(code, scope))  # noqa: S102 (restricted code)
-        fixed = {"__builtins__", *GUARDS, *HELPERS, *(external_context or {})}
+        fixed = {"__builtins__", *GUARDS, *self.helpers, *(external_context or {})}
         for name in list(context):
             if name not in scope:
                 del context[name]  # the script deleted it
@@ -264,7 +263,7 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
         return True
 
     def call_service(self, context, **kwargs):
-        raise NotImplementedError("service tasks are run by the engine service")
+        raise NotImplementedError("service tasks are run by the case script engine (app.engine.unit_of_work)")
 
 
 def check(text: str, expression: bool = True) -> str | None:

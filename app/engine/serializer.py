@@ -15,7 +15,7 @@ from SpiffWorkflow.bpmn.serializer.helpers.spec import TaskSpecConverter
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 from SpiffWorkflow.camunda.serializer.task_spec import UserTaskConverter
 
-from app.engine.parser import ApprovalUserTask, DomainServiceTask
+from app.engine.parser import ApprovalUserTask, TopicServiceTask
 
 FORMAT_VERSION = 1
 
@@ -48,7 +48,7 @@ class _ApprovalUserTaskConverter(UserTaskConverter):
                 "send_back_to": spec.send_back_to}
 
 
-class _DomainServiceTaskConverter(TaskSpecConverter):
+class _TopicServiceTaskConverter(TaskSpecConverter):
     def to_dict(self, spec):
         return {**self.get_default_attributes(spec), "topic": spec.topic, "decision_id": spec.decision_id,
                 "properties": spec.properties}
@@ -57,7 +57,7 @@ class _DomainServiceTaskConverter(TaskSpecConverter):
 _config = dict(CAMUNDA_CONFIG)
 _config[BpmnWorkflow] = _SpeclessWorkflowConverter
 _config[ApprovalUserTask] = _ApprovalUserTaskConverter
-_config[DomainServiceTask] = _DomainServiceTaskConverter
+_config[TopicServiceTask] = _TopicServiceTaskConverter
 registry = BpmnWorkflowSerializer.configure(_config)
 
 

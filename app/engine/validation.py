@@ -1,7 +1,8 @@
-"""What deploying checks: a definition names only what the application knows (assignment rules,
-form keys, service topics, schedules), its due dates parse, all its expressions and scripts,
-decision tables included, compile under the sandbox, and every element can be reached. Any problem
-refuses the whole file; each problem names its element, so the modeler can select it."""
+"""What deploying checks: a definition names only what the application plugged in (assignment rules,
+form keys, service topics, a scheduled process's starts), its due dates and schedule parse, all its
+expressions and scripts, decision tables included, compile under the sandbox, and every element can be
+reached. Any problem refuses the whole file; each problem names its element, so the modeler can select
+it."""
 import ast
 import re
 
@@ -12,38 +13,36 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     TimerEventDefinition,
 )
 
-from app.domain import assignment, processes
 from app.engine import sandbox, schedules
 from app.engine.definitions import Problem
 from app.engine.due_dates import is_literal
-from app.engine.parser import ApprovalUserTask, DomainServiceTask
-from forms import FORMS
+from app.engine.parser import ApprovalUserTask, TopicServiceTask
+from app.engine.plugins import Extensions, group_rules
 
 
-def definition_problems(specs, start_form_key: str | None = None, schedule: str | None = None,
+def definition_problems(ext: Extensions, specs, start_form_key: str | None = None, schedule: str | None = None,
                         process=None) -> list[Problem]:
     """What in a process (and its subprocesses) the application cannot run: unknown rules, form keys,
     services, schedules, bad due dates, expressions the sandbox refuses, and (given the process's XML
     element) elements no path reaches."""
     problems = []
-    if start_form_key is not None and start_form_key not in FORMS:
+    if start_form_key is not None and start_form_key not in ext.forms:
         problems.append(Problem(None, f"start event: unknown form key {start_form_key!r}"))
     if schedule is not None:
-        problems += [Problem(None, p) for p in _schedule_problems(specs[0].name, schedule)]
+        problems += [Problem(None, p) for p in _schedule_problems(ext, specs[0].name, schedule)]
     if process is not None:
         problems += [Problem(name, "cannot be reached from the start event") for name in _unreachable(process, specs)]
     for task_spec in (task_spec for spec in specs for task_spec in spec.task_specs.values()):
         found = _expression_problems(task_spec)
         if isinstance(task_spec, ApprovalUserTask):
-            found += _user_task_problems(task_spec)
-        elif isinstance(task_spec, DomainServiceTask):
-            if task_spec.topic not in processes.SERVICES:
+            found += _user_task_problems(ext, task_spec)
+        elif isinstance(task_spec, TopicServiceTask):
+            if task_spec.topic not in ext.services:
                 found.append(f"unknown service topic {task_spec.topic!r}")
             if task_spec.decision is not None:
                 found += _decision_problems(task_spec.decision)
             found += [f"unknown assignment rule {rule!r} in its readers"
-                      for rule in assignment.group_rules(task_spec.properties.get("readers"))
-                      if rule not in assignment.PERSON_RULES and rule not in assignment.GROUP_RULES]
+                      for rule in group_rules(task_spec.properties.get("readers")) if ext.rule(rule) is None]
         problems += [Problem(task_spec.name, p) for p in found]
     return problems
 
@@ -62,12 +61,13 @@ def _unreachable(process, specs) -> list[str]:
     return sorted(node.get("id") for node in nodes if node.get("id") not in parsed)
 
 
-def _schedule_problems(process_key: str, schedule: str) -> list[str]:
+def _schedule_problems(ext: Extensions, process_key: str, schedule: str) -> list[str]:
     try:
         schedules.parse(schedule)
     except schedules.ScheduleError as exc:
         return [str(exc)]
-    if process_key not in processes.SCHEDULED_STARTS:
+    process = ext.processes.get(process_key)
+    if process is None or process.scheduled is None:
         return [f"schedule: the application does not know what cases to open for {process_key!r}"]
     return []
 
@@ -129,16 +129,16 @@ def _timer_problem(event) -> str | None:
     return None
 
 
-def _user_task_problems(task_spec: ApprovalUserTask) -> list[str]:
+def _user_task_problems(ext: Extensions, task_spec: ApprovalUserTask) -> list[str]:
     problems = []
     if bool(task_spec.assignee_rule) == bool(task_spec.candidate_rule):
         problems.append("needs exactly one of camunda:assignee and camunda:candidateGroups")
-    if task_spec.assignee_rule and task_spec.assignee_rule not in assignment.PERSON_RULES:
+    if task_spec.assignee_rule and task_spec.assignee_rule not in ext.person_rules:
         problems.append(f"camunda:assignee {task_spec.assignee_rule!r} is not a rule that finds one person")
-    for rule in assignment.group_rules(task_spec.candidate_rule):
-        if rule not in assignment.GROUP_RULES:
+    for rule in group_rules(task_spec.candidate_rule):
+        if rule not in ext.group_rules:
             problems.append(f"camunda:candidateGroups {rule!r} is not a rule that finds a group")
-    if task_spec.form.key not in FORMS:
+    if task_spec.form.key not in ext.forms:
         problems.append(f"unknown form key {task_spec.form.key!r}")
     if task_spec.due_date and not is_literal(task_spec.due_date) and (problem := sandbox.check(task_spec.due_date)):
         problems.append(f"camunda:dueDate is neither ISO 8601 nor an allowed expression: {problem}")

@@ -3,7 +3,6 @@ downloads and the difference between versions; running cases (suspend, resume, t
 incidents (retry with corrected data, or close).
 Process administrators only."""
 import json
-from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 from flask import (
@@ -22,13 +21,16 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from app import db
-from app.calendar import COMPANY_TZ
-from app.domain.org import ADMIN, User
+from app.calendar import clock
+from app.domain.org import User
 from app.engine import definitions, queries
 from app.engine.definitions import DefinitionError, Problem
 from app.engine.models import STATUSES, Task
-from app.errors import Conflict, DefinitionFault, Forbidden, InvalidData, NotFound
-from app.web import engine
+from app.engine.plugins import ADMINISTER
+from app.errors import Conflict, DefinitionFault, InvalidData, NotFound
+from app.read import case_search
+from app.read.case_search import CaseFilter
+from app.web import date_arg, engine, policy
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -36,8 +38,7 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 @bp.before_request
 @login_required
 def only_administrators():
-    if not current_user.has_role(ADMIN):
-        raise Forbidden(_l("Only process administrators may do this."))
+    policy().require(current_user, ADMINISTER)
 
 
 def _process(key: str):
@@ -112,7 +113,7 @@ def check(key: str):
     """The modeler's Validate: problems by element, nothing saved."""
     latest = _process(key)
     xml = (request.get_json(silent=True) or {}).get("xml", "")
-    problems = engine().check_document(xml, f"{key}.bpmn", key, _dmn_files(latest))
+    problems = engine().deployment.check_document(xml, f"{key}.bpmn", key, _dmn_files(latest))
     return jsonify(problems=[{"element": p.element, "message": p.message} for p in problems])
 
 
@@ -143,7 +144,7 @@ def deploy(key: str):
         if not note:
             raise InvalidData(_l("Say what changed: the note stays with the version."),
                               {"change_note": [_l("Say what changed: the note stays with the version.")]})
-        definition = engine().deploy_document(xml, f"{key}.bpmn", key, current_user, note, dmn_files)
+        definition = engine().deployment.deploy_document(xml, f"{key}.bpmn", key, current_user, note, dmn_files)
     except (InvalidData, DefinitionError) as exc:
         problems = exc.problems if isinstance(exc, DefinitionError) else [Problem(None, str(exc.message))]
         if from_modeler:
@@ -158,32 +159,18 @@ def deploy(key: str):
     return redirect(url_for("admin.process", key=key))
 
 
-def _moment(name: str):
-    """A date from the query string as the start of that day, company time (None if absent)."""
-    text = request.args.get(name, "").strip()
-    if not text:
-        return None
-    try:
-        return datetime.combine(date.fromisoformat(text), time(0), COMPANY_TZ)
-    except ValueError:
-        raise InvalidData(_l("Give dates as YYYY-MM-DD."), {name: [_l("Give dates as YYYY-MM-DD.")]}) from None
-
-
 @bp.route("/processes/<key>/cases")
 def cases(key: str):
-    """The process's cases, filtered by version, status, start date and initiator."""
+    """The process's cases, filtered by version, status, start date (company days) and initiator."""
     latest = _process(key)
     status = request.args.get("status") or None
     if status not in (None, *STATUSES):
         raise InvalidData(_l("Unknown status."), {"status": [_l("Unknown status.")]})
-    until = _moment("until")
-    initiator = request.args.get("initiator", "").strip()
-    initiator_user = db.session.scalar(select(User).where(User.username == initiator)) if initiator else None
-    page = queries.visible_cases_page(
-        current_user, request.args.get("page", 1, type=int), current_app.config["PAGE_SIZE"], process_key=key,
-        status=status, version=request.args.get("version", type=int), since=_moment("since"),
-        until=until + timedelta(days=1) if until else None,
-        initiator_id=initiator_user.id if initiator_user else (-1 if initiator else None))
+    since, until = date_arg("since"), date_arg("until")
+    wanted = CaseFilter(process_key=key, version=request.args.get("version", type=int), status=status,
+                        since=since, until=until, initiator=request.args.get("initiator", "").strip() or None)
+    page = case_search.page(current_user, wanted, clock.now(), request.args.get("page", 1, type=int),
+                            current_app.config["PAGE_SIZE"])
     return render_template("admin/cases.html", latest=latest, versions=definitions.versions(key), page=page,
                            waiting=queries.open_tasks_of([i.id for i in page.items]), statuses=STATUSES,
                            args=request.args)
@@ -199,7 +186,7 @@ def administer(instance_id: int, action: str):
     if action not in DONE_MESSAGES:
         raise NotFound(_l("No such action."))
     try:
-        getattr(engine(), action)(instance_id, current_user, request.form.get("reason", ""))
+        getattr(engine().admin, action)(instance_id, current_user, request.form.get("reason", ""))
     except (InvalidData, Conflict) as exc:
         flash(str(exc.message), "danger")
     else:
@@ -214,7 +201,7 @@ def migrate(key: str):
     moved, refused = [], []
     for instance_id in request.form.getlist("case", type=int):
         try:
-            engine().migrate(instance_id, current_user, request.form.get("reason", ""))
+            engine().admin.migrate(instance_id, current_user, request.form.get("reason", ""))
             moved.append(instance_id)
         except (InvalidData, Conflict, NotFound) as exc:
             refused.append(f"#{instance_id}: {exc.message}")
@@ -234,7 +221,7 @@ def reassign(task_id: int):
     try:
         if person is None:
             raise InvalidData(_l("No such person."), {"assignee": [_l("No such person.")]})
-        engine().reassign(task_id, current_user, person, request.form.get("reason", ""))
+        engine().admin.reassign(task_id, current_user, person, request.form.get("reason", ""))
     except (InvalidData, Conflict) as exc:
         flash(str(exc.message), "danger")
     else:
@@ -259,7 +246,7 @@ def retry_incident(incident_id: int):
         flash(_l("The data must be a JSON object."), "danger")
         return redirect(url_for("admin.incidents"))
     try:
-        engine().retry_incident(incident_id, current_user, data)
+        engine().admin.retry_incident(incident_id, current_user, data)
     except (InvalidData, Conflict, DefinitionFault) as exc:
         flash(str(exc.message), "danger")
     else:
@@ -270,7 +257,7 @@ def retry_incident(incident_id: int):
 @bp.route("/incidents/<int:incident_id>/close", methods=["POST"])
 def close_incident(incident_id: int):
     try:
-        engine().close_incident(incident_id, current_user, request.form.get("note", ""))
+        engine().admin.close_incident(incident_id, current_user, request.form.get("note", ""))
     except (InvalidData, Conflict) as exc:
         flash(str(exc.message), "danger")
     else:

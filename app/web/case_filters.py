@@ -1,4 +1,5 @@
 """The case search's filters, read from the query string by the compliance pages and the API alike."""
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
@@ -8,9 +9,9 @@ from wtforms.validators import Length, NumberRange, Optional, ValidationError
 
 from app import labels
 from app.engine import definitions
-from app.engine.case_search import SORTS, CaseFilter
 from app.engine.models import STATUSES
 from app.errors import InvalidData
+from app.read.case_search import SORTS, CaseFilter
 
 
 class CaseSearchForm(FlaskForm):
@@ -57,6 +58,7 @@ class CaseSearchForm(FlaskForm):
             initiator=text(self.initiator), participant=text(self.participant), since=self.since.data,
             until=self.until.data, status=self.status.data or None, outcome=self.outcome.data or None,
             overdue=self.overdue.data, escalated=self.escalated.data, words=text(self.words),
+            words_in=current_app.extensions["engine"].extensions.comment_fields,
             sort=self.sort.data, descending=self.order.data != "asc")
 
 

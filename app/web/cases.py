@@ -4,13 +4,12 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from app.calendar import clock
-from app.domain import attachments
-from app.domain.org import ADMIN
-from app.domain.processes import may_start
-from app.engine import definitions, queries, timeline
-from app.engine.service import may_attach
-from app.errors import Conflict, Forbidden, InvalidData
-from app.web import engine
+from app.engine import attachments, definitions, queries
+from app.engine.operations import withdrawable
+from app.engine.plugins import ADMINISTER, ATTACH, START, WITHDRAW
+from app.errors import Conflict, InvalidData
+from app.read import timeline
+from app.web import engine, policy
 from app.web.files import send_attachment
 from app.web.operation_forms import CopyForm, ReasonForm, UrgeForm
 from forms import build_form, for_display, form_data, uploaded_files
@@ -32,7 +31,7 @@ def my_requests():
 @login_required
 def startable():
     processes = [d for d in definitions.latest_definitions()
-                 if d.start_form_key and may_start(d.key, current_user)]
+                 if d.start_form_key and policy().may(current_user, START, d)]
     return render_template("cases/startable.html", processes=processes)
 
 
@@ -42,8 +41,7 @@ def new_request(key: str):
     definition = definitions.latest_definition(key)
     if definition is None or not definition.start_form_key:
         abort(404)
-    if not may_start(key, current_user):
-        raise Forbidden(_l("You may not open cases of this process."))
+    policy().require(current_user, START, definition)
     form = build_form(definition.start_form_key)
     if request.method == "GET" and request.args.get("customer_id", type=int) and hasattr(form, "customer_id"):
         form.customer_id.data = request.args.get("customer_id", type=int)
@@ -52,9 +50,9 @@ def new_request(key: str):
         try:
             for name, content in files:  # refuse a bad file before anything is filed
                 attachments.checked(name, content)
-            instance = engine().start(key, current_user, form_data(form))
+            instance = engine().cases.start(key, current_user, form_data(form))
             if files:
-                engine().attach(instance.id, current_user, files)
+                engine().cases.attach(instance.id, current_user, files)
         except (InvalidData, Conflict) as exc:
             for name, messages in exc.fields.items():
                 getattr(form, name).errors.extend(messages)
@@ -69,16 +67,16 @@ def new_request(key: str):
 @bp.route("/cases/<int:instance_id>")
 @login_required
 def case(instance_id: int):
-    instance = queries.visible_instance(current_user, instance_id)
+    instance = policy().visible_instance(current_user, instance_id)
     tasks = queries.tasks_of(instance)
     return render_template("cases/case.html", instance=instance, events=queries.events_of(instance),
                            tasks=tasks, refusal=queries.last_refusal(instance),
                            path=timeline.path(instance, clock.now()),
                            attachments=attachments.of_case(instance.id),
                            newest=(definitions.latest_definition(instance.process_key)
-                                   if current_user.has_role(ADMIN) else None),
-                           may_attach=may_attach(current_user, instance),
-                           may_withdraw=engine().may_withdraw(current_user, instance),
+                                   if policy().may(current_user, ADMINISTER) else None),
+                           may_attach=policy().may(current_user, ATTACH, instance),
+                           may_withdraw=policy().may(current_user, WITHDRAW, instance) and withdrawable(instance),
                            withdraw_form=ReasonForm(), copy_form=CopyForm(), urge_form=UrgeForm(),
                            readers=queries.readers_of(instance))
 
@@ -90,7 +88,7 @@ def attach(instance_id: int):
     try:
         if not files:
             raise InvalidData(_l("Choose a file to attach."))
-        added = engine().attach(instance_id, current_user, files)
+        added = engine().cases.attach(instance_id, current_user, files)
     except InvalidData as exc:
         flash(" ".join(str(m) for messages in exc.fields.values() for m in messages) or str(exc.message), "danger")
     else:
@@ -102,7 +100,7 @@ def attach(instance_id: int):
 @login_required
 def attachment(instance_id: int, attachment_id: int):
     """A file of a case, to those who may see the case; always as a download."""
-    queries.visible_instance(current_user, instance_id)
+    policy().visible_instance(current_user, instance_id)
     return send_attachment(instance_id, attachment_id)
 
 
@@ -110,7 +108,7 @@ def attachment(instance_id: int, attachment_id: int):
 @login_required
 def diagram(instance_id: int):
     """The exact definition version the case runs on, for the diagram viewer."""
-    instance = queries.visible_instance(current_user, instance_id)
+    instance = policy().visible_instance(current_user, instance_id)
     return Response(instance.definition.bpmn_xml, mimetype="application/xml")
 
 
@@ -121,7 +119,7 @@ def withdraw(instance_id: int):
     if not form.validate_on_submit():
         flash(_l("Say why you withdraw the request."), "danger")
     else:
-        engine().withdraw(instance_id, current_user, form.reason.data.strip())
+        engine().operations.withdraw(instance_id, current_user, form.reason.data.strip())
         flash(_l("Your request has been withdrawn."), "success")
     return redirect(url_for("cases.case", instance_id=instance_id))
 
@@ -130,13 +128,13 @@ def withdraw(instance_id: int):
 @login_required
 def copy_to(instance_id: int):
     """Copy the case to readers (抄送): anyone who may see it may do so."""
-    queries.visible_instance(current_user, instance_id)
+    policy().visible_instance(current_user, instance_id)
     form = CopyForm()
     if not form.validate_on_submit():
         flash(" ".join(str(m) for messages in form.errors.values() for m in messages), "danger")
     else:
         try:
-            added = engine().copy_to(instance_id, current_user, form.readers.people, (form.note.data or "").strip())
+            added = engine().operations.copy_to(instance_id, current_user, form.readers.people, (form.note.data or "").strip())
         except InvalidData as exc:
             flash(exc.message, "danger")
         else:

@@ -8,7 +8,8 @@ from app import labels
 from app.calendar import clock
 from app.domain import failure_analysis
 from app.errors import InvalidData
-from app.web import period_args
+from app.policy import ANALYSE_COMPLAINTS, analysable_branches
+from app.web import period_args, policy
 
 bp = Blueprint("complaints", __name__)
 
@@ -27,7 +28,7 @@ def _show(kind: str, value) -> str:
 def inject_analysis_right():
     """For the menu: whether the signed-in user may open the analysis (asked only when drawn)."""
     def may_see_failure_analysis() -> bool:
-        return current_user.is_authenticated and failure_analysis.may_see(current_user)
+        return current_user.is_authenticated and policy().may(current_user, ANALYSE_COMPLAINTS)
     return {"may_see_failure_analysis": may_see_failure_analysis}
 
 
@@ -38,7 +39,8 @@ def _filters():
     if branch_text and not branch_text.isdigit():
         raise InvalidData(_l("No such branch."), {"branch": [_l("No such branch.")]})
     branch_id = int(branch_text) if branch_text else None
-    return since, until, branch_id, failure_analysis.scope(current_user, branch_id)
+    policy().require(current_user, ANALYSE_COMPLAINTS, branch_id)
+    return since, until, branch_id, failure_analysis.scope(analysable_branches(current_user), branch_id)
 
 
 @bp.route("/complaints/analysis")
@@ -54,7 +56,7 @@ def analysis():
     }
     return render_template("complaints/analysis.html", result=result, chart=chart, since=since, until=until,
                            branch_id=branch_id,
-                           branches=failure_analysis.branches(failure_analysis.allowed_branch_ids(current_user)),
+                           branches=failure_analysis.branches(analysable_branches(current_user)),
                            not_determined=NOT_DETERMINED)
 
 

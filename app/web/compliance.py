@@ -3,7 +3,7 @@
 For compliance reviewers (and process administrators, who see every case anyway); everyone else gets
 403. Everything here reads; reviewers' writes are refused everywhere (web.refuse_changes_by_reviewers).
 """
-from datetime import date, datetime
+from datetime import date
 
 import orjson
 from flask import Blueprint, Response, current_app, render_template, request, stream_with_context
@@ -12,34 +12,30 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from app import labels
-from app.calendar import clock, day_start, end_of_day, local
-from app.domain import attachments, dossiers, segregation
-from app.domain.org import ADMIN, AUDITOR
-from app.engine import audit, case_search, definitions, queries, step_report, timeline
-from app.errors import Forbidden, InvalidData
+from app.calendar import clock, day_start, end_of_day, local_text
+from app.domain import dossiers, segregation
+from app.engine import attachments, audit, definitions, queries
+from app.errors import InvalidData
 from app.exports import XLSX_MIMETYPE, to_csv, to_xlsx
-from app.web import dossier_pdf, period_args
+from app.policy import REVIEW
+from app.read import case_search, step_report, timeline
+from app.web import dossier_pdf, engine, period_args, policy
 from app.web.case_filters import CaseSearchForm, read_filters
 from forms import readable
 
 bp = Blueprint("compliance", __name__, url_prefix="/compliance")
 
 
-def may_review(user) -> bool:
-    return user.has_role(AUDITOR) or user.has_role(ADMIN)
-
-
 @bp.before_request
 @login_required
 def only_reviewers():
-    if not may_review(current_user):
-        raise Forbidden(_l("Only compliance reviewers may do this."))
+    policy().require(current_user, REVIEW)
 
 
 @bp.app_context_processor
 def inject_review_right():
     """For the menu: whether the signed-in user may open the compliance pages."""
-    return {"may_review": lambda: current_user.is_authenticated and may_review(current_user),
+    return {"may_review": lambda: current_user.is_authenticated and policy().may(current_user, REVIEW),
             "readable": readable}
 
 
@@ -90,20 +86,16 @@ def _export_row(instance, flag: case_search.Flags) -> list:
             str(labels.label(labels.OUTCOMES, instance.outcome)) if instance.outcome else "",
             data.get("customer_code", ""), data.get("customer_name", ""),
             person.display_name if person else _("the schedule"), person.org_unit.name if person else "",
-            _local_text(instance.started_at), _local_text(instance.ended_at), hours,
+            local_text(instance.started_at), local_text(instance.ended_at), hours,
             yes_no(flag.overdue), yes_no(flag.escalated)]
-
-
-def _local_text(moment: datetime | None) -> str:
-    return local(moment).strftime("%Y-%m-%d %H:%M") if moment else ""
 
 
 # -- one case ----------------------------------------------------------------------------------------
 
 @bp.route("/cases/<int:instance_id>")
 def case(instance_id: int):
-    instance = queries.visible_instance(current_user, instance_id)
-    return render_template("compliance/case.html", instance=instance, entries=timeline.entries(instance),
+    instance = policy().visible_instance(current_user, instance_id)
+    return render_template("compliance/case.html", instance=instance, entries=timeline.entries(instance, engine().extensions.comment_fields),
                            path=timeline.path(instance, clock.now()), tasks=queries.tasks_of(instance),
                            chain=audit.verify_cases([instance.id])[instance.id],
                            attachments=attachments.of_case(instance.id),
@@ -113,10 +105,10 @@ def case(instance_id: int):
 @bp.route("/cases/<int:instance_id>/dossier.pdf")
 def dossier(instance_id: int):
     """The case for the file: summary, data, decisions, timeline and the diagram with its path."""
-    instance = queries.visible_instance(current_user, instance_id)
+    instance = policy().visible_instance(current_user, instance_id)
     now = clock.now()
     reads = [(read.at, read.user.display_name, read.channel) for read in dossiers.reads_under_case(instance.id)]
-    body = dossier_pdf.render(instance, timeline.entries(instance), timeline.path(instance, now),
+    body = dossier_pdf.render(instance, timeline.entries(instance, engine().extensions.comment_fields), timeline.path(instance, now),
                               chain_verified=audit.verify_cases([instance.id])[instance.id] is None,
                               reads=reads, generated_at=now)
     return Response(body, mimetype="application/pdf",

@@ -10,6 +10,8 @@ from app.calendar import clock
 from app.domain import credit_rating, dossier_upkeep, dossiers, star_rating, visits
 from app.domain.customers import Customer
 from app.errors import Forbidden, InvalidData
+from app.policy import EDIT_DOSSIER, RECORD_VISIT, SEE_ACCESS_LOG
+from app.web import policy
 from forms.dossier_update import FIELD_LABELS, DossierEditForm
 from forms.visits import VisitRecordForm
 
@@ -33,7 +35,7 @@ def index():
 def dossier(customer_id: int):
     customer = dossiers.get_customer(customer_id)
     try:
-        read = dossiers.read_dossier(current_user, customer, clock.now(), channel="page")
+        read = policy().read_dossier(current_user, customer, clock.now(), channel="page")
     except Forbidden as exc:
         return render_template("customers/no_access.html", customer=customer, message=exc.message), 403
     purchases = customer.purchases[:24]
@@ -41,10 +43,10 @@ def dossier(customer_id: int):
                            totals=dossiers.purchase_totals(customer), stars=star_rating.history(customer.id)[:12],
                            credit=credit_rating.history(customer.id)[:8],
                            changes=dossier_upkeep.changes_of(customer.id, 20), field_labels=FIELD_LABELS,
-                           may_edit=dossiers.is_owning_rep(current_user, customer),
+                           may_edit=policy().may(current_user, EDIT_DOSSIER, customer),
                            visit_records=visits.of_customer(customer.id),
-                           may_record_visit=visits.visiting_role(current_user, customer) is not None,
-                           may_see_log=dossiers.may_see_access_log(current_user, customer))
+                           may_record_visit=policy().may(current_user, RECORD_VISIT, customer),
+                           may_see_log=policy().may(current_user, SEE_ACCESS_LOG, customer))
 
 
 @bp.route("/customers/<int:customer_id>/edit", methods=["GET", "POST"])
@@ -52,7 +54,7 @@ def dossier(customer_id: int):
 def edit(customer_id: int):
     """The rep of the customer's territory keeps its dossier current; every change is kept."""
     customer = dossiers.get_customer(customer_id)
-    dossier_upkeep.check_editor(current_user, customer)
+    policy().require(current_user, EDIT_DOSSIER, customer)
     form = DossierEditForm(obj=customer)
     if form.validate_on_submit():
         changes = dossier_upkeep.edit(customer, current_user, form.values(), clock.now())
@@ -67,7 +69,7 @@ def edit(customer_id: int):
 @login_required
 def access_log(customer_id: int):
     customer = dossiers.get_customer(customer_id)
-    dossiers.check_access_log_right(current_user, customer)
+    policy().require(current_user, SEE_ACCESS_LOG, customer)
     return render_template("customers/access_log.html", customer=customer,
                            reads=dossiers.access_log(customer))
 
@@ -77,8 +79,7 @@ def access_log(customer_id: int):
 def record_visit(customer_id: int):
     """A visit into the dossier, by the customer's rep, its branch's managers or HQ marketing."""
     customer = dossiers.get_customer(customer_id)
-    if visits.visiting_role(current_user, customer) is None:
-        raise Forbidden(_l("Only the customer's rep, its branch's managers and HQ marketing record visits."))
+    policy().require(current_user, RECORD_VISIT, customer)
     form = VisitRecordForm()
     if form.validate_on_submit():
         try:

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from io import BytesIO
 from xml.sax.saxutils import escape
 
+from flask import current_app
 from flask_babel import gettext as _
 from lxml import etree
 from reportlab.graphics.shapes import Circle, Drawing, Polygon, PolyLine, Rect, String
@@ -40,7 +41,7 @@ from reportlab.platypus import (
 from app import labels
 from app.calendar import COMPANY_TZ
 from app.engine.models import Instance
-from app.engine.timeline import BPMN_NS, Entry, Path
+from app.read.timeline import BPMN_NS, Entry, Path
 from forms import readable
 
 FONT = "STSong-Light"
@@ -199,7 +200,8 @@ def _decisions(entries: list[Entry]) -> list[Flowable]:
     """Every completed step: when, which, who, the decision and what the person wrote with it."""
     rows = [[_local(entry.event.at), entry.task.name, _who(entry),
              str(labels.label(labels.DECISIONS, entry.form_data.get("decision"))),
-             "\n\n".join(str(entry.form_data[key]) for key in labels.COMMENT_FIELDS if entry.form_data.get(key))]
+             "\n\n".join(str(entry.form_data[key]) for key in current_app.extensions["engine"].extensions.comment_fields
+                         if entry.form_data.get(key))]
             for entry in entries if entry.event.type == "task_completed" and entry.task is not None]
     if not rows:
         return [_heading(_("Decisions")), _para(_("No step has been completed yet."), BODY)]

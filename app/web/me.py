@@ -10,6 +10,8 @@ from app.domain import delegation, notifications
 from app.domain.notifications import Notification
 from app.engine import definitions
 from app.errors import AppError, NotFound
+from app.policy import END_AWAY, SET_AWAY
+from app.web import policy
 from app.web.operation_forms import AwayForm
 
 bp = Blueprint("me", __name__)
@@ -63,8 +65,10 @@ def away():
     if form.validate_on_submit():
         starts_at, ends_at = form.period()
         try:
-            delegation.set_period(form.person.person or current_user, form.deputy.person, starts_at, ends_at,
-                                  form.processes.data, current_user, clock.now())
+            person = form.person.person or current_user
+            policy().require(current_user, SET_AWAY, person)
+            delegation.set_period(person, form.deputy.person, starts_at, ends_at, form.processes.data, current_user,
+                                  clock.now())
         except AppError as exc:
             for name, messages in exc.fields.items():
                 getattr(form, name if hasattr(form, name) else "deputy").errors.extend(messages)
@@ -80,6 +84,8 @@ def away():
 @bp.route("/away/<int:period_id>/end", methods=["POST"])
 @login_required
 def end_away(period_id: int):
-    delegation.end_period(period_id, current_user, clock.now())
+    period = delegation.period(period_id)
+    policy().require(current_user, END_AWAY, period)
+    delegation.end_period(period, clock.now())
     flash(_l("Away period ended."), "success")
     return redirect(url_for("me.away"))

@@ -8,10 +8,11 @@ from app.calendar import clock
 from app.domain import org, visits
 from app.engine import queries
 from app.engine.models import STEP
+from app.engine.plugins import ACT, CLAIM
 from app.errors import AppError, InvalidData
-from app.web import engine
+from app.web import engine, policy
 from app.web.operation_forms import BatchForm, SendBackForm, SignerForm, TransferForm, UrgeForm
-from forms import BATCH_APPROVABLE, for_display, form_data, task_form
+from forms import batch_approvable, for_display, form_data, task_form
 
 bp = Blueprint("tasks", __name__)
 
@@ -28,22 +29,22 @@ def inbox():
     page = queries.inbox_page(current_user, request.args.get("page", 1, type=int),
                               current_app.config["PAGE_SIZE"])
     g.inbox_waiting = page.total  # the top bar's count: already known, not counted again
-    return render_template("tasks/inbox.html", page=page, batch_form_keys=BATCH_APPROVABLE, batch_form=BatchForm(),
+    return render_template("tasks/inbox.html", page=page, batch_form_keys=batch_approvable(), batch_form=BatchForm(),
                            overdue_visits=visits.overdue_visits(current_user, clock.now()))
 
 
 def _render_task(task, form, status=200, **operation_forms):
     instance = task.instance
-    may_act = task.is_open and task.assignee_id == current_user.id
+    may_act = task.is_open and policy().may(current_user, ACT, task)
     operations = may_act and task.kind == STEP
     if operations:
         operation_forms.setdefault("transfer_form", TransferForm(prefix="transfer"))
         operation_forms.setdefault("signer_form", SignerForm(prefix="sign") if task.approval else None)
-        operation_forms.setdefault("send_back_form", SendBackForm(prefix="back", targets=engine().send_back_targets(task)))
+        operation_forms.setdefault("send_back_form", SendBackForm(prefix="back", targets=engine().operations.send_back_targets(task)))
     return render_template(
         "tasks/task.html", task=task, instance=instance, form=for_display(form, current_user),
         may_act=may_act, operations=operations, colleagues=org.colleagues(current_user) if operations else [],
-        may_claim=task.is_open and task.assignee_id is None and task.is_offered_to(current_user),
+        may_claim=task.is_open and task.assignee_id is None and policy().may(current_user, CLAIM, task),
         returned=queries.return_behind(task) if task.is_open else None,
         about=queries.task_about(task), events=queries.events_of(instance), tasks=queries.tasks_of(instance),
         **operation_forms), status
@@ -51,7 +52,7 @@ def _render_task(task, form, status=200, **operation_forms):
 
 def _operation(task_id: int, form, act, done_message, **render):
     """Run an operation from its form on the task page; on a refusal, show the page with the reason."""
-    task = queries.visible_task(current_user, task_id)
+    task = policy().visible_task(current_user, task_id)
     if form.validate_on_submit():
         try:
             act(task, form)
@@ -70,13 +71,13 @@ def _operation(task_id: int, form, act, done_message, **render):
 @bp.route("/tasks/<int:task_id>", methods=["GET", "POST"])
 @login_required
 def task(task_id: int):
-    task = queries.visible_task(current_user, task_id)
+    task = policy().visible_task(current_user, task_id)
     form = task_form(task, prefill=queries.previous_submission(task) if request.method == "GET" else None)
     if request.method == "POST":
         if not form.validate_on_submit():
             return _render_task(task, form, 400)
         try:
-            engine().complete(task.id, current_user, form_data(form))
+            engine().cases.complete(task.id, current_user, form_data(form))
         except InvalidData as exc:
             for name, messages in exc.fields.items():
                 getattr(form, name).errors.extend(messages)
@@ -89,7 +90,7 @@ def task(task_id: int):
 @bp.route("/tasks/<int:task_id>/claim", methods=["POST"])
 @login_required
 def claim(task_id: int):
-    engine().claim(task_id, current_user)
+    engine().cases.claim(task_id, current_user)
     flash(_l("You have claimed this task; it is now yours to decide."), "success")
     return redirect(url_for("tasks.task", task_id=task_id))
 
@@ -98,7 +99,7 @@ def claim(task_id: int):
 @login_required
 def transfer(task_id: int):
     form = TransferForm(prefix="transfer")
-    return _operation(task_id, form, lambda task, f: engine().transfer(task.id, current_user, f.to.person,
+    return _operation(task_id, form, lambda task, f: engine().operations.transfer(task.id, current_user, f.to.person,
                                                                         f.comment.data.strip()),
                       _l("Handed on."), transfer_form=form)
 
@@ -117,7 +118,7 @@ def add_signer(task_id: int):
                 raise InvalidData(_l("Decide first: the signer decides after you."),
                                   {"position": [_l("Decide first: the signer decides after you.")]})
             decision = form_data(decision_form)
-        engine().add_signer(task.id, current_user, f.signer.person, f.position.data, f.comment.data or "",
+        engine().operations.add_signer(task.id, current_user, f.signer.person, f.position.data, f.comment.data or "",
                             decision)
     return _operation(task_id, form, act, _l("Signer added: the task waits for his opinion."), signer_form=form)
 
@@ -125,9 +126,9 @@ def add_signer(task_id: int):
 @bp.route("/tasks/<int:task_id>/send-back", methods=["POST"])
 @login_required
 def send_back(task_id: int):
-    task = queries.visible_task(current_user, task_id)
-    form = SendBackForm(prefix="back", targets=engine().send_back_targets(task) if task.is_open else ())
-    return _operation(task_id, form, lambda t, f: engine().send_back(t.id, current_user, f.to.data,
+    task = policy().visible_task(current_user, task_id)
+    form = SendBackForm(prefix="back", targets=engine().operations.send_back_targets(task) if task.is_open else ())
+    return _operation(task_id, form, lambda t, f: engine().operations.send_back(t.id, current_user, f.to.data,
                                                                       f.comment.data.strip()),
                       _l("Sent back."), send_back_form=form)
 
@@ -136,10 +137,10 @@ def send_back(task_id: int):
 @login_required
 def urge(task_id: int):
     form = UrgeForm()
-    task = queries.visible_task_of_case(current_user, task_id)
+    task = policy().visible_task_of_case(current_user, task_id)
     if form.validate_on_submit():
         try:
-            engine().urge(task.id, current_user, (form.comment.data or "").strip())
+            engine().operations.urge(task.id, current_user, (form.comment.data or "").strip())
         except AppError as exc:
             flash(exc.message, "danger")
         else:
@@ -153,11 +154,11 @@ def approve_each(user, task_ids: list[int], comment: str) -> dict[int, str | Non
     results: dict[int, str | None] = {}
     for task_id in task_ids:
         try:
-            task = queries.visible_task(user, task_id)
+            task = policy().visible_task(user, task_id)
             form = task_form(task, json_data={"decision": "approve", "comment": comment})
             if not form.validate():
                 raise InvalidData(_l("This task needs its own form: open it to decide."))
-            engine().complete(task.id, user, form_data(form))
+            engine().cases.complete(task.id, user, form_data(form))
             results[task_id] = None
         except AppError as exc:
             results[task_id] = str(exc.message)

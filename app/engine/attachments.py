@@ -13,13 +13,12 @@ import zipfile
 from datetime import datetime
 from pathlib import Path
 
-from flask import current_app
 from sqlalchemy import ForeignKey, String, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app import db
 from app.db_types import UTCDateTime
-from app.domain.org import User
+from app.engine.directory import User
 from app.errors import InvalidData
 from app.i18n import _l
 
@@ -84,24 +83,26 @@ def checked(filename: str, content: bytes) -> tuple[str, str]:
     return name, kind
 
 
-def _path(sha256: str) -> Path:
-    return Path(current_app.config["ATTACHMENTS_DIR"]) / sha256[:2] / sha256
+class FileStore:
+    """Attachments' bytes in a directory, each file under its SHA-256 (stored once, however often it is
+    attached), never where the web server serves files from."""
 
+    def __init__(self, directory: str | Path):
+        self.directory = Path(directory)
 
-def store(content: bytes) -> str:
-    """Write the bytes under their SHA-256 (once: the same file attached twice is stored once)."""
-    sha256 = hashlib.sha256(content).hexdigest()
-    path = _path(sha256)
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_suffix(".part")
-        partial.write_bytes(content)
-        partial.replace(path)  # atomic: a reader never sees half a file
-    return sha256
+    def path(self, sha256: str) -> Path:
+        return self.directory / sha256[:2] / sha256
 
-
-def path_of(attachment: Attachment) -> Path:
-    return _path(attachment.sha256)
+    def store(self, content: bytes) -> str:
+        """Write the bytes under their SHA-256; return it."""
+        sha256 = hashlib.sha256(content).hexdigest()
+        path = self.path(sha256)
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            partial = path.with_suffix(".part")
+            partial.write_bytes(content)
+            partial.replace(path)  # atomic: a reader never sees half a file
+        return sha256
 
 
 def of_case(instance_id: int) -> list[Attachment]:

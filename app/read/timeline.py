@@ -10,7 +10,6 @@ from datetime import datetime, timedelta
 from lxml import etree
 from SpiffWorkflow.util.task import TaskState
 
-from app import labels
 from app.domain.org import User
 from app.engine import definitions, queries, serializer
 from app.engine.models import STEP, Event, Instance, Task
@@ -31,14 +30,12 @@ class Entry:
     changes: dict[str, tuple]  # field → (value before, value submitted): see `entries`
 
 
-# Words and verdicts, not data: another decision's comment is not a change of this one's.
-NOT_CHANGES = ("decision", *labels.COMMENT_FIELDS)
-
-
-def entries(instance: Instance) -> list[Entry]:
+def entries(instance: Instance, comment_fields: tuple[str, ...]) -> list[Entry]:
     """Every event of the case, oldest first. A submission's changes are the values it gave differently
     from the last submission of the same form in the case (a sheet revised after a return) or, for
-    fields of the request, from the request; of a list of rows, only the rows that differ."""
+    fields of the request, from the request; of a list of rows, only the rows that differ. Words and
+    verdicts are not data: another decision's comment (`comment_fields`) is not a change of this one's."""
+    not_changes = ("decision", *comment_fields)
     tasks = {task.id: task for task in queries.tasks_of(instance)}
     request: dict = {}
     by_form: dict[str, dict] = {}
@@ -52,7 +49,7 @@ def entries(instance: Instance) -> list[Entry]:
             last = by_form.setdefault(event.data.get("form_key", ""), {})
             before = {**request, **last}
             changes = {name: _difference(before[name], value) for name, value in form_data.items()
-                       if name not in NOT_CHANGES and name in before and before[name] != value}
+                       if name not in not_changes and name in before and before[name] != value}
             last.update(form_data)
         actor = event.actor
         result.append(Entry(event=event, task=tasks.get(event.task_id), actor=actor,

@@ -1,6 +1,6 @@
 """The compliance case search: any case by process and version, customer, initiator, participant,
 start date, status and outcome, overdue or escalated, and words in its comments. Reads tables only;
-what a user may see is queries' visibility rule, so a reviewer finds every case and anyone else
+what a user may see is the policy's visibility rule, so a reviewer finds every case and anyone else
 only his own.
 """
 from __future__ import annotations
@@ -12,11 +12,10 @@ from datetime import date, datetime
 from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import joinedload
 
-from app import db, labels
+from app import db, policy
 from app.calendar import day_start, end_of_day
 from app.domain import org
 from app.domain.customers import Customer
-from app.engine import queries
 from app.engine.models import OPEN, Event, Instance, ProcessDefinition, Task
 
 SORTS = {"started": Instance.started_at, "ended": Instance.ended_at, "case": Instance.id,
@@ -37,6 +36,7 @@ class CaseFilter:
     overdue: bool = False
     escalated: bool = False
     words: str | None = None
+    words_in: tuple[str, ...] = ()  # the fields of decisions holding people's words (Extensions.comment_fields)
     sort: str = "started"
     descending: bool = True
 
@@ -56,7 +56,8 @@ ESCALATED = exists().where(Event.instance_id == Instance.id, Event.type == "time
 
 
 def statement(user: org.User, wanted: CaseFilter, now: datetime):
-    query = select(Instance).where(queries.visible_cases(user))
+    """The matching cases the user may see, in order."""
+    query = select(Instance).where(policy.visible_cases(user))
     if wanted.process_key:
         query = query.where(Instance.process_key == wanted.process_key)
     if wanted.version:
@@ -91,7 +92,7 @@ def statement(user: org.User, wanted: CaseFilter, now: datetime):
         pattern = f"%{wanted.words}%"
         query = query.where(exists().where(
             Event.instance_id == Instance.id, Event.type == "task_completed",
-            or_(*[Event.data["form_data"][name].as_string().like(pattern) for name in labels.COMMENT_FIELDS])))
+            or_(*[Event.data["form_data"][name].as_string().like(pattern) for name in wanted.words_in])))
     column = SORTS.get(wanted.sort, Instance.started_at)
     order = column.desc() if wanted.descending else column.asc()
     return query.order_by(order, Instance.id.desc() if wanted.descending else Instance.id.asc())

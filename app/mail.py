@@ -1,0 +1,70 @@
+"""Notification e-mails, sent by the timer workers (`flask timers run`, `fire-due`), never by the request
+that caused them, each in its recipient's language with a link to the task or case."""
+from __future__ import annotations
+
+import logging
+import smtplib
+from email.message import EmailMessage
+
+from flask import current_app
+from flask_babel import force_locale
+
+from app import db
+from app.domain import notifications
+from app.domain.notifications import SENT, Notification
+
+log = logging.getLogger(__name__)
+
+
+def send_pending(limit: int = 50) -> int:
+    """Send the e-mails of notifications waiting for it; how many were sent. A failure is retried later,
+    a few times, and never stops the others."""
+    config = current_app.config
+    if not config.get("SMTP_HOST"):
+        return 0
+    waiting = notifications.waiting_for_email(limit)
+    sent = 0
+    if not waiting:
+        db.session.rollback()
+        return 0
+    try:
+        with smtplib.SMTP(config["SMTP_HOST"], config["SMTP_PORT"], timeout=10) as smtp:
+            if config["SMTP_STARTTLS"]:
+                smtp.starttls()
+            if config["SMTP_USER"]:
+                smtp.login(config["SMTP_USER"], config["SMTP_PASSWORD"])
+            for notification in waiting:
+                try:
+                    smtp.send_message(_email(notification, config))
+                    notification.email_state = SENT
+                    sent += 1
+                except smtplib.SMTPException:
+                    log.exception("e-mail for notification %s failed", notification.id)
+                    notifications.email_failed(notification)
+    except (OSError, smtplib.SMTPException):
+        log.exception("the mail server at %s cannot be reached", config["SMTP_HOST"])
+        for notification in waiting:
+            notifications.email_failed(notification)
+    db.session.commit()
+    return sent
+
+
+def send_all_pending() -> int:
+    sent = 0
+    while (batch := send_pending()):
+        sent += batch
+    return sent
+
+
+def _email(notification: Notification, config) -> EmailMessage:
+    """The e-mail in the recipient's language, with a link to the task or case."""
+    recipient = notification.user
+    with force_locale(recipient.locale or config["BABEL_DEFAULT_LOCALE"]):
+        subject = notification.text
+        link = (f"{config['BASE_URL']}/tasks/{notification.task_id}" if notification.task_id
+                else f"{config['BASE_URL']}/cases/{notification.instance_id}")
+        body = "\n\n".join(part for part in (subject, notification.data.get("comment", ""), link) if part)
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = config["MAIL_FROM"], recipient.email, subject
+    message.set_content(body)
+    return message

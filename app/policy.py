@@ -1,0 +1,315 @@
+"""Who may do what to which case, task, dossier or report: every such rule of the company, in one place.
+
+Pages, the API, the exports and the engine's own operations (through `permission`, plugged into the
+engine) all ask here. An action is a name in RULES; its rule says why a person may not (a message in
+his language) or nothing when he may:
+
+    policy.why_not(user, ACTION, subject, **context) -> message | None
+    policy.may(...) -> bool
+    policy.require(...)                               # Forbidden with the message
+
+What a rule reads is the organisation (roles in units), the case's tasks and readers, and the dossier's
+territory and loans. Compliance reviewers read everything and change nothing.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy import and_, exists, or_, select, true
+
+from app import db
+from app.calendar import clock
+from app.domain import dossiers, org, segregation, visits
+from app.domain.customers import Customer, DossierRead
+from app.engine.models import OPEN, RUNNING, CaseReader, Instance, ProcessDefinition, Task
+from app.engine.plugins import (
+    ACT,
+    ADMINISTER,
+    ATTACH,
+    CLAIM,
+    COMPLETE,
+    COPY,
+    DECIDE,
+    START,
+    TAKE_OVER,
+    URGE,
+    VIEW,
+    WITHDRAW,
+    Extensions,
+)
+from app.engine.queries import offered_to
+from app.errors import Forbidden, NotFound
+from app.i18n import _l
+
+# The application's own actions, besides the engine's (app.engine.plugins).
+VIEW_TASK, CHANGE, REVIEW = "view_task", "change", "review"
+READ_DOSSIER, EDIT_DOSSIER, SEE_ACCESS_LOG, SEE_STARS = "read_dossier", "edit_dossier", "see_access_log", "see_stars"
+RECORD_VISIT, ANALYSE_COMPLAINTS = "record_visit", "analyse_complaints"
+SET_AWAY, END_AWAY = "set_away", "end_away"
+
+# Who reads the complaints analysis: these roles every branch, those only the branches they work in.
+ALL_BRANCH_ANALYSTS = frozenset({org.DEPUTY_GM, org.LEADERSHIP, org.HQ_MARKETING, org.AUDITOR})
+OWN_BRANCH_ANALYSTS = frozenset({org.BRANCH_MANAGER, org.SALES_MANAGER})
+# Who sees a customer's stars besides whoever may read its dossier.
+BRANCH_STAR_READERS = (org.CUSTOMER_SPECIALIST, org.BRANCH_MANAGER, org.SALES_MANAGER, org.BUSINESS_SUPERVISOR)
+HQ_STAR_READERS = (org.HQ_MARKETING, org.LEADERSHIP, org.DEPUTY_GM, org.AUDITOR)
+
+READ_ONLY = _l("Compliance reviewers read cases; they do not change them.")
+ADMINISTRATORS_ONLY = _l("Only process administrators may do this.")
+
+
+def is_reviewer(user: org.User) -> bool:
+    return user.has_role(org.AUDITOR)
+
+
+# -- cases and tasks ----------------------------------------------------------------------------------
+
+def visible_cases(user: org.User):
+    """Which cases a user may see, as a condition on `instances`: its initiator, anyone who has or had a
+    task in it (or for whom a deputy has one), whoever may claim one of its tasks, its readers (抄送), and
+    compliance reviewers and process administrators (all cases)."""
+    if user.has_role(org.AUDITOR) or user.has_role(org.ADMIN):
+        return true()
+    involved = exists().where(Task.instance_id == Instance.id,
+                              or_(Task.assignee_id == user.id, Task.completed_by_id == user.id,
+                                  Task.owner_id == user.id, and_(Task.state == OPEN, offered_to(user))))
+    copied = exists().where(CaseReader.instance_id == Instance.id, CaseReader.user_id == user.id)
+    return or_(Instance.started_by_id == user.id, involved, copied)
+
+
+def _view(user, instance: Instance, **_):
+    if not db.session.scalar(select(exists().where(Instance.id == instance.id, visible_cases(user)))):
+        return _l("This case is not yours to see.")
+    return None
+
+
+def _view_task(user, task: Task, **_):
+    unclaimed_candidate = task.state == OPEN and task.assignee_id is None and task.is_offered_to(user)
+    if user.id not in (task.assignee_id, task.completed_by_id, task.owner_id) and not unclaimed_candidate:
+        return _l("This task is not yours.")
+    return None
+
+
+def _start(user, definition: ProcessDefinition, *, starters: Callable[[str], frozenset | None], **_):
+    if is_reviewer(user):
+        return READ_ONLY
+    roles = starters(definition.key)
+    if roles is not None and not any(user.has_role(role) for role in roles):
+        return _l("You may not open cases of this process.")
+    return None
+
+
+def _claim(user, task: Task, **_):
+    return None if task.is_offered_to(user) else _l("This task is not for you.")
+
+
+def _decide(user, task: Task, **_):
+    """Segregation of duties: nobody decides an approval step of a case he started, or at two levels."""
+    reason = segregation.conflict(task, user)
+    return segregation.REFUSALS[reason] if reason else None
+
+
+def _complete(user, task: Task, **_):
+    if task.assignee_id == user.id:
+        return None
+    if task.assignee_id is None and task.is_offered_to(user):
+        return _l("Claim this task before you complete it.")
+    return _l("This task is not yours.")
+
+
+def _act(user, task: Task, **_):
+    """Hand on, add a signer, send back: the task's assignee."""
+    if task.assignee_id == user.id:
+        return None
+    if task.assignee_id is None:
+        return _l("Only the task's assignee may do this; claim it first if it is offered to you.")
+    return _l("This task is not yours.")
+
+
+def _take_over(person, task: Task, *, by: org.User, **_):
+    """Whether `person` may get the task from `by` (handed on, or asked as a signer): he is active, may
+    decide it (segregation of duties) and is one who could have had it: a member of the group it was
+    offered to, or someone of the same branch (or headquarters)."""
+    if person.id == by.id or not person.active:
+        return _l("Choose an active person other than yourself.")
+    rule = segregation.conflict(task, person)
+    if rule:
+        return _l("%(name)s may not decide this step: he %(rule)s.", name=person.display_name,
+                  rule=segregation.RULE_WORDS[rule])
+    if task.candidate_role is not None:
+        if not person.has_role(task.candidate_role, task.candidate_org_unit_id):
+            return _l("%(name)s is not one of those this task is offered to.", name=person.display_name)
+    elif org.branch_of(person.org_unit) != org.branch_of(by.org_unit):
+        return _l("%(name)s works in another branch.", name=person.display_name)
+    return None
+
+
+def _withdraw(user, instance: Instance, **_):
+    return None if instance.started_by_id == user.id else _l("Only the initiator may withdraw a request.")
+
+
+def _urge(user, task: Task, **_):
+    return None if task.instance.started_by_id == user.id else _l("Only the initiator may urge.")
+
+
+def _attach(user, instance: Instance, **_):
+    """Files go onto running cases, from the people who work on them, never from compliance reviewers."""
+    if instance.status != RUNNING or is_reviewer(user):
+        return _l("Files can be attached to a running case by the people who work on it.")
+    return None
+
+
+def _copy(user, instance: Instance, **_):
+    return READ_ONLY if is_reviewer(user) else _view(user, instance)
+
+
+def _administer(user, _subject=None, **_):
+    return None if user.has_role(org.ADMIN) else ADMINISTRATORS_ONLY
+
+
+def _review(user, _subject=None, **_):
+    """The compliance pages, the audit trail and its search: compliance reviewers, and process
+    administrators (who see every case anyway)."""
+    return None if user.has_role(org.AUDITOR) or user.has_role(org.ADMIN) else _l("Only compliance reviewers may do this.")
+
+
+def _change(user, _subject=None, **_):
+    return READ_ONLY if is_reviewer(user) else None
+
+
+# -- dossiers and reports ------------------------------------------------------------------------------
+
+NO_DOSSIER_ACCESS = _l("You have no access to this dossier. Borrow it first.")
+
+
+def _read_dossier(user, customer: Customer, *, now: datetime | None = None, **_):
+    """Dossiers are trade secrets: the rep of its territory, or whoever borrowed it (seeds 000, 001)."""
+    return NO_DOSSIER_ACCESS if dossiers.ground(user, customer, now or clock.now()) is None else None
+
+
+def _edit_dossier(user, customer: Customer, **_):
+    if not dossiers.is_owning_rep(user, customer):
+        return _l("Only the rep of the customer's territory edits its dossier.")
+    return None
+
+
+def _see_access_log(user, customer: Customer, **_):
+    """The owning rep, the customer's branch management and compliance reviewers."""
+    if dossiers.is_owning_rep(user, customer) or user.has_role(org.AUDITOR):
+        return None
+    business = org.department_of(customer.branch, "business")
+    if user.has_role(org.BRANCH_MANAGER, customer.branch.id) or (
+            business is not None and user.has_role(org.BUSINESS_SUPERVISOR, business.id)):
+        return None
+    return _l("Only the owning rep, the branch's management and compliance see the access log.")
+
+
+def _see_stars(user, customer: Customer, **_):
+    """Stars are the branch's and HQ's business: the customer's branch staff, HQ's raters and leaders,
+    compliance reviewers, and the owning rep."""
+    branch = customer.branch
+    in_branch = any(m.role.code in BRANCH_STAR_READERS and org.branch_of(m.org_unit) == branch
+                    for m in user.memberships)
+    if in_branch or any(user.has_role(role) for role in HQ_STAR_READERS) or dossiers.is_owning_rep(user, customer):
+        return None
+    return _l("Star ratings are for the customer's branch and headquarters.")
+
+
+def _record_visit(user, customer: Customer, **_):
+    if visits.visiting_role(user, customer) is None:
+        return _l("Only the customer's rep, its branch's managers and HQ marketing record visits.")
+    return None
+
+
+def analysable_branches(user: org.User) -> frozenset[int] | None:
+    """The branches whose complaints `user` may analyse (None: every branch; empty: none)."""
+    if user.role_codes() & ALL_BRANCH_ANALYSTS:
+        return None
+    return frozenset(unit.id for m in user.memberships if m.role.code in OWN_BRANCH_ANALYSTS
+                     for unit in [org.branch_of(m.org_unit)] if unit is not None)
+
+
+def _analyse_complaints(user, branch_id: int | None = None, **_):
+    allowed = analysable_branches(user)
+    if allowed is not None and not allowed:
+        return _l("The complaints analysis is for branch managers, sales managers, the deputy general manager, "
+                  "company leaders, HQ marketing and compliance reviewers.")
+    if branch_id is not None and allowed is not None and branch_id not in allowed:
+        return _l("You may analyse only your own branch's complaints.")
+    return None
+
+
+def _set_away(user, person: org.User, **_):
+    """One's own away periods; an administrator's for someone who is away."""
+    if person.id != user.id and not user.has_role(org.ADMIN):
+        return _l("Only an administrator may set a deputy for someone else.")
+    return None
+
+
+def _end_away(user, period, **_):
+    if period is None or not (period.user_id == user.id or user.has_role(org.ADMIN)):
+        return _l("This away period is not yours.")
+    return None
+
+
+# -- the table ---------------------------------------------------------------------------------------
+
+RULES: dict[str, Callable] = {
+    VIEW: _view, VIEW_TASK: _view_task, START: _start, CLAIM: _claim, DECIDE: _decide, COMPLETE: _complete,
+    ACT: _act, TAKE_OVER: _take_over, WITHDRAW: _withdraw, URGE: _urge, ATTACH: _attach, COPY: _copy,
+    ADMINISTER: _administer, REVIEW: _review, CHANGE: _change,
+    READ_DOSSIER: _read_dossier, EDIT_DOSSIER: _edit_dossier, SEE_ACCESS_LOG: _see_access_log,
+    SEE_STARS: _see_stars, RECORD_VISIT: _record_visit, ANALYSE_COMPLAINTS: _analyse_complaints,
+    SET_AWAY: _set_away, END_AWAY: _end_away,
+}
+
+
+class Policy:
+    """The rules above, with what they need of the plugged-in flows (who may open which process)."""
+
+    def __init__(self, extensions: Extensions):
+        self.starters = extensions.starters
+
+    def why_not(self, user: org.User, action: str, subject=None, **context):
+        return RULES[action](user, subject, starters=self.starters, **context)
+
+    def may(self, user: org.User, action: str, subject=None, **context) -> bool:
+        return self.why_not(user, action, subject, **context) is None
+
+    def require(self, user: org.User, action: str, subject=None, **context) -> None:
+        refusal = self.why_not(user, action, subject, **context)
+        if refusal:
+            raise Forbidden(refusal)
+
+    # What the pages and the API fetch through the policy: the thing, if the user may see it.
+
+    def read_dossier(self, user: org.User, customer: Customer, now: datetime, channel: str) -> DossierRead:
+        """Read a dossier if the user may: the read is logged with its ground (own territory, a loan)."""
+        ground = dossiers.ground(user, customer, now)
+        if ground is None:
+            raise Forbidden(NO_DOSSIER_ACCESS)
+        return dossiers.log_read(user, customer, ground, now, channel)
+
+    def visible_instance(self, user: org.User, instance_id: int) -> Instance:
+        instance = db.session.get(Instance, instance_id)
+        if instance is None:
+            raise NotFound(_l("No such case."))
+        self.require(user, VIEW, instance)
+        return instance
+
+    def visible_task(self, user: org.User, task_id: int) -> Task:
+        """A task its assignee may see, or, while nobody has claimed it, a member of its candidate group."""
+        task = db.session.get(Task, task_id)
+        if task is None:
+            raise NotFound(_l("No such task."))
+        self.require(user, VIEW_TASK, task)
+        return task
+
+    def visible_task_of_case(self, user: org.User, task_id: int) -> Task:
+        """A task of a case the user may see (to urge it, say), whoever holds it."""
+        task = db.session.get(Task, task_id)
+        if task is None:
+            raise NotFound(_l("No such task."))
+        self.require(user, VIEW, task.instance)
+        return task

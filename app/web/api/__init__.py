@@ -1,0 +1,13 @@
+"""The JSON API (/api/v1): the same rules as the pages, bearer tokens instead of a session, one blueprint
+per resource.
+
+Errors are {"error": {"code", "message", "fields"}} with 400, 401, 403, 404, 409 or 422.
+"""
+from flask import Blueprint
+
+from app.web.api import customers, events, incidents, instances, me, processes, tasks, tokens
+
+RESOURCES = (tokens, processes, instances, tasks, customers, events, me, incidents)
+bp = Blueprint("api", __name__)
+for resource in RESOURCES:
+    bp.register_blueprint(resource.bp)

@@ -1,0 +1,113 @@
+"""What the API's blueprints share: the bearer token, reading JSON, and the JSON of what they return."""
+import re
+from datetime import datetime
+from functools import wraps
+
+from flask import current_app, g, request
+from flask_babel import lazy_gettext as _l
+
+from app.calendar import clock
+from app.engine import queries
+from app.engine.models import Event, Instance, Task
+from app.errors import AppError, InvalidData
+from app.web import refuse_changes_by_reviewers
+from app.web.operation_forms import from_json
+from forms import build_form, form_data, task_form
+
+
+class Unauthorized(AppError):
+    status, code = 401, "unauthorized"
+
+
+def token_required(view):
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        accounts = current_app.extensions["accounts"]
+        user = accounts.user_for_token(token.strip(), clock.now()) if scheme.lower() == "bearer" else None
+        if user is None:
+            raise Unauthorized(_l("A valid bearer token is required."))
+        g.api_user = user
+        refuse_changes_by_reviewers(user)
+        return view(*args, **kwargs)
+    return wrapper
+
+
+def json_body() -> dict:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise InvalidData(_l("The request body must be a JSON object."))
+    return body
+
+
+def validated(form_key: str, data, task: Task | None = None) -> dict:
+    """Run the form named by the BPMN (bound to its task, if any) over JSON data; field errors become a 400."""
+    if not isinstance(data, dict):
+        raise InvalidData(_l("`data` must be a JSON object."), {"data": [_l("Must be an object.")]})
+    form = task_form(task, json_data=data) if task else build_form(form_key, json_data=data)
+    if not form.validate():
+        raise InvalidData(_l("Some fields are not valid."), form.errors)
+    return form_data(form)
+
+
+def checked(form_class, **kwargs):
+    """An operation's form over the JSON body; field errors become a 400."""
+    form = from_json(form_class, json_body(), **kwargs)
+    if not form.validate():
+        raise InvalidData(_l("Some fields are not valid."), form.errors)
+    return form
+
+
+def iso(moment):
+    return moment.isoformat() if moment else None
+
+
+def task_json(task: Task) -> dict:
+    return {"id": task.id, "name": task.name, "process_key": task.process_key, "instance_id": task.instance_id,
+            "form_key": task.form_key, "state": task.state,
+            "assignee": task.assignee.username if task.assignee else None,
+            "candidate_role": task.candidate_role, "candidate_org_unit_id": task.candidate_org_unit_id,
+            "due_at": iso(task.due_at), "created_at": iso(task.created_at)}
+
+
+def instance_json(instance: Instance) -> dict:
+    return {"id": instance.id, "process_key": instance.process_key, "version": instance.definition.version,
+            "status": instance.status, "outcome": instance.outcome,
+            "started_by": instance.started_by.username if instance.started_by else None,
+            "started_at": iso(instance.started_at), "ended_at": iso(instance.ended_at),
+            "data": instance.start_data,
+            "tasks": [task_json(t) for t in queries.open_tasks_of([instance.id])[instance.id]]}
+
+
+def event_json(event: Event) -> dict:
+    return {"id": event.id, "type": event.type, "actor": event.actor.username if event.actor else None,
+            "at": iso(event.at), "task": event.task_id, "data": event.data}
+
+
+def date_time_arg(name: str, errors: dict):
+    """An ISO 8601 date-time with offset from the query string (None if absent); problems go to `errors`."""
+    value = request.args.get(name, "").strip()
+    if not value:
+        return None
+    # An unencoded "+08:00" arrives as " 08:00": a query string turns "+" into a space.
+    value = re.sub(r" (\d\d(:?\d\d)?)$", r"+\1", value)
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        errors[name] = [_l("Not an ISO 8601 date-time with offset, e.g. 2026-01-01T00:00:00+08:00.")]
+        return None
+    return moment
+
+
+def int_arg(name: str, errors: dict, default: int | None = None):
+    value = request.args.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        errors[name] = [_l("Must be a whole number.")]
+        return default
