@@ -92,8 +92,6 @@ def _view_task(user, task: Task, **_):
 
 
 def _start(user, definition: ProcessDefinition, *, starters: Callable[[str], frozenset | None], **_):
-    if is_reviewer(user):
-        return READ_ONLY
     roles = starters(definition.key)
     if roles is not None and not any(user.has_role(role) for role in roles):
         return _l("You may not open cases of this process.")
@@ -154,14 +152,14 @@ def _urge(user, task: Task, **_):
 
 
 def _attach(user, instance: Instance, **_):
-    """Files go onto running cases, from the people who work on them, never from compliance reviewers."""
-    if instance.status != RUNNING or is_reviewer(user):
+    """Files go onto running cases, from the people who work on them (who may see them)."""
+    if instance.status != RUNNING:
         return _l("Files can be attached to a running case by the people who work on it.")
-    return None
+    return _view(user, instance)
 
 
 def _copy(user, instance: Instance, **_):
-    return READ_ONLY if is_reviewer(user) else _view(user, instance)
+    return _view(user, instance)
 
 
 def _administer(user, _subject=None, **_):
@@ -255,10 +253,19 @@ def _end_away(user, period, **_):
 
 # -- the table ---------------------------------------------------------------------------------------
 
+def _changes(rule: Callable) -> Callable:
+    """An action that changes a case: never a compliance reviewer's (he reads everything, changes
+    nothing), whoever he is asked about."""
+    def checked(user, subject, **context):
+        return READ_ONLY if is_reviewer(user) else rule(user, subject, **context)
+    return checked
+
+
 RULES: dict[str, Callable] = {
-    VIEW: _view, VIEW_TASK: _view_task, START: _start, CLAIM: _claim, DECIDE: _decide, COMPLETE: _complete,
-    ACT: _act, TAKE_OVER: _take_over, WITHDRAW: _withdraw, URGE: _urge, ATTACH: _attach, COPY: _copy,
-    ADMINISTER: _administer, REVIEW: _review, CHANGE: _change,
+    VIEW: _view, VIEW_TASK: _view_task, DECIDE: _decide, ADMINISTER: _administer, REVIEW: _review, CHANGE: _change,
+    **{action: _changes(rule) for action, rule in {
+        START: _start, CLAIM: _claim, COMPLETE: _complete, ACT: _act, TAKE_OVER: _take_over, WITHDRAW: _withdraw,
+        URGE: _urge, ATTACH: _attach, COPY: _copy}.items()},
     READ_DOSSIER: _read_dossier, EDIT_DOSSIER: _edit_dossier, SEE_ACCESS_LOG: _see_access_log,
     SEE_STARS: _see_stars, RECORD_VISIT: _record_visit, ANALYSE_COMPLAINTS: _analyse_complaints,
     SET_AWAY: _set_away, END_AWAY: _end_away,
@@ -300,16 +307,19 @@ class Policy:
 
     def visible_task(self, user: org.User, task_id: int) -> Task:
         """A task its assignee may see, or, while nobody has claimed it, a member of its candidate group."""
-        task = db.session.get(Task, task_id)
-        if task is None:
-            raise NotFound(_l("No such task."))
+        task = _task(task_id)
         self.require(user, VIEW_TASK, task)
         return task
 
     def visible_task_of_case(self, user: org.User, task_id: int) -> Task:
         """A task of a case the user may see (to urge it, say), whoever holds it."""
-        task = db.session.get(Task, task_id)
-        if task is None:
-            raise NotFound(_l("No such task."))
+        task = _task(task_id)
         self.require(user, VIEW, task.instance)
         return task
+
+
+def _task(task_id: int) -> Task:
+    task = db.session.get(Task, task_id)
+    if task is None:
+        raise NotFound(_l("No such task."))
+    return task
