@@ -50,6 +50,8 @@ def app(tmp_path_factory):
         "ARGON2_TIME_COST": 1,
         "ARGON2_MEMORY_COST": 1024,
         "LOGIN_FAILURE_LIMIT": "5 per 5 minutes",
+        # The company's flows, and one that lives only under tests/ (tests/sample_flow).
+        "FLOW_PACKAGES": ("app.domain", "sample_flow"),
     })
     with app.app_context():
         _reset_schema(app.config["DATABASE_URL"])
