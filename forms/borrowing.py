@@ -1,11 +1,10 @@
 """The forms of `dossier_borrowing`: the request, and each level's consent."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, RadioField, SelectField, TextAreaField, ValidationError
-from wtforms.fields.choices import SelectChoice
+from wtforms import IntegerField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
-from forms.common import customer_choices
+from forms.common import ConsentForm, customer_choices
 
 
 class DossierBorrowRequestForm(FlaskForm):
@@ -22,18 +21,10 @@ class DossierBorrowRequestForm(FlaskForm):
         self.customer_id.choices = customer_choices()
 
 
-class DossierConsentForm(FlaskForm):
+class DossierConsentForm(ConsentForm):
     """Each consent level: consent or refuse, with a comment."""
 
     batch_approval = True  # the inbox may consent to several at once with one comment
-
-    decision = RadioField(_l("Decision"), choices=[SelectChoice("approve", _l("Consent")), SelectChoice("reject", _l("Refuse"))],
-                          validators=[InputRequired()])
-    comment = TextAreaField(_l("Comment"), validators=[Length(max=1000)])
-
-    def validate_comment(self, field):
-        if self.decision.data == "reject" and not (field.data or "").strip():
-            raise ValidationError(_l("A refusal needs a comment: the requester is told why."))
 
 
 FORMS = {

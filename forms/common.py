@@ -40,12 +40,12 @@ class BranchMonthForm(BranchForm):
     month = StringField(_l("Month"), **MONTH_FIELD)
 
 
-class ApproveOrReturnForm(FlaskForm):
-    """A decision that approves, or returns the case with a comment saying what must change: the words
-    of the two choices and of the missing comment are each form's own."""
+class DecisionForm(FlaskForm):
+    """A decision one way (`approve`) or the other (`other`: return the case, or refuse), with a comment
+    that the other way needs. The words of the choices and of the missing comment are each form's own."""
 
     approve_label = _l("Approve")
-    return_label = _l("Return")
+    other, other_label = "return", _l("Return")
     comment_needed = _l("Say what must change.")
 
     decision = RadioField(_l("Decision"), choices=[SelectChoice("approve"), SelectChoice("return")],
@@ -55,11 +55,22 @@ class ApproveOrReturnForm(FlaskForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.decision.choices = [SelectChoice("approve", self.approve_label),
-                                 SelectChoice("return", self.return_label)]
+                                 SelectChoice(self.other, self.other_label)]
 
     def validate_comment(self, field):
-        if self.decision.data == "return" and not (field.data or "").strip():
+        if self.decision.data == self.other and not (field.data or "").strip():
             raise ValidationError(self.comment_needed)
+
+
+class ApproveOrReturnForm(DecisionForm):
+    """Approve, or return the case with a comment saying what must change."""
+
+
+class ConsentForm(DecisionForm):
+    """Consent, or refuse with a comment: the requester is told why."""
+
+    approve_label, other, other_label = _l("Consent"), "reject", _l("Refuse")
+    comment_needed = _l("A refusal needs a comment: the requester is told why.")
 
 
 class NoticeAcknowledgeForm(FlaskForm):
@@ -70,17 +81,13 @@ class NoticeAcknowledgeForm(FlaskForm):
                             description=_l("Optional: what you will do about it."))
 
 
-class SignerOpinionForm(FlaskForm):
+class SignerOpinionForm(DecisionForm):
     """An added signer's opinion (加签) on a consent or approval step: agree or not, with a comment."""
 
-    decision = RadioField(_l("Opinion"), choices=[SelectChoice("approve", _l("Agree")),
-                                                  SelectChoice("reject", _l("Disagree"))],
+    decision = RadioField(_l("Opinion"), choices=[SelectChoice("approve"), SelectChoice("reject")],
                           validators=[InputRequired()])
-    comment = TextAreaField(_l("Comment"), validators=[Length(max=1000)])
-
-    def validate_comment(self, field):
-        if self.decision.data == "reject" and not (field.data or "").strip():
-            raise ValidationError(_l("Say why you disagree: the approver reads it."))
+    approve_label, other, other_label = _l("Agree"), "reject", _l("Disagree")
+    comment_needed = _l("Say why you disagree: the approver reads it.")
 
 
 FORMS = {

@@ -184,10 +184,8 @@ def record_fired_timers(case, workflow: BpmnWorkflow) -> None:
 def _tell_about_deadline(case, spiff_task_ids: list[str]) -> None:
     for row in db.session.scalars(select(Task).where(Task.instance_id == case.instance.id,
                                                      Task.spiff_task_id.in_(spiff_task_ids), Task.state == OPEN)):
-        people = ([row.assignee_id] if row.assignee_id else
-                  [u.id for u in users_with_role(row.candidate_role, row.candidate_org_unit_id)])
-        case.uow.ext.notify(people, "deadline_passed", case.now, instance_id=row.instance_id, task_id=row.id,
-                            task=row.name)
+        case.uow.ext.notify(who_decides(row), "deadline_passed", case.now, instance_id=row.instance_id,
+                            task_id=row.id, task=row.name)
 
 
 def _task_due_at(spiff_task, now: datetime) -> datetime:
