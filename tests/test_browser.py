@@ -1,4 +1,5 @@
 """The whole borrowing flow through the real pages in headless Chromium."""
+import logging
 import os
 import re
 import threading
@@ -25,6 +26,9 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture(scope="module")
 def base_url(app):
+    # The server's request log would be written from its threads after pytest closed the captured
+    # stream of the test that caused it ("I/O operation on closed file"): only its warnings are kept.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
