@@ -37,8 +37,9 @@ def default_config(instance_path: str) -> dict:
         "SECRET_KEY": _secret_key(instance_path),
         "DATABASE_URL": _database_url(instance_path),
         "PROCESSES_DIR": str(ROOT / "processes"),
-        # Where the flows are declared (app.flows): every module-level Flow in these packages plugs in.
-        "FLOW_PACKAGES": ("app.domain",),
+        # Where the flows are declared (app.flows): every module-level Flow in these packages plugs in;
+        # a deployment adds its own packages (comma-separated) to the company's.
+        "FLOW_PACKAGES": ("app.domain", *filter(None, os.environ.get("FLOW_PACKAGES", "").replace(" ", "").split(","))),
         "NODE_MODULES_DIR": str(ROOT / "node_modules"),
         # Case attachments, by SHA-256: outside the web root, served only through access checks.
         "ATTACHMENTS_DIR": os.environ.get("ATTACHMENTS_DIR", str(Path(instance_path) / "attachments")),

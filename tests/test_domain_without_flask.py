@@ -9,7 +9,16 @@ from flask import has_app_context
 from sqlalchemy import select
 
 from app import db
-from app.domain import assignment, complaints, credit_rating, dossiers, early_warning, org, star_rating, visits
+from app.domain import (
+    assignment,
+    complaints,
+    credit_rating,
+    dossiers,
+    early_warning,
+    org,
+    star_rating,
+    visits,
+)
 from app.domain.customers import Customer
 from app.domain.failure_analysis import durations
 from app.engine.plugins import AssignmentError

@@ -372,12 +372,18 @@ def process_copy(app, tmp_path):
     return edit
 
 
+MONTHLY = "FREQ=MONTHLY;BYMONTHDAY=1;BYHOUR=0;BYMINUTE=0"  # the star rating's schedule
+
+
 @pytest.mark.parametrize("name, old, new, named", [
     ("star_suggestion.dmn", "<text>4</text>", "<text>().__class__.__base__.__subclasses__()</text>", "__class__"),
     ("star_suggestion.dmn", "<text>&gt;= 1000</text>", "<text>&gt;= [].__class__.__mro__</text>", "__class__"),
     ("star_suggestion.dmn", "<text>volume_tons</text>", "<text>__import__('os')</text>", "__import__"),
-    ("star_rating.bpmn", 'value="monthly on day 1 at 00:00"', 'value="every month"', "monthly on day"),
-    ("star_rating.bpmn", 'value="monthly on day 1 at 00:00"', 'value="monthly on day 31 at 00:00"', "1–28"),
+    ("star_rating.bpmn", f'value="{MONTHLY}"', 'value="every month"', "not an iCalendar RRULE"),
+    ("star_rating.bpmn", f'value="{MONTHLY}"', 'value="FREQ=MINUTELY"', "at most once a day"),
+    ("star_rating.bpmn", f'value="{MONTHLY}"', 'value="FREQ=MONTHLY;BYMONTH=2;BYMONTHDAY=31"', "never fires"),
+    ("star_rating.bpmn", f'value="{MONTHLY}"', 'value="DTSTART:20270101T000000Z;FREQ=MONTHLY"', "leave DTSTART out"),
+    ("star_rating.bpmn", f'value="{MONTHLY}"', 'value="FREQ=MONTHLY;BYMONTHDAY=1;COUNT=12"', "leave COUNT out"),
     ("star_rating.bpmn", 'camunda:dueDate="day_after_month(month, 2)"',
      'camunda:dueDate="day_after_month.__globals__"', "dueDate"),
     ("star_rating.bpmn", 'candidateGroups="branch_customer_specialist, branch_business_dept" camunda:dueDate="day',

@@ -44,7 +44,8 @@ class ProcessDefinition(db.Model):
     source_name: Mapped[str] = mapped_column(String(200))
     start_form_key: Mapped[str | None] = mapped_column(String(80))
     # When the application opens cases of this process by itself (a `schedule` property of the
-    # process, e.g. "monthly on day 1 at 00:00"), see engine.schedules.
+    # process, an iCalendar RRULE, e.g. "FREQ=MONTHLY;BYMONTHDAY=1;BYHOUR=0;BYMINUTE=0"), see
+    # engine.schedules.
     schedule: Mapped[str | None] = mapped_column(String(120))
     # The DMN files the process's decisions come from, {file name: xml}: part of the version.
     dmn_xml: Mapped[dict] = mapped_column(JSONDoc, default=dict, deferred=True)

@@ -2,24 +2,36 @@
 
 A BPMN timer *start* event is the wrong tool for "on the 1st of every month": SpiffWorkflow keeps
 one instance alive for all firings, and `P1M` becomes a fixed 30 days. Instead a process declares
-its schedule as a property, visible to administrators in the modeler:
+its schedule as a property, visible to administrators in the modeler: an iCalendar recurrence rule
+(RFC 5545 RRULE, as calendars and schedulers write them; `RRULE:` in front is allowed), read by
+`dateutil.rrule`:
 
     <bpmn:process id="star_rating" …>
       <bpmn:extensionElements><camunda:properties>
-        <camunda:property name="schedule" value="monthly on day 1 at 00:00" />
+        <camunda:property name="schedule" value="FREQ=MONTHLY;BYMONTHDAY=1;BYHOUR=0;BYMINUTE=0" />
       </camunda:properties></bpmn:extensionElements>
 
-or "quarterly on day 1 at 00:00" (January, April, July and October), or "weekly on Monday at 08:00". The time is the company's
-(Asia/Shanghai). The next firing is one row in the wake-up table (kind
-`schedule`, at most one per process), fired by the same workers as every timer; the domain says
-what cases a firing opens (app.domain.processes.SCHEDULED_STARTS).
+    FREQ=YEARLY;BYMONTH=1,4,7,10;BYMONTHDAY=1;BYHOUR=0;BYMINUTE=0   each quarter, on its 1st at 00:00
+    FREQ=MONTHLY;BYMONTHDAY=-1;BYHOUR=18;BYMINUTE=0                 the last day of every month, 18:00
+    FREQ=WEEKLY;BYDAY=MO;BYHOUR=8;BYMINUTE=0                        every Monday at 08:00
+
+The calendar is the company's: the hours are company time (Asia/Shanghai), and the rule starts on
+1 January 2000 at 00:00 there (ANCHOR): INTERVAL counts from it and what a rule leaves out comes
+from it (no time: 00:00; a monthly rule without a day: the 1st). A schedule fires at most once a
+day (each firing opens cases for the whole company) and until its property is taken out, or until
+its UNTIL (in UTC, `…Z`). Deploying refuses a value dateutil cannot read, DTSTART (the start is
+ours), COUNT (counted from 2000 it means nothing), firings more often than daily, and a rule that
+never fires (BYMONTH=2;BYMONTHDAY=31).
+
+The next firing is one row in the wake-up table (kind `schedule`, at most one per process), fired by
+the same workers as every timer; the flow says what cases a firing opens (Process.scheduled).
 """
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
+from functools import lru_cache
 
+from dateutil.rrule import rrule, rrulestr
 from lxml import etree
 from sqlalchemy import delete, select
 
@@ -27,75 +39,64 @@ from app import db
 from app.calendar import COMPANY_TZ, local
 from app.engine.models import SCHEDULE, ProcessDefinition, Timer
 
-_SCHEDULE = re.compile(r"^(monthly|quarterly) on day (\d{1,2}) at (\d{2}):(\d{2})$")
-_WEEKLY = re.compile(r"^weekly on (monday|tuesday|wednesday|thursday|friday|saturday|sunday) at (\d{2}):(\d{2})$")
-WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _PROPERTY = ("./bpmn:extensionElements/camunda:properties/camunda:property[@name='schedule']")
+
+ANCHOR = datetime(2000, 1, 1, tzinfo=COMPANY_TZ)
+AT_MOST_DAILY = ("YEARLY", "MONTHLY", "WEEKLY", "DAILY")
+EXAMPLES = ("'FREQ=MONTHLY;BYMONTHDAY=1;BYHOUR=0;BYMINUTE=0' for the 1st of every month at 00:00, "
+            "'FREQ=WEEKLY;BYDAY=MO;BYHOUR=8;BYMINUTE=0' for every Monday at 08:00")
 
 
 class ScheduleError(ValueError):
     pass
 
 
-@dataclass(frozen=True)
-class Calendar:
-    """On a day of every month, or of the first month of every quarter, at a time (company time)."""
+class Schedule:
+    """A process's schedule: its RRULE in company time from ANCHOR."""
 
-    months_apart: int  # 1: monthly; 3: quarterly (from January)
-    day: int
-    hour: int
-    minute: int
+    def __init__(self, text: str, recurrence: rrule):
+        self.text, self.recurrence = text, recurrence
 
-    def at(self, year: int, month: int) -> datetime:
-        return datetime(year, month, self.day, self.hour, self.minute, tzinfo=COMPANY_TZ).astimezone(UTC)
-
-    def next_after(self, moment: datetime) -> datetime:
-        """The first firing strictly after `moment`."""
-        here = local(moment)
-        index = here.year * 12 + here.month - 1  # months counted from 0
-        index -= index % self.months_apart  # the month this period began with
-        while True:
-            candidate = self.at(index // 12, index % 12 + 1)
-            if candidate > moment:
-                return candidate
-            index += self.months_apart
+    def next_after(self, moment: datetime) -> datetime | None:
+        """The first firing strictly after `moment` (aware), in UTC; None once an UNTIL has passed."""
+        if moment.tzinfo is None:
+            raise ValueError("next_after needs an aware datetime")
+        found = self.recurrence.after(local(moment))
+        return found.astimezone(UTC) if found else None
 
 
-@dataclass(frozen=True)
-class Weekly:
-    """On a day of every week, at a time (company time)."""
+@lru_cache(maxsize=64)
+def parse(text: str) -> Schedule:
+    """The schedule a `schedule` property declares; ScheduleError, in words for the process's
+    administrator, when the application would not fire it. Cached: a rule's firings are worked out
+    once per process (dateutil keeps those it found)."""
+    body = text.strip()
+    body = body[6:] if body[:6].upper() == "RRULE:" else body
+    parts = {key.strip().upper(): value.strip().upper()
+             for key, _, value in (part.partition("=") for part in body.split(";") if part.strip())}
+    if "DTSTART" in body.upper():
+        raise _refused(text, "leave DTSTART out: a schedule starts on 1 January 2000 in company time "
+                             "(Asia/Shanghai); give the time of day with BYHOUR and BYMINUTE")
+    if "COUNT" in parts:
+        raise _refused(text, "leave COUNT out: a schedule fires until its property is taken out, or until "
+                             "an UNTIL")
+    if (parts.get("FREQ") in ("HOURLY", "MINUTELY", "SECONDLY") or parts.get("BYSECOND", "0") != "0"
+            or "," in parts.get("BYHOUR", "") + parts.get("BYMINUTE", "")):
+        raise _refused(text, "a schedule fires at most once a day (each firing opens cases for the whole "
+                             f"company): FREQ {', '.join(AT_MOST_DAILY)}, one BYHOUR and one BYMINUTE")
+    try:
+        recurrence = rrulestr(body, dtstart=ANCHOR, cache=True)
+    except (ValueError, TypeError, KeyError) as exc:
+        raise _refused(text, f"not an iCalendar RRULE ({exc}); write it in company time (Asia/Shanghai), "
+                             f"e.g. {EXAMPLES}") from None
+    if recurrence.after(ANCHOR, inc=True) is None:
+        raise _refused(text, "this rule never fires (no day of the calendar matches it, as with "
+                             "BYMONTH=2;BYMONTHDAY=31)")
+    return Schedule(text, recurrence)
 
-    weekday: int  # 0: Monday
-    hour: int
-    minute: int
 
-    def next_after(self, moment: datetime) -> datetime:
-        """The first firing strictly after `moment`."""
-        here = local(moment)
-        day = here.date() + timedelta(days=(self.weekday - here.weekday()) % 7)
-        while True:
-            candidate = datetime(day.year, day.month, day.day, self.hour, self.minute,
-                                 tzinfo=COMPANY_TZ).astimezone(UTC)
-            if candidate > moment:
-                return candidate
-            day += timedelta(days=7)
-
-
-def parse(text: str) -> Calendar | Weekly:
-    weekly = _WEEKLY.match(text.strip().lower())
-    if weekly is not None:
-        hour, minute = int(weekly.group(2)), int(weekly.group(3))
-        if hour > 23 or minute > 59:
-            raise ScheduleError(f"schedule {text!r}: the time is not valid")
-        return Weekly(WEEKDAYS.index(weekly.group(1)), hour, minute)
-    match = _SCHEDULE.match(text.strip())
-    if match is None:
-        raise ScheduleError(f"schedule {text!r}: write it as 'monthly on day D at HH:MM', "
-                            f"'quarterly on day D at HH:MM' or 'weekly on Monday at HH:MM' (company time)")
-    every, (day, hour, minute) = match.group(1), (int(group) for group in match.groups()[1:])
-    if not 1 <= day <= 28 or hour > 23 or minute > 59:
-        raise ScheduleError(f"schedule {text!r}: the day must be 1–28 (every month has it) and the time valid")
-    return Calendar(1 if every == "monthly" else 3, day, hour, minute)
+def _refused(text: str, why: str) -> ScheduleError:
+    return ScheduleError(f"schedule {text!r}: {why}")
 
 
 def declared(process: etree._Element, namespaces: dict) -> str | None:
@@ -105,7 +106,8 @@ def declared(process: etree._Element, namespaces: dict) -> str | None:
 
 
 def sync(definition: ProcessDefinition, now: datetime) -> None:
-    """Make the process's wake-up match its newest version: one row if it has a schedule, none if not.
+    """Make the process's wake-up match its newest version: one row if it has a schedule that fires
+    again, none if not.
 
     An existing row keeps its time unless the new schedule fires earlier: a redeploy never skips a
     due firing (a worker that was down catches up) and never fires one twice.
@@ -116,6 +118,8 @@ def sync(definition: ProcessDefinition, now: datetime) -> None:
             db.session.execute(delete(Timer).where(Timer.id == row.id))
         return
     due = parse(definition.schedule).next_after(now)
+    if due is None:  # its UNTIL has passed; a firing still due stays due
+        return
     if row is None:
         db.session.add(Timer(kind=SCHEDULE, process_key=definition.key, due_at=due))
     elif due < row.due_at:

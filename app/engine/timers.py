@@ -96,9 +96,12 @@ class Timers:
                 failures.append(f"{data}: {exc}")
         if failures:
             self._retry_later(timer, "; ".join(failures))
+            return
+        following = schedules.parse(definition.schedule).next_after(timer.due_at)
+        if following is None:  # the schedule's UNTIL has passed
+            db.session.delete(timer)
         else:
-            timer.due_at = schedules.parse(definition.schedule).next_after(timer.due_at)
-            timer.attempts, timer.last_error = 0, None
+            timer.due_at, timer.attempts, timer.last_error = following, 0, None
 
     def _postpone(self, timer_id: int, error: BaseException) -> None:
         """A firing failed (a script error, say): keep the wake-up, try again later, say why. Its

@@ -16,6 +16,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
 from app.engine import sandbox, schedules
 from app.engine.definitions import Problem
 from app.engine.due_dates import is_literal
+from app.engine.models import ProcessDefinition
 from app.engine.parser import ApprovalUserTask, TopicServiceTask
 from app.engine.plugins import Extensions, group_rules
 
@@ -62,6 +63,9 @@ def _unreachable(process, specs) -> list[str]:
 
 
 def _schedule_problems(ext: Extensions, process_key: str, schedule: str) -> list[str]:
+    longest = ProcessDefinition.schedule.type.length
+    if len(schedule) > longest:
+        return [f"schedule: at most {longest} characters"]
     try:
         schedules.parse(schedule)
     except schedules.ScheduleError as exc:
