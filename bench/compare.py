@@ -4,13 +4,15 @@ a noisy machine weighs on both alike; the figures are medians over the rounds, w
     .venv/bin/python bench/compare.py --base 33f761d [--script bench/engine.py] [--rounds 5] [-- --cases 100]
 
 The base commit is checked out in a temporary git worktree and run with this virtualenv's Python (its
-dependencies must be installed here too). Arguments after `--` go to the benchmark script. The last
+dependencies must be installed here too). Arguments after `--` go to the benchmark script. On SQLite
+each run has a temporary file of its own; DATABASE_URL=postgresql://… runs both on that scratch database. The last
 line of output is one JSON object: {"base": {...}, "head": {...}, "ratio": {...}} of the medians.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -32,8 +34,13 @@ def flat(figures: dict, prefix: str = "") -> dict[str, float]:
 
 
 def run_once(tree: Path, script: str, arguments: list[str]) -> dict[str, float]:
+    env = dict(os.environ)
+    if env.get("DATABASE_URL", "").startswith("sqlite"):
+        del env["DATABASE_URL"]  # each run on a fresh temporary file, as the scripts do by default
     done = subprocess.run([sys.executable, str(tree / script), *arguments], cwd=tree, capture_output=True,
-                          text=True, check=True)
+                          text=True, env=env)
+    if done.returncode:
+        raise RuntimeError(f"{tree / script} failed:\n{done.stderr[-4000:]}")
     return flat(json.loads(done.stdout.strip().splitlines()[-1]))
 
 

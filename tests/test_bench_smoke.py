@@ -1,7 +1,7 @@
 """The benchmarks at a tiny size, so that they cannot rot: each runs end to end and reports its figures."""
 import json
 
-from bench import engine, http, storage
+from bench import compare, engine, http, storage
 
 
 def last_json_line(capsys) -> dict:
@@ -29,3 +29,12 @@ def test_http_bench_runs_a_real_server_and_checks_every_case(bench_database, cap
     assert result["errors"] == 0, result["error_kinds"]
     assert result["consistency"] == {"ok": True, "cases_checked": 4, "problems": []}
     assert result["completed_cases_per_s"] > 0 and result["latency"]["p50_ms"] > 0
+
+
+def test_compare_bench_runs_two_commits_in_interleaved_rounds(bench_database, capsys):
+    """The base commit in a worktree of its own against this tree: here HEAD against itself, one round."""
+    result = compare.main(["--base", "HEAD", "--rounds", "1", "--", "--cases", "2"])
+    assert last_json_line(capsys)["rounds"] == 1
+    assert result["base"]["c_service_cases_per_s"] > 0 and result["head"]["c_service_cases_per_s"] > 0
+    assert result["ratio"]["c_over_b"] == round(result["head"]["c_over_b"] / result["base"]["c_over_b"], 3)
+    assert result["base"]["api_task_completion.p50_ms"] > 0  # nested figures, flattened
