@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable
 
 import forms
 import forms.common
+from app import labels
 from app.domain import delegation, notifications, segregation
 from app.engine import standard
 from app.engine.plugins import Extensions, Flow
@@ -39,6 +40,7 @@ def plug_in(packages: Iterable[str], *, mail: Callable[[], bool]) -> tuple[Exten
     for flow in flows:
         if flow.forms:
             forms.register(importlib.import_module(flow.forms).FORMS)
+        labels.add_words(flow.event_words, flow.outcome_words)
     extensions.forms = forms.FORMS
     policy = Policy(extensions)
     extensions.permission = policy.why_not

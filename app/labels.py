@@ -22,14 +22,11 @@ ROLES = {
 
 STATUSES = STATUS_WORDS
 
+# A case's outcome (an end event's `outcome`); each flow adds the words of its own (Flow.outcome_words).
 OUTCOMES = {
     "approved": _l("Approved"),
     "rejected": _l("Refused"),
-    "no_customers": _l("Nothing to rate"),
-    "resolved": _l("Resolved"),
-    "closed_unsatisfied": _l("Closed, customer not satisfied"),
     "withdrawn": _l("Withdrawn"),
-    "graded": _l("Graded"),
 }
 
 # Bootstrap colour of each outcome's badge
@@ -42,20 +39,15 @@ TASK_STATES = {
     "held": _l("Waiting for a signer or the initiator"),
 }
 
+# What happened in a case; each flow adds the words of the events its services record (Flow.event_words).
 EVENTS = {
     "instance_started": _l("Request filed"),
     "task_created": _l("Task created"),
     "task_claimed": _l("Task claimed"),
     "task_completed": _l("Task completed"),
     "task_cancelled": _l("Task cancelled"),
-    "loan_granted": _l("Read access granted"),
     "timer_fired": _l("Deadline passed"),
     "reminder_sent": _l("Reminder sent"),
-    "star_rating_final": _l("Final stars recorded"),
-    "customer_classified": _l("Credit grade and customer status recorded"),
-    "warnings_listed": _l("Warning indicators listed"),
-    "visit_sheet": _l("Visits required listed"),
-    "visits_listed": _l("Last week's visits listed"),
     "attachment_added": _l("File attached"),
     "instance_suspended": _l("Case suspended"),
     "instance_resumed": _l("Case resumed"),
@@ -147,3 +139,9 @@ def choices(table: dict) -> list[SelectChoice]:
 
 def label(table: dict, code):
     return table.get(code, code) if code is not None else ""
+
+
+def add_words(event_words: dict, outcome_words: dict) -> None:
+    """A flow's words for the events its services record and for its outcomes."""
+    EVENTS.update(event_words)
+    OUTCOMES.update(outcome_words)

@@ -7,7 +7,7 @@ import pytest
 from conftest import edit
 from sqlalchemy import select
 
-from app import db
+from app import db, labels
 from app.engine.definitions import DefinitionError
 from app.engine.models import Event, Instance
 
@@ -31,6 +31,7 @@ def test_the_flow_is_plugged_in_from_its_own_declaration(app):
     assert {"expense_claim", "expense_decision"} <= set(extensions.forms)
     assert extensions.processes[PROCESS].start is not None
     assert "expense_claim" in [flow.name for flow in app.extensions["flows"]]
+    assert labels.EVENTS["expense_settled"] == "Expense settled"  # how its case history reads
 
 
 def test_a_claim_within_the_limit_goes_to_the_branch_manager_and_is_settled(api, deployed):

@@ -73,4 +73,5 @@ FLOW = Flow(
     forms="forms.borrowing",
     services={"grant_dossier_loan": grant_loan},
     tables=(DossierLoan,),
+    event_words={"loan_granted": _l("Read access granted")},
 )

@@ -185,4 +185,5 @@ FLOW = Flow(
               "record_complaint_feedback": record_feedback},
     comment_fields=("findings", "reason", "actions", "report", "customer_words"),
     tables=(Complaint,),
+    outcome_words={"resolved": _l("Resolved"), "closed_unsatisfied": _l("Closed, customer not satisfied")},
 )

@@ -218,4 +218,6 @@ FLOW = Flow(
     forms="forms.credit_rating",
     services={"grade_customer": grade, "reclassify_customer": classify},
     tables=(CreditRating,),
+    event_words={"customer_classified": _l("Credit grade and customer status recorded")},
+    outcome_words={"graded": _l("Graded")},
 )

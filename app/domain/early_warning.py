@@ -188,4 +188,5 @@ FLOW = Flow(
     group_rules={"warning_receiver": warning_receiver},
     services={"prepare_warning_list": warning_list},
     comment_fields=("measures",),
+    event_words={WARNINGS_LISTED: _l("Warning indicators listed")},
 )

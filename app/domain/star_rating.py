@@ -267,4 +267,6 @@ FLOW = Flow(
               "approve_low_stars": partial(approve_part, part=LOW), "approve_high_stars": partial(approve_part, part=HIGH),
               "finalize_star_rating": finalize},
     tables=(StarRating,),
+    event_words={"star_rating_final": _l("Final stars recorded")},
+    outcome_words={"no_customers": _l("Nothing to rate")},
 )

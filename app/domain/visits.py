@@ -279,4 +279,5 @@ FLOW = Flow(
     person_rules={"plan_rep": person_named("rep_id", "the plan names no active rep")},
     services={"prepare_visit_plan": plan_sheet, "prepare_visit_summary": summary_rows},
     tables=(VisitRecord,),
+    event_words={PLAN_SHEET: _l("Visits required listed"), WEEK_LISTED: _l("Last week's visits listed")},
 )

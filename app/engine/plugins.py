@@ -107,6 +107,9 @@ class Flow:
     helpers: Mapping[str, Callable] = field(default_factory=dict)  # more functions for expressions
     comment_fields: tuple[str, ...] = ()  # fields of its forms that hold a person's own words
     tables: tuple[type, ...] = ()  # the models it keeps (a migration creates them)
+    # How people read the events its services record and the outcomes its end events name.
+    event_words: Mapping[str, Any] = field(default_factory=dict)
+    outcome_words: Mapping[str, Any] = field(default_factory=dict)
 
 
 # Who may do what: `permission(user, action, subject, **context)` says why not (a message), or None.

@@ -27,12 +27,16 @@ class CaseSearchForm(FlaskForm):
     since = DateField(_l("Started from"), validators=[Optional()])
     until = DateField(_l("Started until"), validators=[Optional()])
     status = SelectField(_l("Status"), choices=[SelectChoice(code) for code in ("", *STATUSES)], default="")
-    outcome = SelectField(_l("Outcome"), choices=[SelectChoice(code) for code in ("", *labels.OUTCOMES)], default="")
+    outcome = SelectField(_l("Outcome"), default="")  # choices: every flow's outcomes (see __init__)
     overdue = BooleanField(_l("Overdue"))
     escalated = BooleanField(_l("Deadline passed"))
     words = StringField(_l("Words in comments"), validators=[Optional(), Length(max=100)])
     sort = SelectField(_l("Sort by"), choices=[SelectChoice(code) for code in SORTS], default="started")
     order = SelectField(_l("Order"), choices=[SelectChoice("desc"), SelectChoice("asc")], default="desc")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.outcome.choices = [SelectChoice(code) for code in ("", *labels.OUTCOMES)]
 
     def validate_until(self, field):
         if field.data and self.since.data and field.data < self.since.data:

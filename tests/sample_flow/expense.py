@@ -46,4 +46,5 @@ FLOW = Flow(
     forms="sample_flow.forms",
     person_rules={"expense_approver": expense_approver},
     services={"settle_expense": settle},
+    event_words={"expense_settled": "Expense settled"},
 )
