@@ -21,7 +21,7 @@ from sqlalchemy import and_, exists, or_, select, true
 from app import db
 from app.calendar import clock
 from app.domain import dossiers, org, segregation, visits
-from app.domain.customers import Customer, DossierRead
+from app.domain.customers import Customer, DossierLoan, DossierRead
 from app.engine.models import OPEN, RUNNING, CaseReader, Instance, ProcessDefinition, Task
 from app.engine.plugins import (
     ACT,
@@ -184,6 +184,15 @@ NO_DOSSIER_ACCESS = _l("You have no access to this dossier. Borrow it first.")
 def _read_dossier(user, customer: Customer, *, now: datetime | None = None, **_):
     """Dossiers are trade secrets: the rep of its territory, or whoever borrowed it (seeds 000, 001)."""
     return NO_DOSSIER_ACCESS if dossiers.ground(user, customer, now or clock.now()) is None else None
+
+
+def readable_customer_ids(user: org.User, now: datetime) -> set[int]:
+    """The customers whose dossiers this user may open right now (READ_DOSSIER for a whole list)."""
+    territories = [m.org_unit_id for m in user.memberships if m.role.code == org.SALES_REP]
+    own = select(Customer.id).where(Customer.territory_id.in_(territories))
+    lent = select(DossierLoan.customer_id).where(DossierLoan.borrower_id == user.id,
+                                                 DossierLoan.starts_at <= now, DossierLoan.expires_at > now)
+    return set(db.session.scalars(own.union(lent)))
 
 
 def _edit_dossier(user, customer: Customer, **_):

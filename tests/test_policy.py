@@ -17,6 +17,7 @@ from sqlalchemy import select
 from app import db
 from app.calendar import clock
 from app.domain import delegation, demo, org, segregation, star_rating
+from app.domain.customers import Customer
 from app.engine import definitions
 from app.engine.models import OPEN, RUNNING, Instance, Task
 from app.engine.plugins import (
@@ -46,6 +47,7 @@ from app.policy import (
     SEE_STARS,
     SET_AWAY,
     VIEW_TASK,
+    readable_customer_ids,
 )
 
 BORROWING = "dossier_borrowing"
@@ -303,3 +305,12 @@ def test_compliance_reviewers_are_never_handed_work(subjects):
     for task in (subjects["rep task"], subjects["group task"]):
         assert policy().why_not(auditor, TAKE_OVER, task, by=deputy) == policy().why_not(auditor, CHANGE)
     assert policy().why_not(get_user("leader"), TAKE_OVER, subjects["rep task"], by=deputy) is None
+
+
+def test_the_dossiers_one_may_open_are_the_list_form_of_the_same_rule(engine, subjects):
+    everyone = db.session.scalars(select(Customer)).all()
+    for username in ("rep_e1", "rep_e2", "biz_east", "auditor"):
+        user = get_user(username)
+        expected = {c.id for c in everyone if policy().may(user, READ_DOSSIER, c, now=T0)}
+        assert readable_customer_ids(user, T0) == expected
+    assert readable_customer_ids(get_user("rep_e1"), T0) == {c.id for c in everyone if c.territory.code == "E1"}

@@ -32,15 +32,6 @@ def active_loan(user: org.User, customer: Customer, now: datetime) -> DossierLoa
         .order_by(DossierLoan.expires_at.desc()).limit(1))
 
 
-def readable_customer_ids(user: org.User, now: datetime) -> set[int]:
-    """The customers whose dossiers this user may open right now."""
-    territories = [m.org_unit_id for m in user.memberships if m.role.code == org.SALES_REP]
-    own = select(Customer.id).where(Customer.territory_id.in_(territories))
-    lent = select(DossierLoan.customer_id).where(DossierLoan.borrower_id == user.id,
-                                                 DossierLoan.starts_at <= now, DossierLoan.expires_at > now)
-    return set(db.session.scalars(own.union(lent)))
-
-
 def ground(user: org.User, customer: Customer, now: datetime) -> tuple[str, DossierLoan | None] | None:
     """On what ground this user may read the dossier now: his own territory, or a loan (None: none)."""
     if is_owning_rep(user, customer):

@@ -44,26 +44,26 @@ class CaseScriptEngine(PythonScriptEngine):
         super().__init__(environment=case.uow.sandbox)
         self.case = case
 
-    # A script stopped by the sandbox is a BaseException that SpiffWorkflow does not wrap: note where.
     def evaluate(self, task, expression, external_context=None):
-        try:
-            return super().evaluate(task, expression, external_context)
-        except sandbox.ScriptLimitExceeded as exc:
-            exc.element = task.task_spec.name
-            raise
+        return _noting_where(task, super().evaluate, expression, external_context)
 
     def execute(self, task, script, external_context=None):
-        try:
-            return super().execute(task, script, external_context)
-        except sandbox.ScriptLimitExceeded as exc:
-            exc.element = task.task_spec.name
-            raise
+        return _noting_where(task, super().execute, script, external_context)
 
     def call_service(self, task, topic=None, **kwargs):
         decision = task.task_spec.decision
         decide = (lambda inputs: decisions.apply(decision, task.workflow, inputs)) if decision else None
         handler = self.case.uow.ext.services[topic]
         task.data.update(handler(ServiceCall(task.data, self.case, decide, task.task_spec.properties)) or {})
+
+
+def _noting_where(task, run, text, external_context):
+    """A script stopped by the sandbox is a BaseException that SpiffWorkflow does not wrap: note where."""
+    try:
+        return run(task, text, external_context)
+    except sandbox.ScriptLimitExceeded as exc:
+        exc.element = task.task_spec.name
+        raise
 
 
 @dataclass

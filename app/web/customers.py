@@ -10,7 +10,7 @@ from app.calendar import clock
 from app.domain import credit_rating, dossier_upkeep, dossiers, star_rating, visits
 from app.domain.customers import Customer
 from app.errors import Forbidden, InvalidData
-from app.policy import EDIT_DOSSIER, RECORD_VISIT, SEE_ACCESS_LOG
+from app.policy import EDIT_DOSSIER, RECORD_VISIT, SEE_ACCESS_LOG, readable_customer_ids
 from app.web import policy
 from forms.dossier_update import FIELD_LABELS, DossierEditForm
 from forms.visits import VisitRecordForm
@@ -26,7 +26,7 @@ def index():
     if needle:
         query = query.where(Customer.name.contains(needle) | Customer.code.contains(needle))
     customers = db.session.scalars(query).all()
-    readable = dossiers.readable_customer_ids(current_user, clock.now())
+    readable = readable_customer_ids(current_user, clock.now())
     return render_template("customers/index.html", customers=customers, readable=readable, needle=needle)
 
 
