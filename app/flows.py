@@ -41,7 +41,7 @@ def plug_in(packages: Iterable[str], *, mail: Callable[[], bool]) -> tuple[Exten
         if flow.forms:
             forms.register(importlib.import_module(flow.forms).FORMS)
         labels.add_words(flow.event_words, flow.outcome_words)
-    extensions.forms = forms.FORMS
+    extensions.forms, extensions.validate = forms.FORMS, forms.validated
     policy = Policy(extensions)
     extensions.permission = policy.why_not
     extensions.notify = lambda *args, **kwargs: notifications.notify(*args, mail=mail(), **kwargs)

@@ -12,8 +12,11 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
+
+from app.errors import InvalidData
 
 # Form key -> form class: each flow's forms module declares its FORMS, and the application registers
 # them at start-up (app.flows).
@@ -71,6 +74,17 @@ def task_form(task, json_data: dict | None = None, prefill: dict | None = None) 
     bound_to_case = hasattr(FORMS[task.form_key], "for_task")
     form = build_form(task.form_key, json_data, None if bound_to_case else prefill)
     return form.for_task(task) if hasattr(form, "for_task") else form
+
+
+def validated(form_key: str, data, task=None) -> dict:
+    """JSON data checked by the form named by the BPMN (bound to its task, if any), as the form keeps it;
+    InvalidData with the fields' errors if it is not valid."""
+    if not isinstance(data, dict):
+        raise InvalidData(_l("`data` must be a JSON object."), {"data": [_l("Must be an object.")]})
+    form = task_form(task, json_data=data) if task else build_form(form_key, json_data=data)
+    if not form.validate():
+        raise InvalidData(_l("Some fields are not valid."), form.errors)
+    return form_data(form)
 
 
 def context(form: FlaskForm) -> dict:

@@ -267,6 +267,12 @@ def test_a_failing_step_becomes_an_incident_and_is_retried_with_corrected_data(a
     assert f'data-incident-id="{incident.id}"' in page and "ZeroDivisionError" in page
     token = admin.csrf("/admin/incidents")
     admin.client.post(f"/admin/incidents/{incident.id}/retry", data={"data": "not json", "csrf_token": token})
+    # Corrected data is checked by the step's form as a person's would be: a refusal needs a comment.
+    refused = admin.client.post(f"/admin/incidents/{incident.id}/retry", follow_redirects=True,
+                                data={"data": '{"decision": "maybe"}', "csrf_token": token})
+    assert "不是有效的选择" in refused.get_data(as_text=True) or "not a valid choice" in refused.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Incident, incident.id).resolved_at is None
     admin.client.post(f"/admin/incidents/{incident.id}/retry", data={
         "data": '{"decision": "approve", "comment": "经核实改为同意"}', "csrf_token": token})
     db.session.expire_all()

@@ -156,15 +156,19 @@ class Administration:
         and a failure opens a new one. A timer's step is due again for the workers."""
         incident = self._unresolved_incident(incident_id, admin)
         data = incident.data if data is None else data
+        validate = self.uow.ext.validate  # corrected data is checked by the step's form, as a person's is
         if incident.operation == "complete":
             task = db.session.get(Task, incident.task_id)
             if task.state == OPEN:
-                self.cases.complete(task.id, db.session.get(User, incident.actor_id), data)
+                self.cases.complete(task.id, db.session.get(User, incident.actor_id),
+                                    validate(task.form_key, data, task))
                 how = "retried"
             else:
                 how = "already done"
         elif incident.operation == "start":
-            instance = self.cases.start(incident.process_key, db.session.get(User, incident.actor_id), data)
+            start_form = definitions.latest_definition(incident.process_key).start_form_key
+            instance = self.cases.start(incident.process_key, db.session.get(User, incident.actor_id),
+                                        validate(start_form, data) if start_form else data)
             how = f"retried: case {instance.id}"
         else:
             db.session.execute(update(Timer).where(Timer.instance_id == incident.instance_id, Timer.attempts > 0)

@@ -169,7 +169,9 @@ class Extensions:
     group_rules: dict[str, Rule] = field(default_factory=dict)
     services: dict[str, Service] = field(default_factory=dict)
     processes: dict[str, Process] = field(default_factory=dict)
-    forms: Mapping[str, Any] = field(default_factory=dict)  # form key → form (validates a step's data)
+    forms: Mapping[str, Any] = field(default_factory=dict)  # the form keys a BPMN may name
+    # validate(form key, data, task=None) → the data as the step's form keeps it, or InvalidData.
+    validate: Callable[..., dict] = staticmethod(lambda _form_key, data, _task=None: data)
     helpers: dict[str, Callable] = field(default_factory=dict)
     comment_fields: tuple[str, ...] = COMMENT_FIELDS
     permission: Permission = _no_policy

@@ -6,7 +6,7 @@ from flask_babel import lazy_gettext as _l
 
 from app.domain.org import User
 from app.engine.runtime import Engine
-from app.errors import InvalidData
+from app.errors import AppError, InvalidData
 from app.policy import CHANGE, Policy
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
@@ -25,6 +25,13 @@ def refuse_changes_by_reviewers(user: User) -> None:
     change something is refused, on the pages and the API alike (signing in and out aside)."""
     if request.method not in SAFE_METHODS:
         policy().require(user, CHANGE)
+
+
+def in_words(exc: AppError) -> str:
+    """A refusal as one line for a flash: its message, then what each field it names says."""
+    details = [f"{name}: {message}" for name, messages in exc.fields.items()
+               for message in (messages if isinstance(messages, list) else [messages])]
+    return "; ".join([str(exc.message), *map(str, details)])
 
 
 def date_arg(name: str) -> date | None:

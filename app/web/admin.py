@@ -30,7 +30,7 @@ from app.engine.plugins import ADMINISTER
 from app.errors import Conflict, DefinitionFault, InvalidData, NotFound
 from app.read import case_search
 from app.read.case_search import CaseFilter
-from app.web import date_arg, engine, policy
+from app.web import date_arg, engine, in_words, policy
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -248,7 +248,7 @@ def retry_incident(incident_id: int):
     try:
         engine().admin.retry_incident(incident_id, current_user, data)
     except (InvalidData, Conflict, DefinitionFault) as exc:
-        flash(str(exc.message), "danger")
+        flash(in_words(exc), "danger")
     else:
         flash(_l("Incident %(id)s is resolved.", id=incident_id), "success")
     return redirect(url_for("admin.incidents"))

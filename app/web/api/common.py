@@ -12,7 +12,6 @@ from app.engine.models import Event, Instance, Task
 from app.errors import AppError, InvalidData
 from app.web import refuse_changes_by_reviewers
 from app.web.operation_forms import from_json
-from forms import build_form, form_data, task_form
 
 
 class Unauthorized(AppError):
@@ -39,16 +38,6 @@ def json_body() -> dict:
     if not isinstance(body, dict):
         raise InvalidData(_l("The request body must be a JSON object."))
     return body
-
-
-def validated(form_key: str, data, task: Task | None = None) -> dict:
-    """Run the form named by the BPMN (bound to its task, if any) over JSON data; field errors become a 400."""
-    if not isinstance(data, dict):
-        raise InvalidData(_l("`data` must be a JSON object."), {"data": [_l("Must be an object.")]})
-    form = task_form(task, json_data=data) if task else build_form(form_key, json_data=data)
-    if not form.validate():
-        raise InvalidData(_l("Some fields are not valid."), form.errors)
-    return form_data(form)
 
 
 def checked(form_class, **kwargs):

@@ -5,7 +5,8 @@ from flask_babel import lazy_gettext as _l
 from app.engine import definitions
 from app.errors import NotFound
 from app.web import engine
-from app.web.api.common import instance_json, json_body, token_required, validated
+from app.web.api.common import instance_json, json_body, token_required
+from forms import validated
 
 bp = Blueprint("processes", __name__)
 

@@ -11,10 +11,10 @@ from app.engine.models import AFTER_SIGN
 from app.engine.plugins import ADMINISTER
 from app.errors import InvalidData
 from app.web import engine, policy
-from app.web.api.common import checked, instance_json, json_body, task_json, token_required, validated
+from app.web.api.common import checked, instance_json, json_body, task_json, token_required
 from app.web.operation_forms import BatchForm, SendBackForm, SignerForm, TransferForm, UrgeForm
 from app.web.tasks import approve_each
-from forms import context, describe, task_form
+from forms import context, describe, task_form, validated
 
 bp = Blueprint("tasks", __name__)
 
