@@ -63,13 +63,18 @@ def _has_timers(spec, subprocess_specs: dict) -> bool:
 
 # Definitions are uploaded by people: XML is read without DTDs, entities or network access, and
 # a document that declares a DOCTYPE at all (where entity bombs and external entities live) is refused
-# before any other parser sees it.
+# before any other parser sees it. Nor may a document pull in anything from elsewhere: XInclude,
+# processing instructions (an xml-stylesheet names a document to fetch) and BPMN's or DMN's own
+# imports are refused like DTDs, whatever reads the stored document later.
 MAX_DOCUMENT_BYTES = 2 * 1024 * 1024
 _SAFE_XML = etree.XMLParser(resolve_entities=False, load_dtd=False, no_network=True, huge_tree=False)
+XINCLUDE_NAMESPACES = ("http://www.w3.org/2001/XInclude", "http://www.w3.org/2003/XInclude")
 
 
-def checked_xml(xml: str, source_name: str) -> etree._Element:
-    """The root of a BPMN or DMN document that is safe to hand to SpiffWorkflow, or DefinitionError."""
+def checked_xml(xml: str, source_name: str, self_contained: bool = True) -> etree._Element:
+    """The root of a BPMN or DMN document that is safe to hand to SpiffWorkflow, or DefinitionError.
+    `self_contained=False` leaves out the inclusion checks (for versions stored before they existed:
+    SpiffWorkflow ignores what they refuse, and a running case must keep its version)."""
     data = xml.encode()
     if len(data) > MAX_DOCUMENT_BYTES:
         raise DefinitionError(f"{source_name}: larger than {MAX_DOCUMENT_BYTES // (1024 * 1024)} MB")
@@ -77,24 +82,49 @@ def checked_xml(xml: str, source_name: str) -> etree._Element:
         root = etree.fromstring(data, _SAFE_XML)
     except etree.XMLSyntaxError as exc:
         raise DefinitionError(f"{source_name}: not well-formed XML: {exc}") from exc
-    if root.getroottree().docinfo.doctype or b"<!ENTITY" in data:
+    tree = root.getroottree()
+    if tree.docinfo.doctype or b"<!ENTITY" in data:
         raise DefinitionError(f"{source_name}: a DOCTYPE or entity declaration is not allowed in a definition")
+    if self_contained:
+        _refuse_inclusions(tree, source_name)
     return root
 
 
-def _parse(xml: str, source_name: str, dmn_files: dict[str, str]) -> tuple[ProcessParser, etree._Element]:
+def _refuse_inclusions(tree, source_name: str) -> None:
+    root = tree.getroot()
+    for namespace in XINCLUDE_NAMESPACES:
+        for element in root.iter(f"{{{namespace}}}*"):
+            raise DefinitionError(f"{source_name}: an XInclude element (xi:{etree.QName(element).localname}) is "
+                                  "not allowed in a definition: a definition is one self-contained document")
+    for instruction in tree.xpath("//processing-instruction()"):
+        raise DefinitionError(f"{source_name}: a processing instruction (<?{instruction.target} …?>) is not "
+                              "allowed in a definition: it may reference an external resource")
+    for element in root.iter("{*}import"):
+        namespace = etree.QName(element).namespace or ""
+        if namespace == BPMN_NS or "/DMN/" in namespace.upper():
+            raise DefinitionError(f"{source_name}: an import of another document is not allowed in a definition: "
+                                  "a definition is one self-contained document")
+
+
+def _short(message: str, longest: int = 500) -> str:
+    """SpiffWorkflow's messages quote the text at fault, which may be huge."""
+    return message if len(message) <= longest else message[:longest] + " …"
+
+
+def _parse(xml: str, source_name: str, dmn_files: dict[str, str], self_contained: bool = True
+           ) -> tuple[ProcessParser, etree._Element]:
     """A parser holding one BPMN document and the DMN files its decisions may come from (all of
     them checked as safe XML first), and the BPMN document's root."""
-    root = checked_xml(xml, source_name)
+    root = checked_xml(xml, source_name, self_contained)
     for name, document in dmn_files.items():
-        checked_xml(document, name)
+        checked_xml(document, name, self_contained)
     parser = ProcessParser()
     try:
         for name, dmn in sorted(dmn_files.items()):
             parser.add_dmn_str(dmn.encode(), filename=name)
         parser.add_bpmn_str(xml.encode(), filename=source_name)
     except (ValidationException, etree.XMLSyntaxError) as exc:
-        raise DefinitionError(f"{source_name}: {exc}") from exc
+        raise DefinitionError(_short(f"{source_name}: {exc}")) from exc
     return parser, root
 
 
@@ -107,7 +137,8 @@ def parsed(definition: ProcessDefinition) -> ParsedDefinition:
     cache_key = (definition.id, definition.key, definition.content_hash)
     cached = _parsed_cache.get(cache_key)
     if cached is None:
-        parser, _root = _parse(definition.bpmn_xml, definition.source_name, definition.dmn_xml)
+        parser, _root = _parse(definition.bpmn_xml, definition.source_name, definition.dmn_xml,
+                               self_contained=False)
         spec, subprocess_specs = parser.get_spec(definition.key), parser.get_subprocess_specs(definition.key)
         cached = ParsedDefinition(spec, subprocess_specs, _has_timers(spec, subprocess_specs),
                                   _decisions(spec, subprocess_specs))
@@ -153,22 +184,29 @@ def deploy(xml: str, source_name: str, now, find_problems, dmn_files: dict[str, 
     become part of its version (a changed decision table is a new version of the process).
     `find_problems(specs, start_form_key=, schedule=, process=)` lists what the application cannot run in the
     process and its subprocesses (unknown rules, form keys, services …); any problem refuses the
-    whole document. With `key`, the document must hold that executable process (an edit of it).
+    whole document. With `key` (an edit or upload of that process) the document must hold that
+    executable process, and only it is deployed: another executable process is refused (see
+    `_other_process_problems`), so that an upload never makes a version of a process as a side effect.
     """
     dmn_files = dmn_files or {}
     parser, root = _parse(xml, source_name, dmn_files)
     processes = _executable_processes(root)
-    if key is not None and key not in {process.get("id") for process in processes}:
-        raise DefinitionError(f"the document must hold the executable process {key!r}")
+    if key is not None:
+        if key not in {process.get("id") for process in processes}:
+            raise DefinitionError(f"the document must hold the executable process {key!r}")
+        others = [process for process in processes if process.get("id") != key]
+        processes = [process for process in processes if process.get("id") == key]
+        if problems := _other_process_problems(parser, source_name, key, others):
+            raise DefinitionError(f"{source_name}: " + "; ".join(map(str, problems)), problems)
     created = []
     for process in processes:
         key = process.get("id")
         try:
-            spec = parser.get_spec(key)
+            spec, subprocess_specs = parser.get_spec(key), parser.get_subprocess_specs(key)
         except ValidationException as exc:
-            raise DefinitionError(f"{source_name}: {exc}") from exc
+            raise DefinitionError(_short(f"{source_name}: {exc}")) from exc
         start_form, schedule = _start_form_key(process), schedules.declared(process, NAMESPACES)
-        problems = find_problems([spec, *parser.get_subprocess_specs(key).values()],
+        problems = find_problems([spec, *subprocess_specs.values()],
                                  start_form_key=start_form, schedule=schedule, process=process)
         if problems:
             raise DefinitionError(f"{source_name}: " + "; ".join(map(str, problems)), problems)
@@ -188,6 +226,52 @@ def deploy(xml: str, source_name: str, now, find_problems, dmn_files: dict[str, 
         created.append(definition)
     db.session.flush()
     return created
+
+
+def _other_process_problems(parser: ProcessParser, source_name: str, key: str,
+                            others: list[etree._Element]) -> list[Problem]:
+    """Why the other executable processes of a document deployed as process `key` keep it from being
+    deployed. Allowed, and never deployed from it: a process `key` calls (part of its version), and one
+    that already shares `key`'s deployed document (a file of processes/ may hold two) exactly as its own
+    newest version has it. Anything else would deploy another process behind the administrator's back."""
+    if not others:
+        return []
+    try:
+        called = set(parser.get_subprocess_specs(key))
+    except ValidationException as exc:
+        raise DefinitionError(_short(f"{source_name}: {exc}")) from exc
+    deployed = latest_definition(key)
+    sharing = set() if deployed is None else {
+        process.get("id") for process in _executable_processes(_stored_root(deployed))}
+    problems = []
+    for process in others:
+        other = process.get("id")
+        if other in called:
+            continue
+        if other not in sharing:
+            problems.append(Problem(other, f"another executable process: a document deployed as {key!r} deploys "
+                                           f"that process only (deploy {other!r} on its own, or mark it "
+                                           'isExecutable="false")'))
+            continue
+        own = latest_definition(other)
+        deployed_process = None if own is None else next(
+            (p for p in _stored_root(own).iterfind(f"{{{BPMN_NS}}}process") if p.get("id") == other), None)
+        if deployed_process is None or _canonical(deployed_process) != _canonical(process):
+            problems.append(Problem(other, f"differs from its deployed version: a document deployed as {key!r} "
+                                           f"deploys that process only (deploy changes to {other!r} on its own)"))
+    return problems
+
+
+def _stored_root(definition: ProcessDefinition) -> etree._Element:
+    return etree.fromstring(definition.bpmn_xml.encode(), _SAFE_XML)
+
+
+def _canonical(element: etree._Element) -> tuple:
+    """An element as far as the engine reads it: names resolved, attributes in any order, comments
+    and whitespace between elements ignored (a modeler may lay a document out its own way)."""
+    return (element.tag, tuple(sorted(element.attrib.items())), (element.text or "").strip(),
+            tuple((_canonical(child), (child.tail or "").strip()) for child in element
+                  if isinstance(child.tag, str)))
 
 
 def latest_definitions() -> list[ProcessDefinition]:

@@ -18,8 +18,9 @@ from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
 from SpiffWorkflow.bpmn.specs.defaults import EndEvent, ServiceTask
 from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 from SpiffWorkflow.camunda.parser.event_parsers import CamundaEndEventParser
-from SpiffWorkflow.camunda.parser.task_spec import CAMUNDA_MODEL_NS, CamundaTaskParser
+from SpiffWorkflow.camunda.parser.task_spec import CAMUNDA_MODEL_NS, BusinessRuleTaskParser, CamundaTaskParser
 from SpiffWorkflow.camunda.parser.task_spec import UserTaskParser as CamundaUserTaskParser
+from SpiffWorkflow.camunda.specs.business_rule_task import BusinessRuleTask
 from SpiffWorkflow.camunda.specs.user_task import UserTask as CamundaUserTask
 
 
@@ -84,6 +85,23 @@ class TopicServiceTaskParser(CamundaTaskParser):
                                properties=properties, **self.bpmn_attributes)
 
 
+class DecisionRuleTaskParser(BusinessRuleTaskParser):
+    """Business rule tasks keep the id of their decision (`camunda:decisionRef`), so that deploying can
+    name it; one without it is a validation error, not a KeyError."""
+
+    @staticmethod
+    def get_decision_ref(node):
+        return camunda_attr(node, "decisionRef")
+
+    def create_task(self):
+        decision_ref = self.get_decision_ref(self.node)
+        if not decision_ref:
+            self.raise_validation_exception("A business rule task needs a camunda:decisionRef naming a decision")
+        task = super().create_task()
+        task.decision_id = decision_ref
+        return task
+
+
 class OutcomeEndEventParser(CamundaEndEventParser):
     """End events keep their camunda:properties, so an end event can name the case's outcome."""
 
@@ -96,4 +114,5 @@ class ProcessParser(CamundaParser):
         full_tag("userTask"): (ApprovalUserTaskParser, ApprovalUserTask),
         full_tag("serviceTask"): (TopicServiceTaskParser, TopicServiceTask),
         full_tag("endEvent"): (OutcomeEndEventParser, EndEvent),
+        full_tag("businessRuleTask"): (DecisionRuleTaskParser, BusinessRuleTask),
     }

@@ -1,20 +1,27 @@
 """What deploying checks: a definition names only what the application plugged in (assignment rules,
 form keys, service topics, a scheduled process's starts), its due dates and schedule parse, all its
-expressions and scripts, decision tables included, compile under the sandbox, and every element can be
-reached. Any problem refuses the whole file; each problem names its element, so the modeler can select
-it."""
+expressions and scripts, decision tables included (of service tasks and business rule tasks), compile
+under the sandbox and are no longer than MAX_EXPRESSION_CHARS, and every element can be reached. Nothing
+may run without end at once: no cycle of sequence flows without a person, a message or a timer on it, no
+call activity that comes back to its own process, no timer cycle that takes no time. Any problem refuses
+the whole file; each problem names its element, so the modeler can select it."""
 import ast
 import re
+from collections import defaultdict
+from datetime import timedelta
 
+from lxml import etree
 from SpiffWorkflow.bpmn.parser.util import DEFAULT_NSMAP
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     CycleTimerEventDefinition,
     DurationTimerEventDefinition,
     TimerEventDefinition,
 )
+from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
+from SpiffWorkflow.dmn.specs.business_rule_task_mixin import BusinessRuleTaskMixin
 
 from app.engine import sandbox, schedules
-from app.engine.definitions import Problem
+from app.engine.definitions import BPMN_NS, Problem
 from app.engine.due_dates import is_literal
 from app.engine.models import ProcessDefinition
 from app.engine.parser import ApprovalUserTask, TopicServiceTask
@@ -25,7 +32,8 @@ def definition_problems(ext: Extensions, specs, start_form_key: str | None = Non
                         process=None) -> list[Problem]:
     """What in a process (and its subprocesses) the application cannot run: unknown rules, form keys,
     services, schedules, bad due dates, expressions the sandbox refuses, and (given the process's XML
-    element) elements no path reaches."""
+    element) elements no path reaches, loops nothing waits on, calls that come back to their process."""
+    specs = list({spec.name: spec for spec in specs}.values())  # a process calling itself is among its own
     problems = []
     if start_form_key is not None and start_form_key not in ext.forms:
         problems.append(Problem(None, f"start event: unknown form key {start_form_key!r}"))
@@ -33,15 +41,22 @@ def definition_problems(ext: Extensions, specs, start_form_key: str | None = Non
         problems += [Problem(None, p) for p in _schedule_problems(ext, specs[0].name, schedule)]
     if process is not None:
         problems += [Problem(name, "cannot be reached from the start event") for name in _unreachable(process, specs)]
+        called = {spec.name for spec in specs} - {process.get("id")}
+        for one in (process, *(other for other in process.getparent().iterfind(f"{{{BPMN_NS}}}process")
+                               if other.get("id") in called)):
+            problems += _loop_problems(one)
+    problems += _call_cycle_problems(specs)
     for task_spec in (task_spec for spec in specs for task_spec in spec.task_specs.values()):
         found = _expression_problems(task_spec)
         if isinstance(task_spec, ApprovalUserTask):
             found += _user_task_problems(ext, task_spec)
+        elif isinstance(task_spec, BusinessRuleTaskMixin):
+            found += _decision_problems(getattr(task_spec, "decision_id", None), task_spec.dmnEngine)
         elif isinstance(task_spec, TopicServiceTask):
             if task_spec.topic not in ext.services:
                 found.append(f"unknown service topic {task_spec.topic!r}")
             if task_spec.decision is not None:
-                found += _decision_problems(task_spec.decision)
+                found += _decision_problems(task_spec.decision_id, task_spec.decision)
             found += [f"unknown assignment rule {rule!r} in its readers"
                       for rule in group_rules(task_spec.properties.get("readers")) if ext.rule(rule) is None]
         problems += [Problem(task_spec.name, p) for p in found]
@@ -62,6 +77,166 @@ def _unreachable(process, specs) -> list[str]:
     return sorted(node.get("id") for node in nodes if node.get("id") not in parsed)
 
 
+# Where one engine step stops: a person's task, a message or signal awaited, a timer. A cycle of sequence
+# flows through none of them (scripts, gateways, services, decisions, throw events only) would spin
+# inside one operation for ever; a parallel gateway on it would also split without end.
+WAITING_NODES = frozenset({"userTask", "manualTask", "task", "receiveTask", "intermediateCatchEvent"})
+WAITING_EVENTS = frozenset({"timerEventDefinition", "messageEventDefinition", "signalEventDefinition",
+                            "conditionalEventDefinition"})
+SUBPROCESSES = frozenset({"subProcess", "transaction", "adHocSubProcess"})
+LOOP_NODES = frozenset(FLOW_NODES) | SUBPROCESSES
+
+
+def _local(node) -> str:
+    return etree.QName(node).localname
+
+
+def _flow_nodes(scope):
+    return (node for node in scope.iter(f"{{{BPMN_NS}}}*") if node is not scope and _local(node) in LOOP_NODES)
+
+
+def _waits(node, root, calling: frozenset = frozenset()) -> bool:
+    """Whether an engine step may stop at this flow node (inside it, for a subprocess or a call)."""
+    kind = _local(node)
+    if kind in WAITING_NODES:
+        return True
+    if kind == "boundaryEvent":
+        return any(isinstance(child.tag, str) and _local(child) in WAITING_EVENTS for child in node)
+    if kind in SUBPROCESSES:
+        return any(_waits(inner, root, calling) for inner in _flow_nodes(node))
+    if kind == "callActivity":
+        called = node.get("calledElement")
+        process = next((p for p in root.iterfind(f"{{{BPMN_NS}}}process") if p.get("id") == called), None)
+        if process is None or called in calling:
+            return True  # an unknown or recursive call is refused on its own
+        return any(_waits(inner, root, calling | {called}) for inner in _flow_nodes(process))
+    return False
+
+
+def _loop_problems(process) -> list[Problem]:
+    """Cycles of the sequence-flow graph made only of elements an engine step runs through without
+    stopping: one problem per cycle, on its first gateway (else its first element)."""
+    root = process.getroottree().getroot()
+    order = {}
+    for node in _flow_nodes(process):
+        if node.get("id") and not _waits(node, root):
+            order.setdefault(node.get("id"), (len(order), _local(node)))
+    successors = defaultdict(list)
+    for flow in process.iter(f"{{{BPMN_NS}}}sequenceFlow"):
+        source, target = flow.get("sourceRef"), flow.get("targetRef")
+        if source in order and target in order:
+            successors[source].append(target)
+    for boundary in process.iter(f"{{{BPMN_NS}}}boundaryEvent"):
+        host = boundary.get("attachedToRef")
+        if host in order and boundary.get("id") in order:
+            successors[host].append(boundary.get("id"))
+    problems = []
+    for component in _cycles(order, successors):
+        first = min(component, key=lambda n: ("Gateway" not in order[n][1], order[n][0]))
+        path = _path_back(first, component, successors)
+        problems.append(Problem(first, "leads back to itself through " + " → ".join([first, *path])
+                                + " with no user task, receive task, catch event or timer on the way: "
+                                  "one step would run it for ever"))
+    return problems
+
+
+def _cycles(nodes, successors) -> list[set]:
+    """The strongly connected components of a graph that hold a cycle (Tarjan's, without recursion)."""
+    index, low, on_stack, stack, found = {}, {}, set(), [], []
+    for start in nodes:
+        if start in index:
+            continue
+        work = [(start, iter(successors[start]))]
+        index[start] = low[start] = len(index)
+        stack.append(start)
+        on_stack.add(start)
+        while work:
+            node, children = work[-1]
+            child = next(children, None)
+            if child is not None:
+                if child not in index:
+                    index[child] = low[child] = len(index)
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(successors[child])))
+                elif child in on_stack:
+                    low[node] = min(low[node], index[child])
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == index[node]:
+                component = set()
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.add(member)
+                    if member == node:
+                        break
+                if len(component) > 1 or node in successors[node]:
+                    found.append(component)
+    return found
+
+
+def _path_back(start, component, successors) -> list:
+    """The shortest way from `start` back to itself within its component (the elements after it)."""
+    came_from, queue = {}, [start]
+    while queue:
+        node = queue.pop(0)
+        for child in successors[node]:
+            if child == start:
+                path = [start]
+                while node != start:
+                    path.append(node)
+                    node = came_from[node]
+                return list(reversed(path))
+            if child in component and child not in came_from:
+                came_from[child] = node
+                queue.append(child)
+    return [start]
+
+
+def _call_cycle_problems(specs) -> list[Problem]:
+    """A call activity that calls its own process, directly or through other calls, would open
+    subprocesses without end: refused on each call activity on such a cycle. `specs` are a process's and
+    its subprocesses' (SpiffWorkflow's `get_subprocess_specs`: embedded subprocesses and called processes)."""
+    calls = {spec.name: [task_spec for task_spec in spec.task_specs.values()
+                         if isinstance(task_spec, SubWorkflowTask)] for spec in specs}
+    problems = []
+    for spec in specs:
+        for call in calls[spec.name]:
+            if call.spec == call.name:
+                continue  # an embedded subprocess (its spec is named by its own id), not a call
+            route = _route(call.spec, spec.name, calls)
+            if route is None:
+                continue
+            if call.spec == spec.name:
+                message = f"calls its own process {call.spec!r}: the calls would never end"
+            else:
+                message = (f"calls {call.spec!r}, which comes back here through " + " → ".join(route)
+                           + ": the calls would never end")
+            problems.append(Problem(call.name, message))
+    return problems
+
+
+def _route(start: str, goal: str, calls: dict) -> list[str] | None:
+    """The processes and subprocesses from `start` to `goal` along their calls, or None."""
+    came_from, queue = {start: None}, [start]
+    while queue:
+        name = queue.pop(0)
+        if name == goal:
+            route = []
+            while name is not None:
+                route.append(name)
+                name = came_from[name]
+            return list(reversed(route))
+        for call in calls.get(name, ()):
+            if call.spec not in came_from:
+                came_from[call.spec] = name
+                queue.append(call.spec)
+    return None
+
+
 def _schedule_problems(ext: Extensions, process_key: str, schedule: str) -> list[str]:
     longest = ProcessDefinition.schedule.type.length
     if len(schedule) > longest:
@@ -80,19 +255,44 @@ def _schedule_problems(ext: Extensions, process_key: str, schedule: str) -> list
 _QUESTION_MARK = re.compile(r"\?(?=(?:[^'\"]|['\"][^'\"]*['\"])*$)")
 
 
-def _decision_problems(decision) -> list[str]:
-    """Every expression of a DMN decision table must compile under the sandbox."""
+def _decision_problems(decision_id: str | None, decision) -> list[str]:
+    """Every expression of a DMN decision table (input expressions, input and output entries) must compile
+    under the sandbox; a problem names the decision and the rule."""
     table = decision.decision_table
-    problems = [p for column in table.inputs if column.expression and (p := sandbox.check(column.expression))]
+    named = f"decision {decision_id or table.name or table.id!r}"
+    problems = [f"{named}, input {column.label or column.id!r}: {problem}" for column in table.inputs
+                if column.expression and (problem := _compile_problem(column.expression))]
     for rule in table.rules:
+        where = f"{named}, rule {rule.row_number} ({rule.id})"
         for entry in rule.inputEntries:
             for text in (t for t in entry.lhs if t):
                 text = _QUESTION_MARK.sub("dmninputexpr", text)
-                if sandbox.check(text) and (problem := sandbox.check(f"dmninputexpr {text}")):
-                    problems.append(f"rule {rule.row_number}: {problem}")
-        problems += [f"rule {rule.row_number}: {problem}" for entry in rule.outputEntries
-                     if getattr(entry, "text", None) and (problem := sandbox.check(entry.text))]
+                if _compile_problem(text) and (problem := _compile_problem(f"dmninputexpr {text}")):
+                    problems.append(f"{where}: {problem}")
+        problems += [f"{where}: {problem}" for entry in rule.outputEntries
+                     if getattr(entry, "text", None) and (problem := _compile_problem(entry.text))]
     return problems
+
+
+# Longest expression or script a definition may hold: Python's compiler recurses over the syntax tree,
+# and a condition of 200,000 terms would exhaust its stack or memory in the request that deploys it.
+MAX_EXPRESSION_CHARS = 10_000
+
+
+def _compile_problem(text: str, expression: bool = True) -> str | None:
+    """Why `text` cannot be an expression (or a script) of a definition, or None: too long, refused by the
+    sandbox, or too deeply nested for Python's compiler."""
+    what = "an expression" if expression else "a script"
+    if len(text) > MAX_EXPRESSION_CHARS:
+        return f"{what} of {len(text)} characters is too long (at most {MAX_EXPRESSION_CHARS})"
+    try:
+        problem = sandbox.check(text, expression=expression)
+    except (RecursionError, MemoryError):
+        return f"{what} nested too deeply to compile"
+    except ValueError as exc:
+        problem = f"{what} that cannot be compiled: {exc}"
+    # The compiler's message may quote the whole statement.
+    return problem if problem is None or len(problem) <= 500 else problem[:500] + " …"
 
 
 def _expression_problems(task_spec) -> list[str]:
@@ -102,9 +302,9 @@ def _expression_problems(task_spec) -> list[str]:
     expressions += [text for text in (getattr(task_spec, "condition", None), getattr(task_spec, "cardinality", None),
                                       getattr(getattr(task_spec, "event_definition", None), "expression", None))
                     if isinstance(text, str)]
-    problems = [problem for text in expressions if (problem := sandbox.check(text))]
+    problems = [problem for text in expressions if (problem := _compile_problem(text))]
     script = getattr(task_spec, "script", None)
-    if isinstance(script, str) and (problem := sandbox.check(script, expression=False)):
+    if isinstance(script, str) and (problem := _compile_problem(script, expression=False)):
         problems.append(problem)
     event = getattr(task_spec, "event_definition", None)
     if isinstance(event, TimerEventDefinition) and not problems and (problem := _timer_problem(event)):
@@ -113,17 +313,19 @@ def _expression_problems(task_spec) -> list[str]:
 
 
 def _timer_problem(event) -> str | None:
-    """A timer written as a quoted ISO 8601 value must parse as one (an expression is checked when it
-    runs: its value depends on the case)."""
+    """A timer written as a quoted ISO 8601 value must parse as one, and a cycle must take some time (an
+    expression is checked when it runs: its value depends on the case)."""
     try:
         value = ast.literal_eval(event.expression.strip())
-    except (ValueError, SyntaxError):
+    except (ValueError, SyntaxError, RecursionError, MemoryError):
         return None
     try:
         if not isinstance(value, str):
             raise ValueError(value)
         if isinstance(event, CycleTimerEventDefinition):
-            TimerEventDefinition.parse_iso_recurring_interval(value)
+            _repeats, _start, duration = TimerEventDefinition.parse_iso_recurring_interval(value)
+            if duration <= timedelta(0):
+                return f"timer cycle {value!r} repeats after no time at all: it would fire without end at once"
         elif isinstance(event, DurationTimerEventDefinition):
             TimerEventDefinition.parse_iso_duration(value)
         else:
@@ -144,6 +346,6 @@ def _user_task_problems(ext: Extensions, task_spec: ApprovalUserTask) -> list[st
             problems.append(f"camunda:candidateGroups {rule!r} is not a rule that finds a group")
     if task_spec.form.key not in ext.forms:
         problems.append(f"unknown form key {task_spec.form.key!r}")
-    if task_spec.due_date and not is_literal(task_spec.due_date) and (problem := sandbox.check(task_spec.due_date)):
+    if task_spec.due_date and not is_literal(task_spec.due_date) and (problem := _compile_problem(task_spec.due_date)):
         problems.append(f"camunda:dueDate is neither ISO 8601 nor an allowed expression: {problem}")
     return problems
