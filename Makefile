@@ -30,7 +30,7 @@ extract-messages: $(VENV)/.installed
 demo: setup
 	$(BIN)/flask db upgrade
 	$(BIN)/flask seed-demo
-	$(BIN)/flask timers run & trap 'kill $$!' EXIT INT TERM; $(BIN)/flask run --host 127.0.0.1 --port 5000
+	$(BIN)/flask timers run & trap 'kill $$!' EXIT INT TERM; SESSION_COOKIE_SECURE=0 $(BIN)/flask run --host 127.0.0.1 --port 5000
 
 test: setup
 	$(BIN)/lint-imports

@@ -41,6 +41,9 @@ class User(db.Model):
     locale: Mapped[str | None] = mapped_column(String(10))
     email: Mapped[str | None] = mapped_column(String(200))  # notifications by e-mail, when SMTP is set up
     active: Mapped[bool] = mapped_column(default=True)
+    # Raised when the user signs out: a signed-in session carries the value it began under, and one
+    # that carries an older value is refused (the web layer's user loader), however the cookie was kept.
+    session_generation: Mapped[int] = mapped_column(default=0, server_default="0")
 
     org_unit: Mapped[OrgUnit] = relationship()
     memberships: Mapped[list[Membership]] = relationship(back_populates="user")

@@ -64,9 +64,9 @@ def statement(user: org.User, wanted: CaseFilter, now: datetime):
         query = query.where(Instance.definition_id.in_(select(ProcessDefinition.id).where(
             ProcessDefinition.version == wanted.version)))
     if wanted.customer:
-        words = f"%{wanted.customer}%"
+        # Words of the name, literally: "%" and "_" are characters here, not wildcards.
         query = query.where(Instance.customer_id.in_(select(Customer.id).where(
-            or_(Customer.code == wanted.customer, Customer.name.like(words)))))
+            or_(Customer.code == wanted.customer, Customer.name.contains(wanted.customer, autoescape=True)))))
     if wanted.initiator:
         query = query.where(Instance.started_by_id == _user_id(wanted.initiator))
     if wanted.participant:
@@ -89,10 +89,10 @@ def statement(user: org.User, wanted: CaseFilter, now: datetime):
     if wanted.escalated:
         query = query.where(ESCALATED)
     if wanted.words:
-        pattern = f"%{wanted.words}%"
         query = query.where(exists().where(
             Event.instance_id == Instance.id, Event.type == "task_completed",
-            or_(*[Event.data["form_data"][name].as_string().like(pattern) for name in wanted.words_in])))
+            or_(*[Event.data["form_data"][name].as_string().contains(wanted.words, autoescape=True)
+                  for name in wanted.words_in])))
     column = SORTS.get(wanted.sort, Instance.started_at)
     order = column.desc() if wanted.descending else column.asc()
     return query.order_by(order, Instance.id.desc() if wanted.descending else Instance.id.asc())

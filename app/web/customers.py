@@ -24,7 +24,9 @@ def index():
     query = select(Customer).order_by(Customer.code)
     needle = request.args.get("q", "").strip()
     if needle:
-        query = query.where(Customer.name.contains(needle) | Customer.code.contains(needle))
+        # The words as typed: "%" and "_" match only themselves.
+        query = query.where(Customer.name.contains(needle, autoescape=True)
+                            | Customer.code.contains(needle, autoescape=True))
     customers = db.session.scalars(query).all()
     readable = readable_customer_ids(current_user, clock.now())
     return render_template("customers/index.html", customers=customers, readable=readable, needle=needle)

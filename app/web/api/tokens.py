@@ -10,7 +10,7 @@ bp = Blueprint("tokens", __name__)
 
 
 @bp.route("/tokens", methods=["POST"])
-@login_limit()
+@login_limit  # the same counters as the sign-in page: a failure on either counts for both
 def create_token():
     body = json_body()
     accounts = current_app.extensions["accounts"]
