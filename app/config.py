@@ -32,6 +32,15 @@ def _secret_key(instance_path: str) -> str:
     return path.read_text(encoding="ascii").strip()
 
 
+def secure_cookies(debug: bool = False, testing: bool = False) -> bool:
+    """Whether cookies go only over HTTPS: yes, unless the application runs in debug or test mode, or
+    SESSION_COOKIE_SECURE=0 says otherwise (a demo over plain http); SESSION_COOKIE_SECURE=1 insists."""
+    setting = os.environ.get("SESSION_COOKIE_SECURE", "").strip().lower()
+    if setting:
+        return setting not in {"0", "false", "no", "off"}
+    return not (debug or testing)
+
+
 def default_config(instance_path: str) -> dict:
     return {
         "SECRET_KEY": _secret_key(instance_path),
@@ -43,6 +52,12 @@ def default_config(instance_path: str) -> dict:
         "NODE_MODULES_DIR": str(ROOT / "node_modules"),
         # Case attachments, by SHA-256: outside the web root, served only through access checks.
         "ATTACHMENTS_DIR": os.environ.get("ATTACHMENTS_DIR", str(Path(instance_path) / "attachments")),
+        # Hard bounds on definition text (app.engine.isolation): each evaluation of an expression or a
+        # script, and each operation's engine steps and time.
+        "SANDBOX_SECONDS": float(os.environ.get("SANDBOX_SECONDS", "2")),
+        "SANDBOX_MEMORY_MB": int(os.environ.get("SANDBOX_MEMORY_MB", "256")),
+        "ENGINE_STEPS": int(os.environ.get("ENGINE_STEPS", "10000")),
+        "ENGINE_SECONDS": float(os.environ.get("ENGINE_SECONDS", "20")),
         # A request may carry a few attachments of at most 10 MB each (app.engine.attachments).
         "MAX_CONTENT_LENGTH": 50 * 1024 * 1024,
         "BABEL_DEFAULT_LOCALE": "zh",
@@ -54,13 +69,17 @@ def default_config(instance_path: str) -> dict:
         "ARGON2_MEMORY_COST": 65536,
         "API_TOKEN_HOURS": 12,
         "PAGE_SIZE": 20,
-        # Failed logins allowed per user name and address; several workers need a shared store.
+        # Failed sign-ins allowed per user name and address, the page and the API together, and per
+        # address over all user names; several workers need a shared store.
         "LOGIN_FAILURE_LIMIT": os.environ.get("LOGIN_FAILURE_LIMIT", "5 per 5 minutes"),
+        "LOGIN_FAILURE_LIMIT_PER_ADDRESS": os.environ.get("LOGIN_FAILURE_LIMIT_PER_ADDRESS", "20 per 5 minutes"),
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_HEADERS_ENABLED": True,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        "SESSION_COOKIE_SECURE": os.environ.get("SESSION_COOKIE_SECURE", "") == "1",
+        # On unless SESSION_COOKIE_SECURE=0; the factory turns it off in debug and test mode (plain http).
+        "SESSION_COOKIE_SECURE": secure_cookies(),
+        "REMEMBER_COOKIE_SECURE": secure_cookies(),  # no remember-me cookie is issued today
         "WTF_CSRF_TIME_LIMIT": None,
         # E-mail for notifications, sent by the timer workers (never by the request that caused it);
         # without SMTP_HOST notifications stay in the application.

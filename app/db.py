@@ -7,13 +7,16 @@ application context, on that application's engine); scripts and the domain's own
 """
 from __future__ import annotations
 
+import contextvars
 import math
 import threading
 from collections.abc import Callable, Hashable
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from sqlalchemy import create_engine, event, func, select
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
 
 
@@ -83,11 +86,33 @@ def _tune_sqlite(engine: Engine) -> None:
         cursor.close()
 
     @event.listens_for(engine, "begin")
-    def _begin_immediate(conn):
+    def _begin(conn):
         # SQLite has one writer. Taking the write lock at BEGIN makes concurrent writers queue
-        # (busy_timeout) instead of failing mid-transaction when their snapshot went stale.
+        # (busy_timeout) instead of failing mid-transaction when their snapshot went stale; inside
+        # `lazy_write_lock` the lock waits for the first write instead.
         if conn.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            conn.exec_driver_sql("BEGIN" if _lazy.get() else "BEGIN IMMEDIATE")
+
+
+_lazy = contextvars.ContextVar("lazy_write_lock", default=False)
+
+
+@contextmanager
+def lazy_write_lock(lazy: bool = True):
+    """The transactions begun inside take SQLite's write lock at their first write rather than at BEGIN,
+    so that what runs before it (reads, definition text) holds nothing other requests wait for. A write
+    that then finds the database changed since the transaction's first read fails at once
+    (`is_write_conflict`): the caller replays it, outside, where writers queue."""
+    token = _lazy.set(lazy)
+    try:
+        yield
+    finally:
+        _lazy.reset(token)
+
+
+def is_write_conflict(exc: BaseException) -> bool:
+    """SQLite refusing a lazily locked transaction's first write: another writer came first."""
+    return isinstance(exc, OperationalError) and "database is locked" in str(exc)
 
 
 @dataclass(frozen=True)

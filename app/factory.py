@@ -25,9 +25,10 @@ from werkzeug.exceptions import HTTPException
 
 from app import db, flows
 from app.calendar import clock, local_text
-from app.config import default_config
+from app.config import default_config, secure_cookies
 from app.domain.accounts import Accounts
 from app.engine.attachments import FileStore
+from app.engine.isolation import Limits
 from app.engine.queries import inbox_count
 from app.engine.runtime import Engine
 from app.errors import AppError
@@ -41,6 +42,9 @@ def create_app(config: dict | None = None) -> Flask:
     os.makedirs(app.instance_path, exist_ok=True)
     app.config.update(default_config(app.instance_path))
     app.config.update(config or {})
+    if "SESSION_COOKIE_SECURE" not in (config or {}):  # debug and test servers speak plain http
+        app.config["SESSION_COOKIE_SECURE"] = secure_cookies(app.debug, app.testing)
+        app.config["REMEMBER_COOKIE_SECURE"] = app.config["SESSION_COOKIE_SECURE"]
 
     _open_database(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"))
@@ -97,7 +101,9 @@ def _plug_in_flows(app: Flask) -> None:
     """The engine with every flow plugged in, the policy that answers for them, and the accounts."""
     config = app.config
     extensions, policy, plugged = flows.plug_in(config["FLOW_PACKAGES"], mail=lambda: bool(config["SMTP_HOST"]))
-    app.extensions["engine"] = Engine(clock, extensions, FileStore(config["ATTACHMENTS_DIR"]))
+    app.extensions["engine"] = Engine(clock, extensions, FileStore(config["ATTACHMENTS_DIR"]),
+                                      Limits(seconds=config["SANDBOX_SECONDS"], memory_mb=config["SANDBOX_MEMORY_MB"],
+                                             steps=config["ENGINE_STEPS"], operation_seconds=config["ENGINE_SECONDS"]))
     app.extensions["policy"] = policy
     app.extensions["flows"] = plugged
     app.extensions["accounts"] = Accounts(config["ARGON2_TIME_COST"], config["ARGON2_MEMORY_COST"],

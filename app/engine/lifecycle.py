@@ -46,11 +46,10 @@ class CaseLifecycle:
         instance = Instance(definition=definition, process_key=definition.key, business_key=start.business_key,
                             unique_key=start.unique_key, customer_id=start.customer_id, start_data=start.data,
                             state=b"", started_by_id=user.id if user else None, started_at=now)
-        db.session.add(instance)
-        db.session.flush()  # the id goes into the case data and the events
+        db.session.add(instance)  # written when first needed (CaseContext.instance)
         case = uow.case(instance, user, now)
         workflow = uow.new_workflow(case, definitions.parsed(definition))
-        workflow.task_tree.data.update(start.data, initiator_id=instance.started_by_id, instance_id=instance.id)
+        workflow.task_tree.data.update(start.data, initiator_id=instance.started_by_id)
         case.record("instance_started", {"process_key": definition.key, "version": definition.version,
                                          "form_data": data, "scheduled": user is None})
         uow.advance(case, workflow)

@@ -209,9 +209,9 @@ class ApprovalOperations:
             waiting = [t.assignee_id for t in db.session.scalars(select(Task).where(
                 Task.instance_id == instance.id, Task.state.in_((OPEN, HELD))))]
             workflow.cancel()
+            instance.status, instance.outcome, instance.ended_at = WITHDRAWN, WITHDRAWN, case.now
             case.record("instance_withdrawn", {"reason": reason.strip()})
             uow.advance(case, workflow)
-            instance.status, instance.outcome, instance.ended_at = WITHDRAWN, WITHDRAWN, case.now
             uow.ext.notify(waiting, "case_withdrawn", case.now, instance_id=instance.id, by=user,
                            comment=reason.strip())
             return instance

@@ -14,6 +14,7 @@ from app.engine import decisions, spiff_clock
 from app.engine.administration import Administration
 from app.engine.attachments import FileStore
 from app.engine.deployment import Deployment
+from app.engine.isolation import Limits
 from app.engine.lifecycle import CaseLifecycle
 from app.engine.models import ProcessDefinition
 from app.engine.operations import ApprovalOperations
@@ -25,8 +26,8 @@ spiff_clock.install()
 
 
 class Engine:
-    def __init__(self, clock: Clock, extensions: Extensions, files: FileStore):
-        self.uow = UnitOfWork(clock, extensions, files)
+    def __init__(self, clock: Clock, extensions: Extensions, files: FileStore, limits: Limits | None = None):
+        self.uow = UnitOfWork(clock, extensions, files, limits or Limits())
         self.cases = CaseLifecycle(self.uow)
         self.operations = ApprovalOperations(self.uow)
         self.admin = Administration(self.uow, self.cases)

@@ -3,14 +3,20 @@
 Definitions are data that process administrators edit, so their text is untrusted:
 - RestrictedPython compiles it: no names or attributes starting with "_", no imports, guarded
   attribute, item and write access (its own `safer_getattr`, which also stops format-string walks);
-- a few more names and attributes are refused outright (frames, format, type introspection);
+- a few more names and attributes are refused outright (frames, format, type introspection, the
+  string methods that pad to a given width);
 - `*`, `**` and `<<` go through guards, so that one C-level operation cannot build huge data;
-- a line budget, counted only in the definition's own frames, stops endless loops in any thread;
-- the globals hold only the helpers documented below and the case's data.
+- a line budget, counted only in the definition's own frames, stops an endless loop early;
+- the globals hold only the helpers documented below and the case's data, which never replaces them;
+- and the hard bounds: whatever could run long (a script, an expression that calls, loops or
+  computes) runs in a worker process under a wall-clock and a memory limit (app.engine.isolation),
+  fed only the names it reads. Expressions that can only compare, combine and look up what the case
+  holds (`decision == 'approve' and not requester_is_sales_rep`) cannot run away and stay here.
 """
 from __future__ import annotations
 
 import ast
+import re
 import sys
 from datetime import date, datetime
 from decimal import Decimal
@@ -28,6 +34,7 @@ from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScript
 
 from app import calendar
 from app.calendar import clock
+from app.engine.isolation import Bounded
 
 SOURCE_NAME = "<definition>"
 LINE_BUDGET = 200_000  # lines a single expression or script may execute
@@ -43,7 +50,10 @@ REFUSED_NAMES = frozenset({
 REFUSED_ATTRIBUTES = frozenset({
     "format", "format_map", "mro", "gi_frame", "gi_code", "cr_frame", "ag_frame", "f_back", "f_globals",
     "f_locals", "f_builtins", "tb_frame", "tb_next", "func_globals", "im_func",
+    # one call builds a string of any width: 'x'.ljust(10**9)
+    "ljust", "rjust", "center", "zfill", "expandtabs",
 })
+MAX_FORMAT_WIDTH = 1000  # widest field an f-string may pad to
 
 
 class ScriptRefused(ValueError):
@@ -73,6 +83,12 @@ class _Policy(RestrictingNodeTransformer):
             return node
         function = ast.copy_location(ast.Name(id=guard, ctx=ast.Load()), node)
         return ast.copy_location(ast.Call(func=function, args=[node.left, node.right], keywords=[]), node)
+
+    def visit_FormattedValue(self, node):
+        spec = ast.unparse(node.format_spec) if node.format_spec is not None else ""
+        if any(int(digits) > MAX_FORMAT_WIDTH for digits in re.findall(r"\d+", spec)):
+            self.error(node, f"A format wider than {MAX_FORMAT_WIDTH} is not allowed in a definition.")
+        return self.generic_visit(node)
 
     def visit_Import(self, node):
         self.error(node, "Imports are not allowed in a definition.")
@@ -234,36 +250,112 @@ def _run_with_budget(run):
         sys.settrace(previous)
 
 
+def _scope(context: dict, external_context: dict | None, helpers: dict) -> dict:
+    """The globals of one evaluation: the case's data, then the sandbox's own names, which data never
+    replaces (a start form's `__builtins__` or `_getattr_` is just ignored)."""
+    return {**(external_context or {}), **context, "__builtins__": BUILTINS, **GUARDS, **helpers}
+
+
+def evaluate_here(expression: str, context: dict, external_context: dict | None, helpers: dict):
+    """Evaluate in this process (only for what cannot run away, or inside a worker)."""
+    code = compiled_expression(expression)
+    scope = _scope(context, external_context, helpers)
+    return _sized(_run_with_budget(lambda: eval(code, scope)))  # noqa: S307 (restricted code)
+
+
+def execute_here(script: str, context: dict, external_context: dict | None, helpers: dict) -> None:
+    """Run a script in this process, changing `context` as the script changed its names."""
+    code = compiled_script(script)
+    scope = _scope(context, external_context, helpers)
+    _run_with_budget(lambda: exec(code, scope))  # noqa: S102 (restricted code)
+    fixed = {"__builtins__", *GUARDS, *helpers, *(external_context or {})}
+    for name in list(context):
+        if name not in scope:
+            del context[name]  # the script deleted it
+    context.update({name: value for name, value in scope.items()
+                    if name not in fixed and not name.startswith("_") and not callable(value)})
+
+
+# What an expression may do and still be evaluated in the parent process: compare, combine and look up
+# the case's values, without calls, loops, comprehensions, arithmetic or formatting.
+_BOUNDED_NODES = (ast.Expression, ast.BoolOp, ast.And, ast.Or, ast.UnaryOp, ast.Not, ast.USub, ast.UAdd,
+                  ast.Compare, ast.cmpop, ast.Name, ast.Load, ast.Constant, ast.Subscript, ast.Tuple, ast.List,
+                  ast.Set, ast.IfExp)
+
+
+@lru_cache(maxsize=4096)
+def cannot_run_away(expression: str) -> bool:
+    try:
+        tree = ast.parse(expression.strip(), mode="eval")
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    return all(isinstance(node, _BOUNDED_NODES) for node in ast.walk(tree))
+
+
+@lru_cache(maxsize=4096)
+def names_read(text: str, expression: bool) -> frozenset[str]:
+    """The names a definition's text refers to: all of the case's data it may see."""
+    tree = ast.parse(text.strip() if expression else text, mode="eval" if expression else "exec")
+    return frozenset(node.id for node in ast.walk(tree) if isinstance(node, ast.Name))
+
+
 class SandboxEnvironment(BasePythonScriptEngineEnvironment):
     """SpiffWorkflow's script environment, restricted: used for conditions, scripts, timers, DMN.
-    Definitions may call HELPERS and the helpers the application plugs in (`helpers`)."""
+    Definitions may call HELPERS and the helpers the application plugs in (`helpers`). Given
+    `evaluators`, what could run away runs there, under the hard bounds; without (tests of the
+    restricted language itself), everything runs here."""
 
-    def __init__(self, helpers: dict | None = None):
+    def __init__(self, helpers: dict | None = None, evaluators=None):
         super().__init__()
-        self.helpers = {**HELPERS, **(helpers or {})}
-
-    def _globals(self, context: dict, external_context: dict | None) -> dict:
-        return {"__builtins__": BUILTINS, **GUARDS, **self.helpers, **(external_context or {}), **context}
+        self.plugged = dict(helpers or {})
+        self.helpers = {**HELPERS, **self.plugged}
+        self.evaluators = evaluators
 
     def evaluate(self, expression, context, external_context=None):
-        code = compiled_expression(expression)
-        scope = self._globals(context, external_context)
-        return _sized(_run_with_budget(lambda: eval(code, scope)))  # noqa: S307 (restricted code)
+        if self.evaluators is None or cannot_run_away(expression):
+            return evaluate_here(expression, context, external_context, self.helpers)
+        compiled_expression(expression)  # refused text is refused here, as before, not in a worker
+        reply = self._isolated("evaluate", expression, True, context, external_context)
+        return reply["value"]
 
     def execute(self, script, context, external_context=None):
-        code = compiled_script(script)
-        scope = self._globals(context, external_context)
-        _run_with_budget(lambda: exec(code, scope))  # noqa: S102 (restricted code)
-        fixed = {"__builtins__", *GUARDS, *self.helpers, *(external_context or {})}
-        for name in list(context):
-            if name not in scope:
-                del context[name]  # the script deleted it
-        context.update({name: value for name, value in scope.items()
-                        if name not in fixed and not name.startswith("_") and not callable(value)})
+        if self.evaluators is None:
+            execute_here(script, context, external_context, self.helpers)
+            return True
+        compiled_script(script)
+        reply = self._isolated("execute", script, False, context, external_context)
+        for name in reply["deleted"]:
+            context.pop(name, None)
+        context.update(reply["context"])
         return True
+
+    def _isolated(self, operation: str, text: str, expression: bool, context: dict, external_context):
+        read = names_read(text, expression)
+        try:
+            reply = self.evaluators.run({
+                "op": operation, "text": text, "now": clock.now().isoformat(),
+                "context": {name: value for name, value in context.items() if name in read},
+                "external": {name: value for name, value in (external_context or {}).items() if name in read}})
+        except Bounded as exc:
+            raise ScriptLimitExceeded(str(exc)) from None
+        if "error" in reply:
+            raise _error(reply["error"], reply["message"])
+        return reply
 
     def call_service(self, context, **kwargs):
         raise NotImplementedError("service tasks are run by the case script engine (app.engine.unit_of_work)")
+
+
+# Errors a definition's text raises, as the worker names them: the same type here (a ZeroDivisionError
+# stays one in the incident), anything else as a RuntimeError naming it.
+_ERRORS = {error.__name__: error for error in (
+    ArithmeticError, ZeroDivisionError, OverflowError, ValueError, TypeError, KeyError, IndexError, NameError,
+    AttributeError, LookupError, UnicodeError, ScriptRefused, AssertionError, RecursionError)}
+
+
+def _error(name: str, message: str) -> Exception:
+    kind = _ERRORS.get(name)
+    return kind(message) if kind else RuntimeError(f"{name}: {message}")
 
 
 def check(text: str, expression: bool = True) -> str | None:

@@ -9,6 +9,8 @@ where it finds out that its task was already done.
 from __future__ import annotations
 
 import logging
+import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -18,6 +20,7 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.specs.defaults import EndEvent
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
 from app import db
@@ -25,6 +28,7 @@ from app.calendar import Clock
 from app.engine import audit, decisions, definitions, projection, sandbox, serializer
 from app.engine.attachments import FileStore
 from app.engine.directory import User
+from app.engine.isolation import Evaluators, Limits
 from app.engine.models import COMPLETED, DONE, HELD, OPEN, RUNNING, Incident, Instance, Task
 from app.engine.plugins import Extensions, ServiceCall
 from app.errors import Conflict, DefinitionFault, Forbidden, NotFound
@@ -71,7 +75,7 @@ class CaseContext:
     """One operation on one case: who acts, when, and the events it produces."""
 
     uow: UnitOfWork
-    instance: Instance
+    _instance: Instance
     actor: User | None
     now: datetime
     has_timers: bool = False
@@ -80,6 +84,14 @@ class CaseContext:
     after_sync: list[Callable[[], None]] = field(default_factory=list)
     # Steps sent back: who gets each again (its earlier person), instead of its rule's choice.
     assign_again: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def instance(self) -> Instance:
+        """The case; a new one is written when it is first needed (a service, the tasks): the
+        definition text a start runs before that holds no write lock."""
+        if self._instance.id is None:
+            db.session.flush()
+        return self._instance
 
     def record(self, event_type: str, data: dict | None = None, task: Task | None = None,
                system: bool = False) -> None:
@@ -104,9 +116,10 @@ class UnitOfWork:
     """What every engine service shares: the clock, the plugged-in extensions, the attachments' store,
     the sandbox, and the transaction each operation runs in."""
 
-    def __init__(self, clock: Clock, ext: Extensions, files: FileStore):
-        self.clock, self.ext, self.files = clock, ext, files
-        self.sandbox = sandbox.SandboxEnvironment(ext.helpers)
+    def __init__(self, clock: Clock, ext: Extensions, files: FileStore, limits: Limits):
+        self.clock, self.ext, self.files, self.limits = clock, ext, files, limits
+        self.evaluators = Evaluators(limits, ext.helpers)
+        self.sandbox = sandbox.SandboxEnvironment(ext.helpers, self.evaluators)
 
     # -- who may --------------------------------------------------------------------------------
 
@@ -126,13 +139,25 @@ class UnitOfWork:
         definition fails (a script stopped or failed), nothing is kept and, given `incident` (what the
         operation was), an incident records it for the process administrators."""
         for attempt in range(1, MAX_ATTEMPTS + 1):
+            # On SQLite the first try takes the write lock only at its first write: the definition's
+            # text, run before it, then never holds up anyone else. A replay queues for the lock.
+            lazy = attempt == 1 and db.dialect() == "sqlite"
+            current = db.session()
+            if lazy and current.in_transaction() and not (current.new or current.dirty or current.deleted):
+                db.session.commit()  # the caller's reads so far: the operation begins a transaction of its own
             try:
-                result = operation()
-                db.session.commit()
+                with db.lazy_write_lock(lazy):
+                    result = operation()
+                    db.session.commit()
                 return result
             except StaleDataError:
                 db.session.rollback()
                 log.info("version race lost, replaying (attempt %s)", attempt)
+            except OperationalError as exc:
+                db.session.rollback()
+                if not db.is_write_conflict(exc):
+                    raise
+                log.info("another writer came first, replaying (attempt %s)", attempt)
             except (sandbox.ScriptLimitExceeded, SpiffWorkflowException) as exc:
                 db.session.rollback()
                 if incident is None:
@@ -192,7 +217,7 @@ class UnitOfWork:
 
     def advance(self, case: CaseContext, workflow: BpmnWorkflow) -> None:
         """Run the engine to the next wait, save the state, sync the tasks table, write events."""
-        workflow.do_engine_steps()
+        self._run_engine(workflow)
         instance = case.instance
         if case.has_timers:
             projection.record_fired_timers(case, workflow)
@@ -200,6 +225,8 @@ class UnitOfWork:
         if case.has_timers:
             projection.sync_timers(case, workflow)
         if workflow.is_completed() and instance.status == RUNNING:  # not when it was withdrawn
+            if not _reached_an_end(workflow):  # it ran out of steps: a flow that goes nowhere
+                raise FlowRanAway("the flow stopped without reaching an end event")
             instance.status, instance.ended_at = COMPLETED, case.now
             instance.outcome = _outcome(workflow)
             case.record("instance_completed", {"outcome": instance.outcome})
@@ -208,6 +235,23 @@ class UnitOfWork:
         for callback in case.after_sync:
             callback()
         audit.append(instance, case.event_rows())  # one statement for all of them
+
+    def _run_engine(self, workflow: BpmnWorkflow) -> None:
+        """SpiffWorkflow's engine steps up to the next wait, at most `limits.steps` of them and for at most
+        `limits.operation_seconds`: past either, the operation stops (and rolls back) naming the elements
+        it went round."""
+        done: Counter[str] = Counter()
+        deadline = time.monotonic() + self.limits.operation_seconds
+
+        def counted(task) -> None:
+            done[task.task_spec.name] += 1
+            if done.total() > self.limits.steps or time.monotonic() > deadline:
+                looping = ", ".join(name for name, _ in done.most_common(3))
+                raise FlowRanAway(f"the flow ran more than {self.limits.steps} steps or "
+                                  f"{self.limits.operation_seconds:g} s in one operation, round {looping}",
+                                  element=done.most_common(1)[0][0])
+
+        workflow.do_engine_steps(did_complete_task=counted)
 
     def complete_step(self, task: Task, user: User, data: dict, case: CaseContext) -> None:
         """Complete a BPMN step with the decision's data and run the flow on."""
@@ -242,6 +286,18 @@ class UnitOfWork:
         audit.append(instance, [{"instance_id": instance.id, "task_id": task_id, "type": event_type,
                                  "actor_id": actor.id, "at": now, "data": data}])
         db.session.flush()
+
+
+class FlowRanAway(sandbox.ScriptLimitExceeded):
+    """The flow itself went on without end in one operation (or ended nowhere)."""
+
+    def __init__(self, message: str, element: str | None = None):
+        super().__init__(message)
+        self.element = element
+
+
+def _reached_an_end(workflow: BpmnWorkflow) -> bool:
+    return any(isinstance(task.task_spec, EndEvent) for task in workflow.get_tasks(state=TaskState.COMPLETED))
 
 
 def _outcome(workflow: BpmnWorkflow) -> str | None:
