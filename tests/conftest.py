@@ -48,6 +48,11 @@ def app(tmp_path_factory):
         "ATTACHMENTS_DIR": str(tmp_path_factory.mktemp("attachments")),
         "SECRET_KEY": "test-secret",
         "ARGON2_TIME_COST": 1,
+        # The hard bound on definition text, shorter than in production so that the runaway tests
+        # (tests/test_runaways.py) are quick; no legitimate expression comes near it.
+        "SANDBOX_SECONDS": 1.0,
+        "ENGINE_STEPS": 2000,
+        "ENGINE_SECONDS": 5.0,
         "ARGON2_MEMORY_COST": 1024,
         "LOGIN_FAILURE_LIMIT": "5 per 5 minutes",
         # The company's flows, and one that lives only under tests/ (tests/sample_flow).

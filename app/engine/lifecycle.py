@@ -20,7 +20,7 @@ from app.engine.models import (
 )
 from app.engine.plugins import ATTACH, CLAIM, COMPLETE, DECIDE, START, VIEW, CaseStart
 from app.engine.unit_of_work import CaseContext, UnitOfWork
-from app.errors import Conflict, NotFound
+from app.errors import Conflict, InvalidData, NotFound
 from app.i18n import _l
 
 
@@ -33,6 +33,7 @@ class CaseLifecycle:
         if definition is None:
             raise NotFound(_l("No such process."))
         self.uow.require(user, START, definition)
+        _check_names(data)
         return self.uow.run(
             lambda: self.open_case(definition, user, data),
             incident=lambda: Incident(process_key=process_key, operation="start", data=data, actor_id=user.id))
@@ -81,6 +82,8 @@ class CaseLifecycle:
             task = db.session.get(Task, task_id)
             return Incident(process_key=task.process_key, instance_id=task.instance_id, task_id=task.id,
                             operation="complete", data=data, actor_id=user.id)
+
+        _check_names(data)
 
         def change() -> Task:
             task = self.uow.open_task(task_id)
@@ -158,6 +161,14 @@ class CaseLifecycle:
             db.session.rollback()
             raise
         return added
+
+
+def _check_names(data: dict) -> None:
+    """A case's data names nothing that begins with "_": those are the sandbox's own names."""
+    bad = sorted(name for name in data if str(name).startswith("_"))
+    if bad:
+        message = _l("A case's data may not name anything beginning with “_”: %(names)s.", names=", ".join(bad))
+        raise InvalidData(message, {name: [message] for name in bad})
 
 
 def reset(workflow, task_id, data=None) -> None:

@@ -6,6 +6,7 @@ import logging
 from datetime import datetime, timedelta
 
 from sqlalchemy import exists, func, or_, select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
 from app import db
@@ -35,21 +36,29 @@ class Timers:
         """
         timer_id = None
         try:
-            # Strictly before now, as SpiffWorkflow decides when a timer event has fired.
-            timer = db.session.scalar(select(Timer).where(Timer.due_at < self.uow.clock.now(), _TIMER_LIVE)
-                                      .order_by(Timer.due_at, Timer.id).limit(1)
-                                      .with_for_update(of=Timer, skip_locked=True))
-            if timer is None:
-                db.session.rollback()
-                return False
-            timer_id = timer.id
-            if timer.kind == SCHEDULE:
-                self._open_scheduled_cases(timer)
-            else:
-                self._fire(timer)
-            db.session.commit()
+            # On SQLite the write lock waits for the first write: a definition's text that a firing
+            # runs holds up no one (a conflict: another worker or person came first; see below).
+            with db.lazy_write_lock(db.dialect() == "sqlite"):
+                # Strictly before now, as SpiffWorkflow decides when a timer event has fired.
+                timer = db.session.scalar(select(Timer).where(Timer.due_at < self.uow.clock.now(), _TIMER_LIVE)
+                                          .order_by(Timer.due_at, Timer.id).limit(1)
+                                          .with_for_update(of=Timer, skip_locked=True))
+                if timer is None:
+                    db.session.rollback()
+                    return False
+                timer_id = timer.id
+                if timer.kind == SCHEDULE:
+                    self._open_scheduled_cases(timer)
+                else:
+                    self._fire(timer)
+                db.session.commit()
         except StaleDataError:  # a person acted on the case meanwhile: the timer is still due
             db.session.rollback()
+        except OperationalError as exc:
+            db.session.rollback()
+            if not db.is_write_conflict(exc):
+                raise
+            # the next pass finds the timer still due, or fired by the one who came first
         except (Exception, sandbox.ScriptLimitExceeded) as exc:
             db.session.rollback()
             if timer_id is None:  # failed before a timer was taken: nothing to postpone
