@@ -57,11 +57,18 @@ TIMER = """
       <bpmn:timerEventDefinition><bpmn:timeDuration xsi:type="bpmn:tFormalExpression">{timer}</bpmn:timeDuration></bpmn:timerEventDefinition>
     </bpmn:boundaryEvent>"""
 
-SLOW = "len([i for i in range(100000) for j in range(100000)])"  # a few hours of work in one expression
+# A few hours of work in one expression, once it has the case's data (deploying tries the definition's
+# text on none: what runs away without it is refused there, see the last tests).
+SLOW = "len([i for i in range(100000) for j in range(100000) if customer_id])"
 
 
 def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def on_case_data(script: str) -> str:
+    """The script, run only once the case's data is there."""
+    return "if customer_id:\n" + "".join(f"    {line}\n" for line in script.splitlines())
 
 
 def deploy(engine, tmp_path, script="x = 1", condition="x == 2", timer=None, due=None):
@@ -106,7 +113,7 @@ SCRIPTS = {
 
 @pytest.mark.parametrize("script", SCRIPTS.values(), ids=SCRIPTS.keys())
 def test_a_runaway_script_is_stopped_into_an_incident_and_the_case_keeps_its_state(engine, tmp_path, script):
-    deploy(engine, tmp_path, script=script)
+    deploy(engine, tmp_path, script=on_case_data(script))
     instance = start(engine)
     state = instance.state
     task = ask_of(instance)
@@ -232,7 +239,7 @@ def test_others_answer_at_once_while_a_runaway_is_being_stopped(app, engine, tmp
     a case page, starting a case, consenting in another case) all answer 2xx within a second."""
     # A runaway that lasts its whole bound, and a bound long enough for the others to be served meanwhile.
     monkeypatch.setattr(engine.uow.evaluators, "limits", replace(engine.uow.evaluators.limits, seconds=4.0))
-    deploy(engine, tmp_path, script=SCRIPTS["a finally that outlasts it"])
+    deploy(engine, tmp_path, script=on_case_data(SCRIPTS["a finally that outlasts it"]))
     runaway_case = start(engine)
     runaway_task = ask_of(runaway_case)
     borrowed = engine.cases.start("dossier_borrowing", get_user("rep_e2"), {
@@ -279,3 +286,12 @@ def test_others_answer_at_once_while_a_runaway_is_being_stopped(app, engine, tmp
     assert max(seconds for _, _, seconds in answers) < 1.0, answers
     db.session.expire_all()
     assert db.session.scalar(select(Event.id).where(Event.instance_id == runaway_case.id, Event.type == "incident"))
+
+
+@pytest.mark.parametrize("where", ["script", "condition", "timer", "due"])
+def test_text_that_runs_away_without_any_case_data_is_refused_at_deploy(engine, tmp_path, where):
+    slow = "len([i for i in range(100000) for j in range(100000)])"
+    text = {"script": f"x = {slow}", "condition": f"{slow} > 0", "timer": f"'P' + str({slow}) + 'D'",
+            "due": f"'P' + str({slow}) + 'D'"}[where]
+    with pytest.raises(DefinitionError, match="tried once"):
+        deploy(engine, tmp_path, **{where: text})

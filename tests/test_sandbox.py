@@ -124,11 +124,13 @@ def test_a_definition_with_an_escape_is_not_deployed(engine, tmp_path):
 
 
 def test_a_runaway_script_in_a_running_case_is_stopped_and_changes_nothing(engine, tmp_path):
+    """(It spins once it has the case's data: one that spins without any is refused at deploy, see
+    tests/test_runaways.py.)"""
     bpmn = (Path(__file__).parent / "processes" / "consent_with_deadlines.bpmn").read_text(encoding="utf-8")
     runaway = bpmn.replace('<bpmn:startEvent id="start"><bpmn:outgoing>to_consent</bpmn:outgoing></bpmn:startEvent>',
                            '<bpmn:startEvent id="start"><bpmn:outgoing>to_spin</bpmn:outgoing></bpmn:startEvent>'
                            '<bpmn:scriptTask id="spin"><bpmn:incoming>to_spin</bpmn:incoming>'
-                           '<bpmn:outgoing>to_consent</bpmn:outgoing><bpmn:script>while True:\n    pass</bpmn:script>'
+                           '<bpmn:outgoing>to_consent</bpmn:outgoing><bpmn:script>while customer_id:\n    pass</bpmn:script>'
                            '</bpmn:scriptTask><bpmn:sequenceFlow id="to_spin" sourceRef="start" targetRef="spin" />')
     runaway = runaway.replace('sourceRef="start" targetRef="consent"', 'sourceRef="spin" targetRef="consent"')
     (tmp_path / "runaway.bpmn").write_text(runaway, encoding="utf-8")

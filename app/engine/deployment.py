@@ -16,7 +16,7 @@ from app.engine.unit_of_work import UnitOfWork
 class Deployment:
     def __init__(self, uow: UnitOfWork):
         self.uow = uow
-        self._problems = partial(validation.definition_problems, uow.ext)
+        self._problems = partial(validation.definition_problems, uow.ext, trial=uow.sandbox)
 
     def deploy_directory(self, directory: str | Path) -> list[ProcessDefinition]:
         """Deploy every .bpmn file (with the .dmn files beside them); unchanged files create nothing,

@@ -91,6 +91,9 @@ class Process:
     start: StartHook | None = None  # checks a new case's data and adds derived facts
     scheduled: ScheduledStarts | None = None  # a scheduled process: the cases one firing opens
     starters: frozenset[str] | None = None  # roles that may open a case by hand (None: anyone)
+    # check(specs) → [Problem]: what any version of the process must keep (deploying refuses one that
+    # does not), e.g. the consents a loan may not be granted without.
+    check: Callable[[list], list] | None = None
 
 
 @dataclass(frozen=True)

@@ -29,12 +29,17 @@ from app.engine.plugins import Extensions, group_rules
 
 
 def definition_problems(ext: Extensions, specs, start_form_key: str | None = None, schedule: str | None = None,
-                        process=None) -> list[Problem]:
+                        process=None, trial=None) -> list[Problem]:
     """What in a process (and its subprocesses) the application cannot run: unknown rules, form keys,
     services, schedules, bad due dates, expressions the sandbox refuses, and (given the process's XML
-    element) elements no path reaches, loops nothing waits on, calls that come back to their process."""
+    element) elements no path reaches, loops nothing waits on, calls that come back to their process; what
+    the flow's own rules require of any version of it (Process.check); and, given `trial` (a sandbox
+    environment under the hard bounds), expressions and scripts that hit a bound when tried once."""
     specs = list({spec.name: spec for spec in specs}.values())  # a process calling itself is among its own
     problems = []
+    declared = ext.processes.get(specs[0].name)
+    if declared is not None and declared.check is not None:
+        problems += declared.check(specs)
     if start_form_key is not None and start_form_key not in ext.forms:
         problems.append(Problem(None, f"start event: unknown form key {start_form_key!r}"))
     if schedule is not None:
@@ -59,6 +64,8 @@ def definition_problems(ext: Extensions, specs, start_form_key: str | None = Non
                 found += _decision_problems(task_spec.decision_id, task_spec.decision)
             found += [f"unknown assignment rule {rule!r} in its readers"
                       for rule in group_rules(task_spec.properties.get("readers")) if ext.rule(rule) is None]
+        if trial is not None and not found:
+            found += _trial_problems(trial, task_spec)
         problems += [Problem(task_spec.name, p) for p in found]
     return problems
 
@@ -295,13 +302,43 @@ def _compile_problem(text: str, expression: bool = True) -> str | None:
     return problem if problem is None or len(problem) <= 500 else problem[:500] + " …"
 
 
+def _expressions(task_spec) -> list[str]:
+    """A task spec's expressions: a gateway's conditions (SpiffWorkflow operators holding the text), a
+    loop's condition and cardinality, a timer's."""
+    expressions = [condition.args[0] for condition, _ in getattr(task_spec, "cond_task_specs", []) if condition]
+    return expressions + [text for text in (getattr(task_spec, "condition", None),
+                                            getattr(task_spec, "cardinality", None),
+                                            getattr(getattr(task_spec, "event_definition", None), "expression", None))
+                          if isinstance(text, str)]
+
+
+def _trial_problems(trial, task_spec) -> list[str]:
+    """Each expression and script that could run away, tried once on empty case data under the hard bounds:
+    one that hits a bound before it even needs the case's data is a problem now, not an incident later.
+    Any other failure (a name the case would hold) is the case's business."""
+    texts = [(text, True) for text in _expressions(task_spec)]
+    due = getattr(task_spec, "due_date", None)
+    if due and not is_literal(due):
+        texts.append((due, True))
+    if isinstance(getattr(task_spec, "script", None), str):
+        texts.append((task_spec.script, False))
+    problems = []
+    for text, expression in texts:
+        if expression and sandbox.cannot_run_away(text):
+            continue
+        try:
+            trial.evaluate(text, {}) if expression else trial.execute(text, {})
+        except sandbox.ScriptLimitExceeded as exc:
+            problems.append(f"{'an expression' if expression else 'a script'} that, tried once, {exc}"
+                            .replace("that, tried once, a definition", "that, tried once,"))
+        except Exception:  # noqa: S110 (it needs the case's data: tried for real when it runs)
+            pass
+    return problems
+
+
 def _expression_problems(task_spec) -> list[str]:
     """Every expression and script of a task spec must compile under the sandbox."""
-    # A gateway's conditions are SpiffWorkflow operators holding the expression text.
-    expressions = [condition.args[0] for condition, _ in getattr(task_spec, "cond_task_specs", []) if condition]
-    expressions += [text for text in (getattr(task_spec, "condition", None), getattr(task_spec, "cardinality", None),
-                                      getattr(getattr(task_spec, "event_definition", None), "expression", None))
-                    if isinstance(text, str)]
+    expressions = _expressions(task_spec)
     problems = [problem for text in expressions if (problem := _compile_problem(text))]
     script = getattr(task_spec, "script", None)
     if isinstance(script, str) and (problem := _compile_problem(script, expression=False)):
