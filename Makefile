@@ -1,11 +1,13 @@
-# make demo: set everything up and serve the demo on SQLite at http://127.0.0.1:5000 (with a timer worker)
+# make demo: set everything up and serve the demo on SQLite at http://127.0.0.1:$(PORT) (5000; with a timer worker)
 # make test: check the layers (lint-imports), then run the whole test suite (DATABASE_URL=postgresql://… runs it on PostgreSQL)
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+PORT ?= 5000
+CHROMIUM_PATH ?= /usr/bin/chromium
 export FLASK_APP := app
 
-.PHONY: setup demo test translations extract-messages
+.PHONY: setup demo test translations extract-messages chromium
 
 setup: $(VENV)/.installed node_modules/.installed translations
 
@@ -30,8 +32,21 @@ extract-messages: $(VENV)/.installed
 demo: setup
 	$(BIN)/flask db upgrade
 	$(BIN)/flask seed-demo
-	$(BIN)/flask timers run & trap 'kill $$!' EXIT INT TERM; SESSION_COOKIE_SECURE=0 $(BIN)/flask run --host 127.0.0.1 --port 5000
+	$(BIN)/flask timers run & trap 'kill $$!' EXIT INT TERM; SESSION_COOKIE_SECURE=0 $(BIN)/flask run --host 127.0.0.1 --port $(PORT)
 
-test: setup
+# The browser tests drive Debian's Chromium (Playwright cannot download its own browser here): install it
+# when it is missing and we may, else say the one command to run and stop before the tests.
+chromium:
+	@if [ ! -x "$(CHROMIUM_PATH)" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "Installing Debian's chromium for the browser tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "The browser tests need Chromium at $(CHROMIUM_PATH): run  sudo apt-get install chromium  (or set CHROMIUM_PATH)" >&2; \
+	    exit 1; \
+	  fi; \
+	fi
+
+test: setup chromium
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
