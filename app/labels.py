@@ -67,6 +67,10 @@ EVENTS = {
     "incident": _l("Incident: the definition failed"),
     "incident_resolved": _l("Incident resolved"),
     "instance_completed": _l("Case closed"),
+    # About no case: a process version (maker–checker).
+    "version_deployed": _l("Process version deployed"),
+    "version_approved": _l("Process version approved"),
+    "version_rejected": _l("Process version rejected"),
 }
 
 # Seed 004's customer tiers for early warning (app.domain.early_warning.tier_of).

@@ -9,7 +9,8 @@ his language) or nothing when he may:
     policy.require(...)                               # Forbidden with the message
 
 What a rule reads is the organisation (roles in units), the case's tasks and readers, and the dossier's
-territory and loans. Compliance reviewers read everything and change nothing.
+territory and loans. Compliance reviewers read everything and change nothing, but for one thing: as the
+second person of maker–checker they approve or reject a pending process version (APPROVE_VERSION).
 """
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from app.engine.models import OPEN, RUNNING, CaseReader, Instance, ProcessDefini
 from app.engine.plugins import (
     ACT,
     ADMINISTER,
+    APPROVE_VERSION,
     ATTACH,
     CLAIM,
     COMPLETE,
@@ -172,8 +174,21 @@ def _review(user, _subject=None, **_):
     return None if user.has_role(org.AUDITOR) or user.has_role(org.ADMIN) else _l("Only compliance reviewers may do this.")
 
 
-def _change(user, _subject=None, **_):
-    return READ_ONLY if is_reviewer(user) else None
+def _change(user, _subject=None, *, doing: str | None = None, **_):
+    """Whether a user may change anything (a request that writes; `doing` the action it is, if known):
+    never a compliance reviewer, but for his one change, approving or rejecting a pending process version."""
+    return READ_ONLY if is_reviewer(user) and doing != APPROVE_VERSION else None
+
+
+def _approve_version(user, definition: ProcessDefinition | None = None, **_):
+    """Maker–checker: a pending version of a sensitive process is approved (or rejected) by a second person,
+    another process administrator than the one who deployed it, or a compliance reviewer."""
+    if not (user.has_role(org.ADMIN) or user.has_role(org.AUDITOR)):
+        return _l("Only process administrators and compliance reviewers approve or reject a new version.")
+    if definition is not None and definition.deployed_by_id == user.id:
+        return _l("You deployed this version: another process administrator or a compliance reviewer must "
+                  "approve or reject it.")
+    return None
 
 
 # -- dossiers and reports ------------------------------------------------------------------------------
@@ -272,6 +287,7 @@ def _changes(rule: Callable) -> Callable:
 
 RULES: dict[str, Callable] = {
     VIEW: _view, VIEW_TASK: _view_task, DECIDE: _decide, ADMINISTER: _administer, REVIEW: _review, CHANGE: _change,
+    APPROVE_VERSION: _approve_version,
     **{action: _changes(rule) for action, rule in {
         START: _start, CLAIM: _claim, COMPLETE: _complete, ACT: _act, TAKE_OVER: _take_over, WITHDRAW: _withdraw,
         URGE: _urge, ATTACH: _attach, COPY: _copy}.items()},

@@ -152,6 +152,44 @@ def get_customer(code: str) -> Customer:
     return db.session.scalar(select(Customer).where(Customer.code == code))
 
 
+SECOND_ADMIN = "admin_b"
+
+
+@pytest.fixture
+def second_admin(app):
+    """Another process administrator besides `admin` (maker–checker's second person) for one test: his user
+    name. Made in the test's app context if one is pushed, else in one of its own (so that page requests
+    of a test without `ctx` each get theirs, and with them their signed-in user)."""
+    from contextlib import nullcontext
+
+    from flask import has_app_context
+
+    from app.domain import org
+    from app.engine.directory import Membership, OrgUnit, Role
+
+    def app_context():
+        return nullcontext() if has_app_context() else app.app_context()
+
+    with app_context():
+        unit = db.session.scalar(select(OrgUnit).where(OrgUnit.code == "hq_process"))
+        role = db.session.scalar(select(Role).where(Role.code == org.ADMIN))
+        other = User(username=SECOND_ADMIN, display_name="第二管理员", org_unit=unit,
+                     password_hash=app.extensions["accounts"].hash_password(demo.DEMO_PASSWORD))
+        other.memberships = [Membership(role=role, org_unit=unit)]
+        db.session.add(other)
+        db.session.commit()
+        user_id = other.id
+    yield SECOND_ADMIN
+    with app_context():
+        db.session.rollback()
+        clear_runtime_rows()  # events and tokens name him, and so do the versions he approved or rejected
+        db.session.execute(delete(ProcessDefinition)
+                           .where(ProcessDefinition.id.not_in(app.config["BASELINE_DEFINITIONS"])))
+        db.session.execute(delete(Membership).where(Membership.user_id == user_id))
+        db.session.execute(delete(User).where(User.id == user_id))
+        db.session.commit()
+
+
 @pytest.fixture
 def purchases(ctx):
     """Purchases in 2027, apart from the demo's: {code: tons} per month, 7,000 yuan a ton."""
@@ -286,3 +324,34 @@ def smtp_sink():
     sink.controller.start()
     yield sink
     sink.controller.stop()
+
+
+@pytest.fixture(scope="module")
+def base_url(app):
+    """The app served by a real threaded server on a free port, for the browser tests."""
+    import logging
+    import threading
+
+    from werkzeug.serving import make_server
+
+    # The server's request log would be written from its threads after pytest closed the captured
+    # stream of the test that caused it ("I/O operation on closed file"): only its warnings are kept.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's headless Chromium driven by Playwright."""
+    from browsing import ARGS, CHROMIUM
+    from playwright.sync_api import sync_playwright
+
+    assert Path(CHROMIUM).exists(), f"Chromium not found at {CHROMIUM} (apt-get install chromium)"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield browser
+        browser.close()

@@ -1,6 +1,7 @@
 """Process administration through the pages: only administrators; validation names the element;
 hostile XML is refused; a new version deploys while cases run, and each case keeps its version."""
 import io
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -138,7 +139,7 @@ def consent_all(engine, instance: Instance) -> Instance:
         engine.cases.complete(task.id, user, {"decision": "approve", "comment": "同意"})
 
 
-def test_a_new_version_deploys_while_cases_run_and_each_case_keeps_its_own(admin, engine):
+def test_a_new_version_deploys_while_cases_run_and_each_case_keeps_its_own(admin, engine, second_admin):
     before = start_case(engine)
     renamed = BORROWING.replace('name="业务部主管同意"', 'name="业务部主管审核"')
     upload = {"file": (io.BytesIO(renamed.encode()), "dossier_borrowing.bpmn")}
@@ -151,8 +152,13 @@ def test_a_new_version_deploys_while_cases_run_and_each_case_keeps_its_own(admin
                       data={**upload, "change_note": "业务部环节改称审核", "csrf_token": admin.csrf(
                           "/admin/processes/dossier_borrowing")}, content_type="multipart/form-data")
     assert versions() == [2, 1]
+    # Borrowing is a sensitive process: the version waits for a second person's approval (maker–checker).
+    assert definitions.latest_definition("dossier_borrowing").version == 1
+    engine.deployment.approve(definitions.pending_version("dossier_borrowing").id, get_user(second_admin))
+    db.session.expire_all()
     latest = definitions.latest_definition("dossier_borrowing")
-    assert (latest.change_note, latest.deployed_by.username) == ("业务部环节改称审核", "admin")
+    assert (latest.version, latest.change_note, latest.deployed_by.username, latest.approved_by.username) == (
+        2, "业务部环节改称审核", "admin", second_admin)
 
     after = start_case(engine, requester="rep_n1", customer="HD-E1-003")
     first, second = consent_all(engine, before), consent_all(engine, after)
@@ -318,7 +324,7 @@ def deploy_edit(engine, tmp_path, xml: str, name="dossier_borrowing.bpmn"):
     return engine.deployment.deploy_directory(tmp_path)
 
 
-def test_a_running_case_moves_to_the_new_version_when_the_diff_allows(engine, tmp_path):
+def test_a_running_case_moves_to_the_new_version_when_the_diff_allows(engine, tmp_path, monkeypatch):
     from app.engine.models import Event
     from app.errors import Conflict, InvalidData
     case = start_case(engine)  # waiting at the rep's consent, on version 1
@@ -340,6 +346,10 @@ def test_a_running_case_moves_to_the_new_version_when_the_diff_allows(engine, tm
 
     # A version without the step a case waits at: refused, the case stays where it was.
     waiting = start_case(engine, requester="rep_n1", customer="HD-E1-003")
+    # A version without the rep's consent (deploying refuses one since it checks the consents a loan needs,
+    # Process.check; here one deployed without that check, as versions from before it were).
+    processes = engine.extensions.processes
+    monkeypatch.setitem(processes, "dossier_borrowing", replace(processes["dossier_borrowing"], check=None))
     without_rep = without_the_reps_consent(BORROWING)
     assert deploy_edit(engine, tmp_path, without_rep), "the edited version deploys"
     with pytest.raises(Conflict, match="consent_territory_rep"):

@@ -1,67 +1,18 @@
 """The whole borrowing flow through the real pages in headless Chromium."""
-import logging
-import os
 import re
-import threading
-from pathlib import Path
 
 import pytest
+from browsing import ARTIFACTS, sign_in
 from conftest import get_customer, get_user
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
 from app import db
 from app.calendar import clock
 from app.domain.star_rating import previous_month
 from app.engine.models import OPEN, Instance, Task
 
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
-
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def base_url(app):
-    # The server's request log would be written from its threads after pytest closed the captured
-    # stream of the test that caused it ("I/O operation on closed file"): only its warnings are kept.
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    assert Path(CHROMIUM).exists(), f"Chromium not found at {CHROMIUM} (apt-get install chromium)"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield browser
-        browser.close()
-
-
-def sign_in(browser, base_url, username, phone=False):
-    context = browser.new_context(viewport={"width": 390, "height": 844} if phone else None)
-    page = context.new_page()
-    page.goto(f"{base_url}/login")
-    page.fill("#username", username)
-    page.fill("#password", "demo")
-    page.locator("main").get_by_role("button", name="登录").click()
-    expect(page.get_by_test_id("current-user")).to_contain_text(username)
-    return page
-
-
-def problems_of(page) -> list[str]:
-    """Script errors and CSP refusals the page reports from now on (an empty list while all is well)."""
-    problems: list[str] = []
-    page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
-    page.on("pageerror", lambda error: problems.append(str(error)))
-    return problems
 
 
 def consent_first_task(page, base_url, comment, claim=False):
@@ -256,6 +207,27 @@ def test_an_administrator_adds_a_step_in_the_modeler_and_new_cases_take_it(brows
     expect(admin.get_by_test_id("modeler-outcome").locator(".alert-success")).to_contain_text("2")
     admin.screenshot(path=ARTIFACTS / "modeler.png", full_page=True)
 
+    # Borrowing is sensitive: the version waits until a second person, here the compliance reviewer,
+    # approves it on the process page, having seen what changed.
+    admin.goto(f"{base_url}/admin/processes/dossier_borrowing")
+    expect(admin.get_by_test_id("pending-version")).to_contain_text(task_id)
+    expect(admin.get_by_test_id("review-refused")).to_be_visible()  # not by the one who deployed it
+    with app.app_context():
+        assert engine_of(app).cases.start("dossier_borrowing", get_user("rep_e2"), {
+            "customer_id": get_customer("HD-E1-001").id, "purpose": "核对合同", "days": 2}).definition.version == 1
+    for phone in (False, True):
+        auditor = sign_in(browser, base_url, "auditor", phone=phone)
+        auditor.goto(f"{base_url}/admin/processes")
+        expect(auditor.get_by_test_id("pending-badge")).to_be_visible()
+        auditor.goto(f"{base_url}/admin/processes/dossier_borrowing")
+        expect(auditor.get_by_test_id("pending-version").get_by_test_id("diff")).to_contain_text(task_id)
+        auditor.screenshot(path=ARTIFACTS / f"version-pending{'-phone' if phone else ''}.png", full_page=True)
+        if phone:
+            auditor.get_by_test_id("review-version").locator("button.btn-success").click()
+            expect(auditor.locator(".alert-success")).to_be_visible()
+            auditor.screenshot(path=ARTIFACTS / "version-approved-phone.png", full_page=True)
+        auditor.context.close()
+
     with app.app_context():
         engine = app.extensions["engine"]
         instance = engine.cases.start("dossier_borrowing", get_user("rep_e2"),
@@ -270,6 +242,10 @@ def test_an_administrator_adds_a_step_in_the_modeler_and_new_cases_take_it(brows
         engine.cases.complete(first.id, get_user("mgr_east"), {"decision": "approve", "comment": "可以"})
         assert open_task().spec_id == "consent_territory_rep"  # and on through the rest of the flow
         assert db.session.get(Instance, instance.id).status == "running"
+
+
+def engine_of(app):
+    return app.extensions["engine"]
 
 
 def test_the_decision_table_editor_shows_the_star_suggestion_table(browser, base_url):

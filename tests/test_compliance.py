@@ -11,8 +11,8 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import browsing
 import pytest
-import test_browser
 from conftest import case_entries, fire_due, get_customer, get_user
 from flask import current_app
 from openpyxl import load_workbook
@@ -326,15 +326,14 @@ def test_reviewers_change_nothing(app, api, one_case):
 
 # -- in a browser ------------------------------------------------------------------------------------
 
-base_url, browser = test_browser.base_url, test_browser.browser  # its fixtures
 
 
 @pytest.mark.browser
 def test_a_reviewer_finds_a_closed_loan_sees_its_path_and_files_its_pdf(cases, browser, base_url, tmp_path):
     approved_id = cases["approved"].id
     db.session.rollback()  # SQLite: the pages' server must not wait on this session's transaction
-    page = test_browser.sign_in(browser, base_url, "auditor")
-    problems = test_browser.problems_of(page)
+    page = browsing.sign_in(browser, base_url, "auditor")
+    problems = browsing.problems_of(page)
     page.get_by_role("link", name="合规审查").click()
     page.fill("#customer", "HD-E1-001")
     page.select_option("#outcome", "approved")
@@ -354,8 +353,8 @@ def test_a_reviewer_finds_a_closed_loan_sees_its_path_and_files_its_pdf(cases, b
     expect(page.get_by_test_id("timeline")).to_contain_text("同意，仅限拜访准备")
     expect(page.get_by_test_id("loan-reads")).to_contain_text("李娜")
     if os.environ.get("SCREENSHOTS"):
-        test_browser.ARTIFACTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(test_browser.ARTIFACTS / "compliance-case.png"), full_page=True)
+        browsing.ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(browsing.ARTIFACTS / "compliance-case.png"), full_page=True)
 
     with page.expect_download() as download:
         page.get_by_test_id("dossier-pdf").click()

@@ -33,7 +33,7 @@ def stored() -> tuple[int, int, int]:
     """How many versions there are, and the star rating's and the borrowing's newest version numbers."""
     db.session.expire_all()
     return (db.session.scalar(select(func.count(ProcessDefinition.id))),
-            definitions.latest_definition("star_rating").version, definitions.latest_definition(KEY).version)
+            definitions.newest_version("star_rating").version, definitions.newest_version(KEY).version)
 
 
 def edited(old: str, new: str, xml: str = BORROWING) -> str:

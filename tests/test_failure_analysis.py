@@ -11,8 +11,8 @@ import re
 from datetime import date, datetime, timedelta
 from types import SimpleNamespace
 
+import browsing
 import pytest
-import test_browser
 from conftest import Browser, get_customer, get_user
 from flask import has_app_context
 from sqlalchemy import delete, select
@@ -25,8 +25,6 @@ from app.domain.complaints import Complaint
 from app.engine.models import Instance, ProcessDefinition
 from app.errors import Forbidden
 from app.policy import ANALYSE_COMPLAINTS, analysable_branches
-
-base_url, browser = test_browser.base_url, test_browser.browser  # its fixtures, for the phone test
 
 
 def at(text: str) -> datetime:
@@ -384,8 +382,8 @@ def test_csv_cells_cannot_be_formulas(pages, complaint):
 @pytest.mark.browser
 def test_charts_are_drawn_and_the_page_fits_a_phone(browser, base_url, complaint):
     five_complaints(complaint)
-    page = test_browser.sign_in(browser, base_url, "deputy_gm", phone=True)
-    problems = test_browser.problems_of(page)
+    page = browsing.sign_in(browser, base_url, "deputy_gm", phone=True)
+    problems = browsing.problems_of(page)
     page.goto(f"{base_url}/complaints/analysis")
     drawn = page.evaluate("() => ['chart-categories', 'chart-months'].map("
                           "(id) => window.Chart.getChart(id) && window.Chart.getChart(id).data.datasets[0].data)")
@@ -393,7 +391,7 @@ def test_charts_are_drawn_and_the_page_fits_a_phone(browser, base_url, complaint
     assert page.evaluate("() => document.documentElement.scrollWidth") <= 390  # no sideways scrolling
     if os.environ.get("SCREENSHOTS"):
         page.wait_for_timeout(1200)  # the charts' animation
-        test_browser.ARTIFACTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(test_browser.ARTIFACTS / "failure-analysis-phone.png"), full_page=True)
+        browsing.ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(browsing.ARTIFACTS / "failure-analysis-phone.png"), full_page=True)
     assert problems == []  # no script error, no CSP refusal
     page.context.close()

@@ -23,6 +23,7 @@ from app.engine.models import OPEN, RUNNING, Instance, Task
 from app.engine.plugins import (
     ACT,
     ADMINISTER,
+    APPROVE_VERSION,
     ATTACH,
     CLAIM,
     COMPLETE,
@@ -98,6 +99,9 @@ TABLE: dict[str, tuple[str, dict, frozenset[str]]] = {
     ADMINISTER: (None, {}, frozenset({"admin"})),
     REVIEW: (None, {}, frozenset({"auditor", "admin"})),
     CHANGE: (None, {}, EVERYONE - {"auditor"}),
+    # Maker–checker on a version (here one from processes/, deployed by nobody): a second person, an
+    # administrator or a compliance reviewer (the deployer himself may not: tests/test_version_approval.py).
+    APPROVE_VERSION: ("borrowing", {}, frozenset({"auditor", "admin"})),
     # Dossiers and reports.
     READ_DOSSIER: ("HD-E1-001", {}, frozenset({"rep_e1"})),
     EDIT_DOSSIER: ("HD-E1-001", {}, frozenset({"rep_e1"})),

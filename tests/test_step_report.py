@@ -11,8 +11,8 @@ import re
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
+import browsing
 import pytest
-import test_browser
 from conftest import Browser, fire_due, get_customer, get_user
 from sqlalchemy import event, func, select
 from test_failure_analysis import english, read_csv
@@ -24,8 +24,6 @@ from app.engine.definitions import latest_definitions
 from app.engine.models import OPEN, Event, Task
 from app.exports import to_csv
 from app.read import step_report
-
-base_url, browser = test_browser.base_url, test_browser.browser  # its fixtures, for the phone test
 
 BORROWING, DEADLINES, COMPLAINTS = "dossier_borrowing", "consent_with_deadlines", "complaint_handling"
 REP_STEP, BUSINESS_STEP, MANAGER_STEP = (
@@ -412,15 +410,15 @@ def test_nobody_but_reviewers_and_administrators_sees_it(app, pages):
 @pytest.mark.browser
 def test_charts_are_drawn_and_the_page_fits_a_phone(app, browser, base_url):
     run_march(app)
-    page = test_browser.sign_in(browser, base_url, "auditor", phone=True)
-    problems = test_browser.problems_of(page)
+    page = browsing.sign_in(browser, base_url, "auditor", phone=True)
+    problems = browsing.problems_of(page)
     page.goto(f"{base_url}/compliance/reports")
     drawn = page.evaluate(f"() => Chart.getChart('chart-{BORROWING}').data.datasets.map((d) => d.data)")
     assert drawn == [[2.5, 49, None], [4.4, 86.6, None]]  # tenths of hours
     assert page.evaluate("() => document.documentElement.scrollWidth") <= 390  # no sideways scrolling
     if os.environ.get("SCREENSHOTS"):
         page.wait_for_timeout(1200)  # the charts' animation
-        test_browser.ARTIFACTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(test_browser.ARTIFACTS / "step-report-phone.png"), full_page=True)
+        browsing.ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(browsing.ARTIFACTS / "step-report-phone.png"), full_page=True)
     assert problems == []  # no script error, no CSP refusal
     page.context.close()

@@ -214,7 +214,8 @@ def history(customer_id: int) -> list[CreditRating]:
 
 FLOW = Flow(
     name="credit_rating",
-    processes={PROCESS_KEY: Process(start=prepare_start, scheduled=scheduled_starts, starters=frozenset({org.ADMIN}))},
+    processes={PROCESS_KEY: Process(start=prepare_start, scheduled=scheduled_starts, starters=frozenset({org.ADMIN}),
+                                  sensitive=True)},
     forms="forms.credit_rating",
     services={"grade_customer": grade, "reclassify_customer": classify},
     tables=(CreditRating,),

@@ -5,7 +5,9 @@ Each event stores the SHA-256 of the previous event of its case (`prev_hash`) an
 SHA-256(prev_hash + canonical content). Chains are per case, so cases never wait on each other to
 append; a checkpoint (`flask audit checkpoint`, from cron) records every chain's head and is itself
 chained to the previous checkpoint, so that removing a case's newest events is caught too.
-`flask audit verify` walks it all and names the first event that was altered, removed or inserted.
+Events about no case (a process version deployed, approved or rejected) form one more chain, of the
+events whose `instance_id` is NULL. `flask audit verify` walks it all and names the first event that
+was altered, removed or inserted.
 The canonical content and the chaining are simple enough to check outside the company with
 `tools/verify_audit.py` over an export (`flask audit export`).
 """
@@ -16,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import orjson
-from sqlalchemy import String, func, insert, select
+from sqlalchemy import String, func, insert, select, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app import db
@@ -24,6 +26,8 @@ from app.db_types import JSONDoc, UTCDateTime
 from app.engine.models import Event, Instance
 
 GENESIS = "0" * 64  # the prev_hash of a case's first event, and of the first checkpoint
+CASELESS = "none"  # a checkpoint's key for the chain of events about no case
+CASELESS_LOCK = 0x61756469  # PostgreSQL advisory lock taken to append to that chain
 
 
 def canonical(event: dict) -> bytes:
@@ -40,28 +44,41 @@ def digest(prev_hash: str, event: dict) -> str:
     return hashlib.sha256(prev_hash.encode() + canonical(event)).hexdigest()
 
 
-def append(instance: Instance, rows: list[dict]) -> None:
+def append(instance: Instance | None, rows: list[dict]) -> None:
     """Insert events of one case (one statement), each chained to the one before; the case's chain
-    head moves with them, in the same transaction (and under the case's version lock)."""
+    head moves with them, in the same transaction (and under the case's version lock).
+
+    Without a case (`instance` None: a process version deployed, approved or rejected), the events go on
+    the chain of events about no case, after its newest event; writers of that chain take turns (on
+    PostgreSQL a transaction-scoped advisory lock, on SQLite the database's one writer)."""
     if not rows:
         return
-    head = instance.chain_head or GENESIS
+    if instance is None:
+        if db.dialect() == "postgresql":
+            db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CASELESS_LOCK})
+        head = db.session.scalar(select(Event.hash).where(Event.instance_id.is_(None))
+                                 .order_by(Event.id.desc()).limit(1)) or GENESIS
+    else:
+        head = instance.chain_head or GENESIS
     for row in rows:
         row.setdefault("task_id", None)
+        row.setdefault("instance_id", None)
         row["prev_hash"], row["hash"] = head, digest(head, row)
         head = row["hash"]
-    instance.chain_head = head
+    if instance is not None:
+        instance.chain_head = head
     db.session.execute(insert(Event), rows)
 
 
 class Checkpoint(db.Model):
-    """Every case chain's head at one moment, itself chained to the previous checkpoint."""
+    """Every case chain's head (and that of the events about no case) at one moment, itself chained to
+    the previous checkpoint."""
 
     __tablename__ = "audit_checkpoints"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime())
-    heads: Mapped[dict] = mapped_column(JSONDoc)  # {instance id: [last event id, its hash]}
+    heads: Mapped[dict] = mapped_column(JSONDoc)  # {instance id (or CASELESS): [last event id, its hash]}
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
 
@@ -74,9 +91,10 @@ def _checkpoint_digest(prev_hash: str, at: datetime, heads: dict) -> str:
 def checkpoint(now: datetime) -> Checkpoint:
     """Seal every case chain's current head."""
     newest = (select(Event.instance_id, func.max(Event.id).label("last_id"))
-              .where(Event.instance_id.is_not(None)).group_by(Event.instance_id).subquery())
-    heads = {str(instance_id): [event_id, event_hash] for instance_id, event_id, event_hash in db.session.execute(
-        select(newest.c.instance_id, Event.id, Event.hash).join(Event, Event.id == newest.c.last_id))}
+              .group_by(Event.instance_id).subquery())
+    heads = {CASELESS if instance_id is None else str(instance_id): [event_id, event_hash]
+             for instance_id, event_id, event_hash in db.session.execute(
+                 select(newest.c.instance_id, Event.id, Event.hash).join(Event, Event.id == newest.c.last_id))}
     previous = db.session.scalar(select(Checkpoint).order_by(Checkpoint.id.desc()).limit(1))
     prev_hash = previous.hash if previous else GENESIS
     sealed = Checkpoint(at=now, heads=heads, prev_hash=prev_hash, hash=_checkpoint_digest(prev_hash, now, heads))
@@ -149,7 +167,7 @@ def _verify_checkpoints(chains: dict) -> list[Finding]:
         for instance_id, (event_id, event_hash) in sealed.heads.items():
             event = by_id.get(event_id)
             if event is None or event.hash != event_hash:
-                findings.append(Finding(event_id, int(instance_id),
+                findings.append(Finding(event_id, None if instance_id == CASELESS else int(instance_id),
                                         f"no longer the event checkpoint {sealed.id} sealed for this case"))
         prev_hash = sealed.hash
     return findings

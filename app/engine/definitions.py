@@ -176,9 +176,11 @@ def _start_form_key(process: etree._Element) -> str | None:
 
 
 def deploy(xml: str, source_name: str, now, find_problems, dmn_files: dict[str, str] | None = None,
-           deployed_by_id: int | None = None, change_note: str = "", key: str | None = None
-           ) -> list[ProcessDefinition]:
-    """Deploy every executable process of one BPMN document; returns the versions it created.
+           deployed_by_id: int | None = None, change_note: str = "", key: str | None = None,
+           takes_effect: bool = True) -> list[ProcessDefinition]:
+    """Deploy every executable process of one BPMN document; returns the versions it created, in force at
+    once or (`takes_effect=False`) pending a second person's approval. A document the same as the version
+    in force creates nothing.
 
     `dmn_files` ({file name: xml}) are where decisions may come from; the ones a process uses
     become part of its version (a changed decision table is a new version of the process).
@@ -213,15 +215,15 @@ def deploy(xml: str, source_name: str, now, find_problems, dmn_files: dict[str, 
         used = {name: dmn_files[name] for name in sorted(
             {parser.dmn_parsers[ref].filename for ref in _decision_refs(process)})}
         content_hash = hashlib.sha256("\n".join([xml, *used.values()]).encode()).hexdigest()
-        latest = db.session.scalar(select(ProcessDefinition).where(ProcessDefinition.key == key)
-                                   .order_by(ProcessDefinition.version.desc()).limit(1))
-        if latest is not None and latest.content_hash == content_hash:
+        current = latest_definition(key)
+        if current is not None and current.content_hash == content_hash:
             continue
+        newest = newest_version(key)
         definition = ProcessDefinition(
-            key=key, version=(latest.version + 1) if latest else 1, name=process.get("name") or key,
+            key=key, version=(newest.version + 1) if newest else 1, name=process.get("name") or key,
             content_hash=content_hash, bpmn_xml=xml, source_name=source_name, dmn_xml=used,
             start_form_key=start_form, schedule=schedule, deployed_at=now, deployed_by_id=deployed_by_id,
-            change_note=change_note)
+            change_note=change_note, approved_at=now if takes_effect else None)
         db.session.add(definition)
         created.append(definition)
     db.session.flush()
@@ -274,9 +276,13 @@ def _canonical(element: etree._Element) -> tuple:
                   if isinstance(child.tag, str)))
 
 
+APPROVED = ProcessDefinition.approved_at.is_not(None)
+
+
 def latest_definitions() -> list[ProcessDefinition]:
+    """The version in force of each process: its newest approved one."""
     newest = (select(ProcessDefinition.key, func.max(ProcessDefinition.version).label("version"))
-              .group_by(ProcessDefinition.key).subquery())
+              .where(APPROVED).group_by(ProcessDefinition.key).subquery())
     return list(db.session.scalars(
         select(ProcessDefinition).join(newest, (ProcessDefinition.key == newest.c.key)
                                        & (ProcessDefinition.version == newest.c.version))
@@ -284,7 +290,7 @@ def latest_definitions() -> list[ProcessDefinition]:
 
 
 def versions(key: str) -> list[ProcessDefinition]:
-    """Every deployed version of a process, newest first."""
+    """Every deployed version of a process, pending and rejected ones too, newest first."""
     return list(db.session.scalars(select(ProcessDefinition).where(ProcessDefinition.key == key)
                                    .order_by(ProcessDefinition.version.desc())))
 
@@ -295,8 +301,39 @@ def version(key: str, number: int) -> ProcessDefinition | None:
 
 
 def latest_definition(key: str) -> ProcessDefinition | None:
+    """The version in force: new cases start on it (the newest approved one)."""
+    return db.session.scalar(select(ProcessDefinition).where(ProcessDefinition.key == key, APPROVED)
+                             .order_by(ProcessDefinition.version.desc()).limit(1))
+
+
+def newest_version(key: str) -> ProcessDefinition | None:
+    """The newest version of a process, whether in force, pending or rejected (the next one's number)."""
     return db.session.scalar(select(ProcessDefinition).where(ProcessDefinition.key == key)
                              .order_by(ProcessDefinition.version.desc()).limit(1))
+
+
+def _pending_after_current():
+    """Pending versions newer than their process's version in force (one that is older can no longer
+    take effect)."""
+    current = (select(ProcessDefinition.key, func.max(ProcessDefinition.version).label("version"))
+               .where(APPROVED).group_by(ProcessDefinition.key).subquery())
+    return (select(ProcessDefinition).outerjoin(current, ProcessDefinition.key == current.c.key)
+            .where(ProcessDefinition.approved_at.is_(None), ProcessDefinition.rejected_at.is_(None),
+                   (current.c.version.is_(None)) | (ProcessDefinition.version > current.c.version))
+            .order_by(ProcessDefinition.key, ProcessDefinition.version.desc()))
+
+
+def pending_version(key: str) -> ProcessDefinition | None:
+    """The version of a process waiting for a second person's approval, if any."""
+    return db.session.scalar(_pending_after_current().where(ProcessDefinition.key == key).limit(1))
+
+
+def pending_versions() -> dict[str, ProcessDefinition]:
+    """Every process's version waiting for approval, by process key."""
+    found: dict[str, ProcessDefinition] = {}
+    for definition in db.session.scalars(_pending_after_current()):
+        found.setdefault(definition.key, definition)
+    return found
 
 
 @dataclass(frozen=True)

@@ -1,16 +1,26 @@
 """Deploying process definitions: the files of processes/, or a document edited in the modeler or
 uploaded, each checked against what the application plugged in (app.engine.validation) and versioned
-by content (app.engine.definitions). A scheduled process's wake-up follows its newest version."""
+by content (app.engine.definitions). A scheduled process's wake-up follows its version in force.
+
+Files of processes/ (the command line: how the application is installed) take effect at once. A
+document deployed from the administration pages takes effect at once too, unless its process is
+sensitive (`Process.sensitive`): then it waits for a second person's approval (maker–checker). Both the
+deployment and the approval or rejection are in the audit trail, as events about no case."""
 from __future__ import annotations
 
 from functools import partial
 from pathlib import Path
 
+from sqlalchemy import update
+
 from app import db
-from app.engine import definitions, schedules, validation
+from app.engine import audit, definitions, schedules, validation
 from app.engine.directory import User
 from app.engine.models import ProcessDefinition
+from app.engine.plugins import APPROVE_VERSION
 from app.engine.unit_of_work import UnitOfWork
+from app.errors import Conflict, InvalidData, NotFound
+from app.i18n import _l
 
 
 class Deployment:
@@ -49,24 +59,95 @@ class Deployment:
     def deploy_document(self, xml: str, source_name: str, key: str, user: User, change_note: str,
                         dmn_files: dict[str, str]) -> ProcessDefinition:
         """Deploy an edited or uploaded BPMN document of process `key` as its next version: new cases
-        start on it, running ones stay on theirs."""
+        start on it, running ones stay on theirs. A sensitive process's version waits, pending, until a
+        second person approves it (`approve`); until then new cases start on the version in force, and
+        another version cannot be deployed. The deployment is in the audit trail."""
+        sensitive = self.uow.ext.sensitive(key)
         try:
-            definition = self._deploy_document(xml, source_name, key, user, change_note, dmn_files)
+            if sensitive and (waiting := definitions.pending_version(key)) is not None:
+                raise Conflict(_l("Version %(version)s waits for approval: it must be approved or rejected before "
+                                  "another version is deployed.", version=waiting.version))
+            definition = self._deploy_document(xml, source_name, key, user, change_note, dmn_files,
+                                               takes_effect=not sensitive)
+            self._record(definition, "version_deployed", user, definition.deployed_at,
+                         {"change_note": change_note, "content_hash": definition.content_hash,
+                          "pending": definition.is_pending})
             db.session.commit()
         except Exception:
             db.session.rollback()
             raise
         return definition
 
-    def _deploy_document(self, xml, source_name, key, user, change_note, dmn_files, allow_unchanged=False):
+    def _deploy_document(self, xml, source_name, key, user, change_note, dmn_files, allow_unchanged=False,
+                         takes_effect=True):
         now = self.uow.clock.now()
         created = [d for d in definitions.deploy(xml, source_name, now, self._problems, dmn_files,
                                                  deployed_by_id=user.id if user else None, change_note=change_note,
-                                                 key=key)
+                                                 key=key, takes_effect=takes_effect)
                    if d.key == key]
         if not created:
             if allow_unchanged:
                 return None
             raise definitions.DefinitionError("nothing changed: this is the deployed version")
-        schedules.sync(created[0], now)
+        if takes_effect:
+            schedules.sync(created[0], now)
         return created[0]
+
+    # -- maker–checker -----------------------------------------------------------------------------
+
+    def approve(self, definition_id: int, user: User) -> ProcessDefinition:
+        """A second person approves a pending version: it takes effect (new cases start on it, a
+        schedule follows it). Another process administrator than its deployer, or a compliance reviewer
+        (the policy's APPROVE_VERSION)."""
+        def change() -> ProcessDefinition:
+            definition, now = self._pending(definition_id, user, approving=True), self.uow.clock.now()
+            self._decide(definition, approved_at=now, approved_by_id=user.id)
+            schedules.sync(definition, now)
+            self._record(definition, "version_approved", user, now, {"deployed_by_id": definition.deployed_by_id})
+            return definition
+        return self.uow.run(change)
+
+    def reject(self, definition_id: int, user: User, reason: str) -> ProcessDefinition:
+        """A second person rejects a pending version, with his reason: the version in force stays."""
+        def change() -> ProcessDefinition:
+            definition, now = self._pending(definition_id, user), self.uow.clock.now()
+            if not (reason or "").strip():
+                message = _l("Give the reason for the rejection: it goes into the audit trail.")
+                raise InvalidData(message, {"reason": [message]})
+            self._decide(definition, rejected_at=now, rejected_by_id=user.id, rejected_reason=reason.strip())
+            self._record(definition, "version_rejected", user, now,
+                         {"deployed_by_id": definition.deployed_by_id, "reason": reason.strip()})
+            return definition
+        return self.uow.run(change)
+
+    def _pending(self, definition_id: int, user: User, approving: bool = False) -> ProcessDefinition:
+        definition = db.session.get(ProcessDefinition, definition_id)
+        if definition is None:
+            raise NotFound(_l("No such version."))
+        self.uow.require(user, APPROVE_VERSION, definition)
+        if not definition.is_pending:
+            raise Conflict(_l("This version no longer waits for approval."))
+        current = definitions.latest_definition(definition.key)
+        if approving and current is not None and current.version > definition.version:
+            raise Conflict(_l("Version %(version)s took effect after this one was deployed: this one can no longer "
+                              "take effect; reject it.", version=current.version))
+        return definition
+
+    @staticmethod
+    def _decide(definition: ProcessDefinition, **values) -> None:
+        """Approve or reject, once: of two people deciding at the same moment, the second is refused."""
+        decided = db.session.execute(
+            update(ProcessDefinition).where(ProcessDefinition.id == definition.id,
+                                            ProcessDefinition.approved_at.is_(None),
+                                            ProcessDefinition.rejected_at.is_(None)).values(**values)
+            .execution_options(synchronize_session=False))
+        if decided.rowcount != 1:
+            raise Conflict(_l("This version no longer waits for approval."))
+        db.session.refresh(definition)
+
+    @staticmethod
+    def _record(definition: ProcessDefinition, event_type: str, user: User | None, now, data: dict) -> None:
+        """An event about a version, on the audit trail's chain of events about no case."""
+        audit.append(None, [{"type": event_type, "actor_id": user.id if user else None, "at": now,
+                             "data": {"process_key": definition.key, "version": definition.version,
+                                      "definition_id": definition.id, **data}}])

@@ -129,6 +129,12 @@ class CaseLifecycle:
         workflow = uow.load(instance, case)
         first = next(t for t in workflow.get_tasks() if isinstance(t.task_spec, StartEvent)
                      and t.workflow is workflow)
+        # The start event takes its parents' data when it runs again: the revised request goes there too
+        # (else the old request would come back over it).
+        ancestor = first.parent
+        while ancestor is not None:
+            ancestor.data.update(new_data)
+            ancestor = ancestor.parent
         reset(workflow, first.id, data={**workflow.task_tree.data, **new_data})
         instance.start_data = {**instance.start_data, **new_data}
         side.state, side.completed_at, side.completed_by_id = DONE, case.now, user.id

@@ -30,7 +30,11 @@ LIVE = "state IN ('open', 'held')"
 
 
 class ProcessDefinition(db.Model):
-    """One version of one process. Immutable once deployed; versions are decided by content."""
+    """One version of one process. Its content never changes once deployed; versions are decided by
+    content. A version takes effect when it is approved (`approved_at`): at once, or, for a sensitive
+    process deployed from the administration pages, when a second person approves it (maker–checker);
+    until then it is pending, and a rejection (`rejected_at`, with its reason) keeps it from ever
+    taking effect. New cases start on the newest approved version."""
 
     __tablename__ = "process_definitions"
     __table_args__ = (UniqueConstraint("key", "version"),)
@@ -53,8 +57,22 @@ class ProcessDefinition(db.Model):
     # Who deployed it and why (None: deployed from processes/ by the command line).
     deployed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     change_note: Mapped[str] = mapped_column(Text, default="")
+    # When it took effect, and who approved it (None: it needed nobody, e.g. deployed from processes/).
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # A pending version refused by the second person, with his reason: it never takes effect.
+    rejected_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    rejected_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    rejected_reason: Mapped[str | None] = mapped_column(Text)
 
-    deployed_by: Mapped[User | None] = relationship()
+    deployed_by: Mapped[User | None] = relationship(foreign_keys=[deployed_by_id])
+    approved_by: Mapped[User | None] = relationship(foreign_keys=[approved_by_id])
+    rejected_by: Mapped[User | None] = relationship(foreign_keys=[rejected_by_id])
+
+    @property
+    def is_pending(self) -> bool:
+        """Waiting for a second person's approval."""
+        return self.approved_at is None and self.rejected_at is None
 
 
 class Instance(db.Model):

@@ -61,6 +61,17 @@ class AssignmentError(Exception):
     """A rule found nobody; the case cannot go on until the organisation is fixed."""
 
 
+class ServiceRefused(Exception):
+    """A service refuses what the case asks of it, whatever its definition says (a loan without the
+    consents the company requires, say). Like a definition's fault, nothing of the step is kept and it
+    becomes an incident on the service task's element (`element`, noted by the engine)."""
+
+    def __init__(self, message):
+        super().__init__(str(message))
+        self.message = message
+        self.element: str | None = None
+
+
 def group_rules(text: str | None) -> list[str]:
     """The rules of a `camunda:candidateGroups` value (or a `readers` property), in order."""
     return [rule.strip() for rule in (text or "").split(",") if rule.strip()]
@@ -94,6 +105,9 @@ class Process:
     # check(specs) → [Problem]: what any version of the process must keep (deploying refuses one that
     # does not), e.g. the consents a loan may not be granted without.
     check: Callable[[list], list] | None = None
+    # Maker–checker: a version deployed from the administration pages takes effect only once a second
+    # person (another process administrator, or a compliance reviewer) has approved it (APPROVE_VERSION).
+    sensitive: bool = False
 
 
 @dataclass(frozen=True)
@@ -121,6 +135,7 @@ class Flow:
 VIEW, START, CLAIM, DECIDE, COMPLETE, ACT = "view", "start", "claim", "decide", "complete", "act"
 TAKE_OVER = "take_over"
 WITHDRAW, URGE, ATTACH, COPY, ADMINISTER = "withdraw", "urge", "attach", "copy", "administer"
+APPROVE_VERSION = "approve_version"  # approve or reject a pending version of a sensitive process
 Permission = Callable[..., Any]
 
 
@@ -204,3 +219,7 @@ class Extensions:
     def starters(self, process_key: str) -> frozenset[str] | None:
         process = self.processes.get(process_key)
         return process.starters if process else None
+
+    def sensitive(self, process_key: str) -> bool:
+        process = self.processes.get(process_key)
+        return bool(process and process.sensitive)

@@ -4,7 +4,8 @@
     engine.cases        start, claim, complete, attach            (app.engine.lifecycle)
     engine.operations   transfer, signers, send back, withdraw, urge, copy   (app.engine.operations)
     engine.admin        suspend, resume, terminate, reassign, migrate, incidents   (app.engine.administration)
-    engine.deployment   deploy files and documents, check a document   (app.engine.deployment)
+    engine.deployment   deploy files and documents, check a document, approve or reject a pending
+                        version of a sensitive process (maker–checker)   (app.engine.deployment)
     engine.timers       fire due timers and schedules             (app.engine.timers)
 """
 from __future__ import annotations

@@ -20,6 +20,7 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.specs.defaults import EndEvent
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -29,8 +30,8 @@ from app.engine import audit, decisions, definitions, projection, sandbox, seria
 from app.engine.attachments import FileStore
 from app.engine.directory import User
 from app.engine.isolation import Evaluators, Limits
-from app.engine.models import COMPLETED, DONE, HELD, OPEN, RUNNING, Incident, Instance, Task
-from app.engine.plugins import Extensions, ServiceCall
+from app.engine.models import COMPLETED, DONE, HELD, OPEN, RUNNING, Event, Incident, Instance, Task
+from app.engine.plugins import Extensions, ServiceCall, ServiceRefused
 from app.errors import Conflict, DefinitionFault, Forbidden, NotFound
 from app.i18n import _l
 
@@ -58,7 +59,12 @@ class CaseScriptEngine(PythonScriptEngine):
         decision = task.task_spec.decision
         decide = (lambda inputs: decisions.apply(decision, task.workflow, inputs)) if decision else None
         handler = self.case.uow.ext.services[topic]
-        task.data.update(handler(ServiceCall(task.data, self.case, decide, task.task_spec.properties)) or {})
+        try:
+            result = handler(ServiceCall(task.data, self.case, decide, task.task_spec.properties))
+        except ServiceRefused as exc:
+            exc.element = task.task_spec.name
+            raise
+        task.data.update(result or {})
 
 
 def _noting_where(task, run, text, external_context):
@@ -103,6 +109,16 @@ class CaseContext:
         """Run `callback` once this operation's task rows are written (a reminder names tasks that a
         boundary timer, fired in the same step, has not yet seen as rows)."""
         self.after_sync.append(callback)
+
+    def history(self) -> list[tuple[str, int | None, int | None, dict]]:
+        """The case's events so far, oldest first, this operation's own (not yet written) included, as
+        (type, task id, actor id, data): what a service may judge the case by."""
+        saved = db.session.execute(select(Event.type, Event.task_id, Event.actor_id, Event.data)
+                                   .where(Event.instance_id == self.instance.id).order_by(Event.id)).all()
+        actor_id = self.actor.id if self.actor else None
+        return [tuple(row) for row in saved] + [
+            (event_type, task.id if task else None, None if system else actor_id, data)
+            for event_type, data, task, system in self.events]
 
     def event_rows(self) -> list[dict]:
         """The recorded events as rows, once their tasks have ids (after a flush)."""
@@ -158,11 +174,15 @@ class UnitOfWork:
                 if not db.is_write_conflict(exc):
                     raise
                 log.info("another writer came first, replaying (attempt %s)", attempt)
-            except (sandbox.ScriptLimitExceeded, SpiffWorkflowException) as exc:
+            except (sandbox.ScriptLimitExceeded, SpiffWorkflowException, ServiceRefused) as exc:
                 db.session.rollback()
                 if incident is None:
                     raise DefinitionFault(_l("The process definition failed: %(why)s", why=str(exc))) from None
                 recorded = self.record_incident(incident(), exc)
+                if isinstance(exc, ServiceRefused):
+                    raise DefinitionFault(_l("“%(element)s” refused: %(why)s Nothing was saved and the process "
+                                             "administrators were told (incident %(id)s).",
+                                             element=recorded.element or "?", id=recorded.id, why=str(exc))) from None
                 raise DefinitionFault(_l("The process definition failed at “%(element)s”; nothing was saved and "
                                          "the process administrators were told (incident %(id)s): %(why)s",
                                          element=recorded.element or "?", id=recorded.id, why=str(exc))) from None

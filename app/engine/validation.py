@@ -8,6 +8,7 @@ the whole file; each problem names its element, so the modeler can select it."""
 import ast
 import re
 from collections import defaultdict
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 
 from lxml import etree
@@ -68,6 +69,87 @@ def definition_problems(ext: Extensions, specs, start_form_key: str | None = Non
             found += _trial_problems(trial, task_spec)
         problems += [Problem(task_spec.name, p) for p in found]
     return problems
+
+
+def ways_to(spec, is_target: Callable, waypoints: Mapping[str, Callable],
+            may_follow: Callable | None = None) -> dict[str, set[frozenset[str]]]:
+    """How the paths of a process spec from its start reach the task specs `is_target` picks: for each such
+    target (by BPMN id), every set of the named `waypoints` (name: predicate on a task spec) that some path
+    to it has passed. Paths follow the task specs' outputs, boundary events and loops included (a join is
+    taken as reached from any one of its branches), where `may_follow(task spec, output)` allows (default:
+    everywhere). A flow's `Process.check` judges by it what a path must pass (consents before a loan)."""
+    found: dict[str, set[frozenset[str]]] = defaultdict(set)
+    seen: set[tuple[str, frozenset[str]]] = set()
+    queue = [(spec.start, frozenset())]
+    while queue:
+        task_spec, passed = queue.pop()
+        if (task_spec.name, passed) in seen:
+            continue
+        seen.add((task_spec.name, passed))
+        if is_target(task_spec):
+            found[task_spec.name].add(passed)
+        passed |= {name for name, passes in waypoints.items() if passes(task_spec)}
+        queue += [(output, passed) for output in task_spec.outputs
+                  if may_follow is None or may_follow(task_spec, output)]
+    return found
+
+
+_UNKNOWN = object()  # what a condition's part comes to when it depends on more than the facts assumed
+
+
+def _value(node, facts: dict):
+    """A condition's part given `facts`: names, constants, not, and, or, ==, !=, is, is not; anything else
+    (and any other name) is _UNKNOWN."""
+    if isinstance(node, ast.Constant):
+        return node.value
+    if isinstance(node, ast.Name):
+        return facts.get(node.id, _UNKNOWN)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+        operand = _value(node.operand, facts)
+        return _UNKNOWN if operand is _UNKNOWN else not operand
+    if isinstance(node, ast.BoolOp):
+        values = [_value(v, facts) for v in node.values]
+        known = [bool(v) for v in values if v is not _UNKNOWN]
+        decisive = isinstance(node.op, ast.Or)  # a true part decides `or`, a false part `and`
+        if decisive in known:
+            return decisive
+        return _UNKNOWN if len(known) < len(values) else not decisive
+    if isinstance(node, ast.Compare) and len(node.ops) == 1:
+        left, right = _value(node.left, facts), _value(node.comparators[0], facts)
+        if left is _UNKNOWN or right is _UNKNOWN:
+            return _UNKNOWN
+        compare = {ast.Eq: lambda a, b: a == b, ast.NotEq: lambda a, b: a != b,
+                   ast.Is: lambda a, b: a is b, ast.IsNot: lambda a, b: a is not b}.get(type(node.ops[0]))
+        return _UNKNOWN if compare is None else compare(left, right)
+    return _UNKNOWN
+
+
+def _holds_given(text: str, facts: dict) -> bool | None:
+    """Whether a gateway condition holds given `facts` (name: value): True, False, or None when it depends
+    on what else the case holds. The text is only read, never run."""
+    if len(text or "") > MAX_EXPRESSION_CHARS:
+        return None
+    try:
+        value = _value(ast.parse(text.strip(), mode="eval").body, facts)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    return None if value is _UNKNOWN else bool(value)
+
+
+def outputs_given(facts: dict) -> Callable:
+    """`may_follow` for `ways_to`: which outputs of a task spec a case with these facts may take (a
+    conditional flow unless its condition is false given them, a gateway's default flow unless another
+    condition is true)."""
+    def may_follow(task_spec, output) -> bool:
+        flows = getattr(task_spec, "cond_task_specs", None)
+        if not flows:
+            return True
+        holds = [(None if condition is None else _holds_given(condition.args[0], facts), condition, target)
+                 for condition, target in flows]
+        some_true = any(truth is True for truth, _condition, _target in holds)
+        return any(target == output.name and (not some_true if condition is None else truth is not False)
+                   for truth, condition, target in holds)
+    return may_follow
 
 
 FLOW_NODES = ("startEvent", "endEvent", "intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent",

@@ -5,6 +5,7 @@ from flask import current_app, request
 from flask_babel import lazy_gettext as _l
 
 from app.domain.org import User
+from app.engine.plugins import APPROVE_VERSION
 from app.engine.runtime import Engine
 from app.errors import AppError, InvalidData
 from app.policy import CHANGE, Policy
@@ -20,11 +21,17 @@ def policy() -> Policy:
     return current_app.extensions["policy"]
 
 
+# The one change compliance reviewers make, by endpoint: as maker–checker's second person they approve or
+# reject a pending process version (the route asks the policy about that version itself).
+REVIEWERS_MAY = {"admin.review_version": APPROVE_VERSION}
+
+
 def refuse_changes_by_reviewers(user: User) -> None:
     """Compliance reviewers read everything and change nothing: any request of theirs that would
-    change something is refused, on the pages and the API alike (signing in and out aside)."""
+    change something is refused, on the pages and the API alike (signing in and out aside, and their
+    approval of a pending process version)."""
     if request.method not in SAFE_METHODS:
-        policy().require(user, CHANGE)
+        policy().require(user, CHANGE, doing=REVIEWERS_MAY.get(request.endpoint))
 
 
 def in_words(exc: AppError) -> str:

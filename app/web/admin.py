@@ -1,7 +1,9 @@
 """Process administration: the processes and their versions, the modeler, validation, deployment,
-downloads and the difference between versions; running cases (suspend, resume, terminate, reassign);
-incidents (retry with corrected data, or close).
-Process administrators only."""
+downloads and the difference between versions, the approval of a sensitive process's pending version
+(maker–checker); running cases (suspend, resume, terminate, reassign); incidents (retry with corrected
+data, or close).
+Process administrators only; compliance reviewers see the processes and their versions, and approve or
+reject a pending version."""
 import json
 from pathlib import Path
 
@@ -26,8 +28,9 @@ from app.domain.org import User
 from app.engine import definitions, queries
 from app.engine.definitions import DefinitionError, Problem
 from app.engine.models import STATUSES, Task
-from app.engine.plugins import ADMINISTER
+from app.engine.plugins import ADMINISTER, APPROVE_VERSION
 from app.errors import Conflict, DefinitionFault, InvalidData, NotFound
+from app.policy import REVIEW
 from app.read import case_search
 from app.read.case_search import CaseFilter
 from app.web import date_arg, engine, in_words, policy
@@ -35,9 +38,16 @@ from app.web import date_arg, engine, in_words, policy
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
+# What compliance reviewers reach here besides process administrators: the processes and their versions,
+# to judge a pending version against the one in force and approve or reject it (maker–checker).
+OPEN_TO_REVIEWERS = {"admin.processes", "admin.process", "admin.diff", "admin.download", "admin.review_version"}
+
+
 @bp.before_request
 @login_required
 def only_administrators():
+    if request.endpoint in OPEN_TO_REVIEWERS and policy().may(current_user, REVIEW):
+        return
     policy().require(current_user, ADMINISTER)
 
 
@@ -57,14 +67,48 @@ def _dmn_files(latest) -> dict[str, str]:
 @bp.route("/processes")
 def processes():
     return render_template("admin/processes.html", processes=definitions.latest_definitions(),
-                           running=queries.running_cases_by_process())
+                           pending=definitions.pending_versions(), running=queries.running_cases_by_process(),
+                           administers=policy().may(current_user, ADMINISTER))
 
 
 @bp.route("/processes/<key>")
 def process(key: str):
+    """The process's versions; a pending one with its changes against the version in force, to approve or
+    reject (by a second person)."""
     latest = _process(key)
+    pending = definitions.pending_version(key)
     return render_template("admin/process.html", latest=latest, versions=definitions.versions(key),
-                           running=queries.running_cases_by_version(key))
+                           running=queries.running_cases_by_version(key), pending=pending,
+                           pending_diff=definitions.diff(latest, pending) if pending else None,
+                           why_not_review=policy().why_not(current_user, APPROVE_VERSION, pending) if pending else None,
+                           administers=policy().may(current_user, ADMINISTER))
+
+
+@bp.route("/processes/<key>/v<int:number>/review", methods=["POST"])
+def review_version(key: str, number: int):
+    """Maker–checker: a second person approves the pending version (it takes effect) or rejects it with a
+    reason (the version in force stays). The one change compliance reviewers may make."""
+    definition = definitions.version(key, number)
+    if definition is None:
+        raise NotFound(_l("No such version."))
+    decision = request.form.get("decision")
+    if decision not in ("approve", "reject"):
+        raise InvalidData(_l("Approve or reject the version."), {"decision": [_l("Approve or reject the version.")]})
+    policy().require(current_user, APPROVE_VERSION, definition)
+    try:
+        if decision == "approve":
+            engine().deployment.approve(definition.id, current_user)
+            flash(_l("Version %(version)s of %(name)s is approved: new cases start on it.",
+                     version=definition.version, name=definition.name), "success")
+        else:
+            engine().deployment.reject(definition.id, current_user, request.form.get("reason", ""))
+            current = definitions.latest_definition(key)
+            flash(_l("Version %(version)s of %(name)s is rejected: version %(current)s stays in force.",
+                     version=definition.version, name=definition.name,
+                     current=current.version if current else "—"), "success")
+    except (InvalidData, Conflict) as exc:
+        flash(in_words(exc), "danger")
+    return redirect(url_for("admin.process", key=key))
 
 
 @bp.route("/processes/<key>/v<int:number>.bpmn")
@@ -145,16 +189,22 @@ def deploy(key: str):
             raise InvalidData(_l("Say what changed: the note stays with the version."),
                               {"change_note": [_l("Say what changed: the note stays with the version.")]})
         definition = engine().deployment.deploy_document(xml, f"{key}.bpmn", key, current_user, note, dmn_files)
-    except (InvalidData, DefinitionError) as exc:
+    except (InvalidData, DefinitionError, Conflict) as exc:
         problems = exc.problems if isinstance(exc, DefinitionError) else [Problem(None, str(exc.message))]
         if from_modeler:
-            return jsonify(problems=[{"element": p.element, "message": p.message} for p in problems]), 400
+            status = 409 if isinstance(exc, Conflict) else 400
+            return jsonify(problems=[{"element": p.element, "message": p.message} for p in problems]), status
         flash("; ".join(map(str, problems)), "danger")
         return redirect(url_for("admin.process", key=key))
-    message = _l("Version %(version)s of %(name)s is deployed: new cases start on it.",
-                 version=definition.version, name=definition.name)
+    if definition.is_pending:
+        message = _l("Version %(version)s of %(name)s is deployed and waits for approval by another process "
+                     "administrator or a compliance reviewer; until then new cases start on version %(current)s.",
+                     version=definition.version, name=definition.name, current=latest.version)
+    else:
+        message = _l("Version %(version)s of %(name)s is deployed: new cases start on it.",
+                     version=definition.version, name=definition.name)
     if from_modeler:
-        return jsonify(version=definition.version, message=str(message)), 201
+        return jsonify(version=definition.version, pending=definition.is_pending, message=str(message)), 201
     flash(message, "success")
     return redirect(url_for("admin.process", key=key))
 
