@@ -3,7 +3,10 @@
 (a) SpiffWorkflow alone, in memory;
 (b) SpiffWorkflow alone with a serialize/deserialize round trip at every step (its own serializer);
 (c) our engine service with the database: start, load, complete, commit, tasks table, audit events;
-(d) the same through the JSON API with Flask's test client.
+(d) the same through the JSON API with Flask's test client;
+(e) (c) with every expression evaluated in the isolated evaluator workers, as a condition that calls,
+    loops or computes would be (the borrowing flow's own conditions only compare, so (c) evaluates
+    them in process): what the hard bounds cost where they apply.
 
     .venv/bin/python bench/engine.py [--cases N]      # DATABASE_URL=postgresql://… for PostgreSQL
 
@@ -83,6 +86,18 @@ def service_cases_per_second(app, cases: int, offset: int = 0) -> float:
         return cases / (time.perf_counter() - began)
 
 
+def isolated_service_cases_per_second(app, cases: int, offset: int) -> float:
+    """(c) with the sandbox's in-process fast path off: every condition goes to an evaluator worker."""
+    from app.engine import sandbox
+
+    in_process = sandbox.cannot_run_away
+    sandbox.cannot_run_away = lambda expression: False
+    try:
+        return service_cases_per_second(app, cases, offset)
+    finally:
+        sandbox.cannot_run_away = in_process
+
+
 def api_cases_per_second(app, cases: int, offset: int) -> tuple[float, list[float], list[float]]:
     """The same through the JSON API: start, complete, claim, complete, complete."""
     from app.calendar import clock
@@ -139,6 +154,7 @@ def run(cases: int) -> dict:
     b = spiff_cases_per_second(cases, round_trip=True)
     c = service_cases_per_second(app, cases)
     d, completions, requests = api_cases_per_second(app, cases, offset=cases + WARMUP)
+    e = isolated_service_cases_per_second(app, cases, offset=3 * (cases + WARMUP))
     return {
         "benchmark": "engine", "database": dialect, "cases": cases,
         "a_spiff_memory_cases_per_s": round(a, 1),
@@ -147,6 +163,8 @@ def run(cases: int) -> dict:
         "d_api_cases_per_s": round(d, 1),
         "c_over_b": round(c / b, 3),
         "d_over_b": round(d / b, 3),
+        "e_service_isolated_cases_per_s": round(e, 1),
+        "e_over_c": round(e / c, 3),
         "api_task_completion": common.summary_ms(completions),
         "api_request": common.summary_ms(requests),
         "api_request_mean_ms": round(statistics.fmean(requests) * 1000, 3),
