@@ -2,6 +2,7 @@
 from flask_babel import lazy_gettext as _l
 from wtforms.fields.choices import SelectChoice
 
+from app.domain.notifications import TEXTS as NOTIFICATION_TEXTS
 from app.domain.segregation import RULE_WORDS
 from app.engine.models import STATUS_WORDS
 
@@ -149,3 +150,13 @@ def add_words(event_words: dict, outcome_words: dict) -> None:
     """A flow's words for the events its services record and for its outcomes."""
     EVENTS.update(event_words)
     OUTCOMES.update(outcome_words)
+
+
+def notification_text(notification) -> str:
+    """What a notification says, in the reader's language."""
+    data = notification.data
+    kind = "case_ended_by" if notification.kind == "case_ended" and data.get("by") else notification.kind
+    outcome = data.get("outcome")
+    return str(NOTIFICATION_TEXTS[kind] % {
+        "task": data.get("task", ""), "case": notification.instance_id or "", "by": data.get("by", ""),
+        "outcome": label(OUTCOMES if outcome in OUTCOMES else STATUSES, outcome)})

@@ -9,7 +9,7 @@ from email.message import EmailMessage
 from flask import current_app
 from flask_babel import force_locale
 
-from app import db
+from app import db, labels
 from app.domain import notifications
 from app.domain.notifications import SENT, Notification
 
@@ -60,7 +60,7 @@ def _email(notification: Notification, config) -> EmailMessage:
     """The e-mail in the recipient's language, with a link to the task or case."""
     recipient = notification.user
     with force_locale(recipient.locale or config["BABEL_DEFAULT_LOCALE"]):
-        subject = notification.text
+        subject = labels.notification_text(notification)
         link = (f"{config['BASE_URL']}/tasks/{notification.task_id}" if notification.task_id
                 else f"{config['BASE_URL']}/cases/{notification.instance_id}")
         body = "\n\n".join(part for part in (subject, notification.data.get("comment", ""), link) if part)

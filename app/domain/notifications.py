@@ -1,4 +1,4 @@
-"""Notifications: new tasks, urges, copies, send-backs and deadlines, in the application (a list with an
+"""Notifications: new tasks, urges, copies, send-backs, deadlines and the end of one's case, in the application (a list with an
 unread count) and, when SMTP is set up, by e-mail.
 
 A notification is written in the transaction of what caused it; its e-mail is sent later by the timer
@@ -21,7 +21,8 @@ from app.i18n import _l
 PENDING, SENT, FAILED = "pending", "sent", "failed"
 MAX_EMAIL_ATTEMPTS = 5
 
-# What each kind of notification says; `task`, `case`, `by` and `comment` come from the notification.
+# What each kind of notification says; `task`, `case`, `by` and `outcome` come from the notification
+# (app.labels.notification_text puts them in), its `comment` is shown with it.
 TEXTS = {
     "task_assigned": _l("New task for you: %(task)s (case %(case)s)"),
     "task_offered": _l("New task for your group: %(task)s (case %(case)s)"),
@@ -33,6 +34,8 @@ TEXTS = {
     "case_withdrawn": _l("%(by)s withdrew case %(case)s"),
     "deadline_passed": _l("A deadline passed: %(task)s (case %(case)s)"),
     "on_behalf": _l("A task for %(by)s came to you while he is away: %(task)s (case %(case)s)"),
+    "case_ended": _l("Your case %(case)s has ended: %(outcome)s"),
+    "case_ended_by": _l("Your case %(case)s has ended: %(outcome)s, by %(by)s"),
 }
 
 
@@ -59,22 +62,19 @@ class Notification(db.Model):
 
     user: Mapped[User] = relationship()
 
-    @property
-    def text(self) -> str:
-        return str(TEXTS[self.kind] % {"task": self.data.get("task", ""), "case": self.instance_id or "",
-                                       "by": self.data.get("by", "")})
-
 
 def notify(user_ids, kind: str, at: datetime, *, instance_id: int | None = None, task_id: int | None = None,
-           task: str = "", by: User | None = None, comment: str = "", mail: bool = False) -> None:
+           task: str = "", by: User | None = None, comment: str = "", outcome: str = "", mail: bool = False) -> None:
     """Tell these people (each once, never the one who caused it), in the current transaction; with
-    `mail` (e-mail is set up), those with an address get an e-mail too."""
+    `mail` (e-mail is set up), those with an address get an e-mail too. `outcome` is how a case ended."""
     recipients = {user_id for user_id in user_ids if user_id is not None and (by is None or user_id != by.id)}
     if not recipients:
         return
     with_email = set(db.session.scalars(select(User.id).where(User.id.in_(recipients), User.email.is_not(None),
                                                               User.email != ""))) if mail else set()
     data = {"task": task, "by": by.display_name if by else "", "comment": comment}
+    if outcome:
+        data["outcome"] = outcome
     db.session.execute(insert(Notification), [
         {"user_id": user_id, "kind": kind, "instance_id": instance_id, "task_id": task_id, "at": at, "data": data,
          "email_state": PENDING if user_id in with_email else None} for user_id in sorted(recipients)])

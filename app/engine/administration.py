@@ -62,6 +62,8 @@ class Administration:
                                   "actor_id": admin.id, "at": now, "data": {"spec": task.spec_id}})
             audit.append(instance, cancelled)
             db.session.execute(delete(Timer).where(Timer.instance_id == instance.id))
+            self.uow.ext.notify([instance.started_by_id], "case_ended", now, instance_id=instance.id, by=admin,
+                                comment=reason.strip(), outcome=TERMINATED)
         return self._change_status(instance_id, admin, reason, (RUNNING, SUSPENDED), TERMINATED,
                                    "instance_terminated", close)
 

@@ -90,6 +90,7 @@ class CaseContext:
     after_sync: list[Callable[[], None]] = field(default_factory=list)
     # Steps sent back: who gets each again (its earlier person), instead of its rule's choice.
     assign_again: dict[str, int] = field(default_factory=dict)
+    comment: str = ""  # the words of the decision this operation made, if any (the initiator hears them)
 
     @property
     def instance(self) -> Instance:
@@ -250,6 +251,8 @@ class UnitOfWork:
             instance.status, instance.ended_at = COMPLETED, case.now
             instance.outcome = _outcome(workflow)
             case.record("instance_completed", {"outcome": instance.outcome})
+            self.ext.notify([instance.started_by_id], "case_ended", case.now, instance_id=instance.id, by=case.actor,
+                            comment=case.comment, outcome=instance.outcome or COMPLETED)
         instance.state = serializer.dumps(workflow)
         db.session.flush()
         for callback in case.after_sync:
@@ -288,6 +291,7 @@ class UnitOfWork:
         comment = next((str(data[name]) for name in self.ext.comment_fields if data.get(name)), None)
         if comment:
             instance.last_comment = comment[:200]
+            case.comment = comment
         case.record("task_completed", {"spec": task.spec_id, "form_key": task.form_key,
                                        "form_data": data}, task=task)
         self.advance(case, workflow)

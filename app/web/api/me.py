@@ -1,4 +1,5 @@
 """What is about me: my notifications and my away periods."""
+from app import labels
 from flask import Blueprint, g, jsonify, request
 from flask_babel import lazy_gettext as _l
 
@@ -18,7 +19,7 @@ bp = Blueprint("me", __name__)
 def list_notifications():
     result = notifications.page_of(g.api_user, request.args.get("page", 1, type=int), 50)
     return jsonify(unread=notifications.unread_count(g.api_user), items=[
-        {"id": n.id, "kind": n.kind, "text": n.text, "instance_id": n.instance_id, "task_id": n.task_id,
+        {"id": n.id, "kind": n.kind, "text": labels.notification_text(n), "instance_id": n.instance_id, "task_id": n.task_id,
          "at": iso(n.at), "read": n.read_at is not None, "comment": n.data.get("comment", "")} for n in result.items])
 
 
