@@ -38,7 +38,7 @@ def grade(kind: str, total, credit_full=False, bad_debt=False) -> str:
 
 @pytest.mark.parametrize("total, expected", [
     (100, "AAA"), ("89.01", "AAA"), (89, "AA"), ("79.01", "AA"), (79, "A"), ("69.01", "A"), (69, "B"),
-    ("59.01", "B"), (59, "C"), ("50.01", "C"), (50, ""), (0, ""),
+    ("59.01", "B"), (59, "C"), ("50.01", "C"), (50, "C"), ("49.99", ""), (0, ""),
 ])
 def test_the_distributor_grades_at_every_boundary(ctx, total, expected):
     assert grade("distributor", total) == expected
@@ -48,7 +48,7 @@ def test_the_distributor_grades_at_every_boundary(ctx, total, expected):
 @pytest.mark.parametrize("total, credit_full, expected", [
     ("84.01", True, "AAA"), ("84.01", False, "AA"), (100, False, "AA"), (84, True, "AA"), (84, False, "AA"),
     ("74.01", False, "AA"), (74, True, "A"), ("64.01", False, "A"), (64, False, "B"), ("54.01", False, "B"),
-    (54, False, "C"), ("45.01", False, "C"), (45, False, ""),
+    (54, False, "C"), ("45.01", False, "C"), (45, False, "C"), (45, True, "C"), ("44.99", False, ""),
 ])
 def test_the_direct_customer_grades_at_every_boundary(ctx, total, credit_full, expected):
     assert grade("direct", total, credit_full) == expected
