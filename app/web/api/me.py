@@ -1,8 +1,8 @@
 """What is about me: my notifications and my away periods."""
-from app import labels
 from flask import Blueprint, g, jsonify, request
 from flask_babel import lazy_gettext as _l
 
+from app import labels
 from app.calendar import clock
 from app.domain import delegation, notifications
 from app.errors import InvalidData
