@@ -9,7 +9,7 @@ export FLASK_APP := app
 
 .PHONY: setup demo test translations extract-messages chromium
 
-setup: $(VENV)/.installed node_modules/.installed translations
+setup: $(VENV)/.installed node_modules/.installed app/static/build/.built translations
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,11 @@ $(VENV)/.installed: pyproject.toml
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
+	touch $@
+
+# The modeler's and the decision editor's scripts, bundled from frontend/ with their npm packages
+app/static/build/.built: node_modules/.installed $(wildcard frontend/*.js frontend/*.mjs frontend/*/*.js)
+	npm run --silent build
 	touch $@
 
 translations: $(VENV)/.installed

@@ -29,6 +29,11 @@ class Clock:
         """The current time, timezone-aware, in UTC."""
         return self._frozen if self._frozen is not None else datetime.now(UTC)
 
+    @property
+    def frozen(self) -> datetime | None:
+        """The moment the clock is frozen at, or None while it runs (to set it back after a change)."""
+        return self._frozen
+
     def set(self, moment: datetime | None) -> None:
         """Freeze time at `moment` (aware), or unfreeze with None."""
         if moment is not None and moment.tzinfo is None:

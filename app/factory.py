@@ -56,9 +56,9 @@ def create_app(config: dict | None = None) -> Flask:
     limiter.init_app(app)
     _plug_in_flows(app)
 
-    from app.web import admin, api, assets, auth, cases, complaints, compliance, customers, me, tasks
+    from app.web import admin, api, assets, auth, cases, complaints, compliance, customers, me, modeler, tasks
     for blueprint in (auth.bp, tasks.bp, cases.bp, me.bp, customers.bp, complaints.bp, compliance.bp, admin.bp,
-                      assets.bp):
+                      modeler.bp, assets.bp):
         app.register_blueprint(blueprint)
     app.register_blueprint(api.bp, url_prefix="/api/v1")
     for resource in api.RESOURCES:

@@ -1,9 +1,13 @@
 """Display names for stable codes (roles, statuses, events, decisions), in the user's language."""
+from datetime import date, timedelta
+
+from flask_babel import format_date
 from flask_babel import lazy_gettext as _l
 from wtforms.fields.choices import SelectChoice
 
 from app.domain.notifications import TEXTS as NOTIFICATION_TEXTS
 from app.domain.segregation import RULE_WORDS
+from app.engine import schedules
 from app.engine.models import STATUS_WORDS
 
 ROLES = {
@@ -136,6 +140,64 @@ READ_GROUNDS = {
     "loan": _l("Loan"),
 }
 
+# The assignment rules a BPMN names (camunda:assignee, camunda:candidateGroups), as the modeler offers them.
+ASSIGNMENT_RULES = {
+    "territory_rep": _l("Sales rep of the customer's territory"),
+    "branch_manager": _l("Manager of the case's branch"),
+    "branch_sales_manager": _l("Sales manager of the case's branch"),
+    "deputy_gm": _l("Deputy general manager in charge"),
+    "plan_responsible": _l("Person responsible named in the complaint's plan"),
+    "plan_rep": _l("Sales rep whose visit plan it is"),
+    "countersigner": _l("Each signer of a countersign (multi-instance)"),
+    "branch_business_dept": _l("Business department supervisors of the case's branch"),
+    "branch_customer_specialist": _l("Customer specialists of the case's branch"),
+    "hq_marketing": _l("Headquarters' marketing office"),
+    "hq_sales_department": _l("Headquarters' sales department"),
+    "hq_finance": _l("Headquarters' planning and finance department"),
+    "company_leadership": _l("Company leadership"),
+    "warning_receiver": _l("Receiver of an urgent warning, by the customer's tier"),
+}
+
+# The form keys a BPMN names (camunda:formKey), as the modeler offers them.
+FORM_KEYS = {
+    "signer_opinion": _l("An added signer's opinion"),
+    "notice_acknowledge": _l("Acknowledging a notice"),
+    "dossier_borrow_request": _l("Dossier borrowing request"),
+    "dossier_consent": _l("Consent to a dossier loan"),
+    "star_rating_start": _l("Opening a month's star rating"),
+    "star_rating_sheet": _l("Branch's star rating sheet"),
+    "star_low_review": _l("Marketing's review of 1–2 stars"),
+    "star_second_rating": _l("Marketing's second rating of 3–4 stars"),
+    "star_high_approval": _l("Leadership's approval of 3–4 stars"),
+    "star_rating_inform": _l("Telling the customers their stars"),
+    "credit_rating_start": _l("Opening a quarter's credit rating"),
+    "credit_nonfinancial": _l("Non-financial credit indicators"),
+    "credit_financial": _l("Financial credit indicators"),
+    "early_warning_start": _l("Urgent warning report"),
+    "warning_measures": _l("Measures against a warning"),
+    "warning_follow_up": _l("Follow-up of the measures"),
+    "warning_report_start": _l("Opening a branch's routine warning report"),
+    "warning_routine_report": _l("Branch's routine warning report"),
+    "warning_routine_review": _l("Marketing's reading of the routine report"),
+    "visit_plan_start": _l("Opening a rep's visit plan"),
+    "visit_plan_sheet": _l("Visit plan of the month"),
+    "visit_plan_approval": _l("Sales manager's approval of a visit plan"),
+    "visit_summary_start": _l("Opening a week's visit summary"),
+    "visit_summary_report": _l("Weekly visit summary"),
+    "visit_summary_read": _l("Marketing's reading of the visit summary"),
+    "dossier_update_start": _l("Opening a branch's month report of dossier changes"),
+    "dossier_changes_report": _l("Branch's report of dossier changes"),
+    "dossier_changes_review": _l("Headquarters' review of dossier changes"),
+    "complaint_intake": _l("Complaint intake"),
+    "complaint_acknowledge": _l("Sales manager acknowledges the complaint"),
+    "complaint_investigation": _l("Investigating and classifying a complaint"),
+    "complaint_handling_record": _l("Sales manager's handling of a general complaint"),
+    "complaint_plan": _l("Handling plan of a major complaint"),
+    "complaint_execution": _l("Carrying out the plan and reporting"),
+    "complaint_confirmation": _l("Confirming a complaint's handling"),
+    "complaint_feedback": _l("Telling the customer"),
+}
+
 
 def choices(table: dict) -> list[SelectChoice]:
     """A form field's choices from one of these tables."""
@@ -160,3 +222,48 @@ def notification_text(notification) -> str:
     return str(NOTIFICATION_TEXTS[kind] % {
         "task": data.get("task", ""), "case": notification.instance_id or "", "by": data.get("by", ""),
         "outcome": label(OUTCOMES if outcome in OUTCOMES else STATUSES, outcome)})
+
+
+def opened_by_schedule(definition) -> str:
+    """Who opened a case that no person opened: its process's schedule, in words where its rule is a
+    plain one (按计划开启（每月1日）)."""
+    when = schedule_words(definition.schedule)
+    return str(_l("Opened by schedule (%(when)s)", when=when) if when else _l("Opened by schedule"))
+
+
+WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+A_MONDAY = date(2024, 1, 1)
+
+
+def schedule_words(rule: str | None) -> str | None:
+    """A schedule's rule in words (every day, one weekday, one day of the month, the first day of each
+    quarter; at a time of day unless midnight), or None for a rule that says more."""
+    parts = schedules.rule_parts(rule or "")
+    frequency, day = parts.pop("FREQ", None), parts.pop("BYMONTHDAY", None)
+    weekday, months = parts.pop("BYDAY", None), parts.pop("BYMONTH", None)
+    parts.pop("UNTIL", None)  # when it stops is not how often it fires
+    try:
+        hour, minute = int(parts.pop("BYHOUR", 0)), int(parts.pop("BYMINUTE", 0))
+    except ValueError:
+        return None
+    if parts.pop("INTERVAL", "1") != "1" or parts:
+        return None
+    if frequency == "DAILY" and not (day or weekday or months):
+        words = _l("every day")
+    elif frequency == "WEEKLY" and weekday in WEEKDAYS and not (day or months):
+        words = _l("every %(weekday)s", weekday=format_date(A_MONDAY + timedelta(days=WEEKDAYS.index(weekday)),
+                                                            "EEEE"))
+    elif frequency == "MONTHLY" and day == "-1" and not (weekday or months):
+        words = _l("the last day of every month")
+    elif frequency == "MONTHLY" and (day or "1").isdigit() and not (weekday or months):
+        words = _l("day %(day)s of every month", day=int(day or 1))
+    elif frequency == "YEARLY" and months == "1,4,7,10" and day == "1" and not weekday:
+        words = _l("the first day of every quarter")
+    else:
+        return None
+    return str(words) if (hour, minute) == (0, 0) else f"{words} {hour:02d}:{minute:02d}"
+
+
+def deadline_words(data: dict) -> str:
+    """What a `timer_fired` event is about: the timer by its name, and the step it watches."""
+    return " · ".join(filter(None, [data.get("name") or data.get("spec"), "、".join(data.get("steps") or [])]))

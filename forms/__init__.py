@@ -5,7 +5,10 @@ A form may define
 - `fill_choices(user)`: choices only a page needs to show (a list of all customers, say).
   Validation never depends on them, so the API never pays for them;
 - `for_task(task)`: bind the form to the task it decides (a rating sheet's rows come from the
-  case, not from what is posted); `context()` then tells API clients what the page shows;
+  case, not from what is posted); `context()` then tells API clients what the page shows. Every form
+  built for a task knows it as `form.task`, for checks against the case (a plan names people of the
+  customer's branch);
+- `row_name(entry)`: what a row of a list of rows is called in the summary of a form's errors;
 - `template`: a template that renders the form's fields on the task page, instead of one by one.
 """
 from collections.abc import Mapping
@@ -73,7 +76,8 @@ def task_form(task, json_data: dict | None = None, prefill: dict | None = None) 
     so `prefill` is for the others)."""
     bound_to_case = hasattr(FORMS[task.form_key], "for_task")
     form = build_form(task.form_key, json_data, None if bound_to_case else prefill)
-    return form.for_task(task) if hasattr(form, "for_task") else form
+    form.task = task
+    return form.for_task(task) if bound_to_case else form
 
 
 def validated(form_key: str, data, task=None) -> dict:
@@ -118,6 +122,28 @@ def _plain(value):
 def form_data(form: FlaskForm) -> dict:
     """The submitted values, without buttons, the CSRF token and files, as JSON keeps them."""
     return {name: _plain(field.data) for name, field in form._fields.items() if field.type not in NOT_DATA}
+
+
+def problems(form: FlaskForm) -> list[tuple[str | None, str, list]]:
+    """What is wrong with a form that came back, in the order of its fields, for the summary above it:
+    (the id of the input to go to, what it is called, its messages). A row's fields are named by their
+    row (`row_name`, else its number); a list's own messages, about the list as a whole, go to the list."""
+    found = []
+    for field in form:
+        if field.type == "FieldList":
+            on_rows = set()
+            for number, entry in enumerate(field.entries, start=1):
+                row = form.row_name(entry) if hasattr(form, "row_name") else str(number)
+                for part in entry:
+                    if part.errors:
+                        found.append((part.id, f"{row} · {part.label.text}", part.errors))
+                        on_rows.update(str(message) for message in part.errors)
+            own = [message for message in field.errors if not isinstance(message, dict) and str(message) not in on_rows]
+            if own:
+                found.append((field.id, str(field.label.text), own))
+        elif field.errors:  # the CSRF token has no input to go to
+            found.append((None if field.type == "CSRFTokenField" else field.id, str(field.label.text), field.errors))
+    return found
 
 
 def uploaded_files(form: FlaskForm) -> list[tuple[str, bytes]]:

@@ -2,11 +2,11 @@
 each indicator come from app.domain.credit_rating.INDICATORS)."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DecimalField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, DecimalField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, NumberRange, Regexp
 
 from app.domain import credit_rating as credit
-from forms.common import customer_choices
+from forms.common import customer_choices, customer_field
 
 _BY_NAME = {indicator.name: indicator for indicator in credit.INDICATORS}
 
@@ -24,13 +24,13 @@ def _score(name: str) -> DecimalField:
 class CreditRatingStartForm(FlaskForm):
     """Start form: a process administrator rates one customer for one quarter that has ended."""
 
-    customer_id = SelectField(_l("Customer"), coerce=int, validate_choice=False, validators=[InputRequired()])
+    customer_id = customer_field()
     quarter = StringField(_l("Quarter rated"), validators=[
         InputRequired(), Regexp(r"^\d{4}-[Qq][1-4]$", message=_l("Write the quarter as YYYY-Qn, e.g. 2026-Q3."))],
         description=_l("YYYY-Qn. The schedule opens last quarter's ratings of every customer by itself."))
 
     def fill_choices(self, user):
-        self.customer_id.choices = customer_choices()
+        self.customer_id.choices = customer_choices(user)
 
 
 class CreditNonFinancialForm(FlaskForm):

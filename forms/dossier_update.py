@@ -1,6 +1,8 @@
 """The forms of dossier upkeep: the rep's edit of a dossier (a page of the dossier, not a step), and the
 monthly report's steps, which show the month's changes as a diff (`for_task`: from the case, never
 from what is posted)."""
+import operator
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -12,7 +14,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from app.domain import dossier_upkeep
-from forms.common import ApproveOrReturnForm, BranchMonthForm
+from forms.common import ApproveOrReturnForm, BranchMonthForm, Dated
 
 
 class DossierEditForm(FlaskForm):
@@ -22,7 +24,8 @@ class DossierEditForm(FlaskForm):
     address = StringField(_l("Address"), validators=[Length(max=200)])
     registered_capital_wan = DecimalField(_l("Registered capital (10k yuan)"), places=2,
                                           validators=[Optional(), NumberRange(min=0)])
-    cooperation_since = DateField(_l("Cooperating since"), validators=[Optional()])
+    cooperation_since = DateField(_l("Cooperating since"), validators=[
+        Optional(), Dated(operator.le, _l("Cooperation cannot have started after today."))])
     business_scope = TextAreaField(_l("Business scope"), validators=[Length(max=2000)])
     product_lines = StringField(_l("Product lines purchased"), validators=[Length(max=200)])
     main_products = StringField(_l("Main products"), validators=[Length(max=200)])

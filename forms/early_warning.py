@@ -1,22 +1,21 @@
 """The forms of early warning: an urgent report, the receiver's measures and their follow-up, and the
 branch's routine report with HQ's reading of it (its rows come from the case)."""
+import operator
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
     RadioField,
-    SelectField,
     TextAreaField,
-    ValidationError,
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length
 
 from app import labels
-from app.calendar import clock, local
 from app.domain import early_warning
-from forms.common import BranchMonthForm, customer_choices
+from forms.common import WITHIN_A_YEAR, BranchMonthForm, Dated, choice, customer_choices, customer_field
 
 INDICATOR_CHOICES = [SelectChoice(code, words) for code, words in labels.WARNING_INDICATORS.items()]
 
@@ -24,27 +23,24 @@ INDICATOR_CHOICES = [SelectChoice(code, words) for code, words in labels.WARNING
 class EarlyWarningStartForm(FlaskForm):
     """An urgent report: which customer, which indicator, broken or about to be, what happened."""
 
-    customer_id = SelectField(_l("Customer"), coerce=int, validate_choice=False, validators=[InputRequired()])
-    indicator = SelectField(_l("Warning indicator"), choices=INDICATOR_CHOICES, validators=[InputRequired()])
-    level = RadioField(_l("Level"), default=early_warning.BREAKS, validators=[InputRequired()],
+    customer_id = customer_field()
+    indicator = choice(_l("Warning indicator"), choices=INDICATOR_CHOICES)
+    level = RadioField(_l("Level"), validators=[InputRequired()],
                        choices=[SelectChoice(early_warning.BREAKS, _l("Broken")),
                                 SelectChoice(early_warning.NEARS, _l("About to be broken"))])
     detail = TextAreaField(_l("What happened"), validators=[DataRequired(), Length(max=2000)])
 
     def fill_choices(self, user):
-        self.customer_id.choices = customer_choices()
+        self.customer_id.choices = customer_choices(user)
 
 
 class WarningMeasuresForm(FlaskForm):
     """The receiver sets out measures and names the day they are followed up."""
 
     measures = TextAreaField(_l("Measures"), validators=[DataRequired(), Length(max=2000)])
-    follow_up_on = DateField(_l("Follow up on"), validators=[InputRequired()],
-                             description=_l("The day you report whether the measures worked."))
-
-    def validate_follow_up_on(self, field):
-        if field.data and field.data < local(clock.now()).date():
-            raise ValidationError(_l("The follow-up day cannot be in the past."))
+    follow_up_on = DateField(_l("Follow up on"), validators=[
+        InputRequired(), Dated(operator.gt, _l("The follow-up day comes after today: the measures need time to work.")),
+        WITHIN_A_YEAR], description=_l("The day you report whether the measures worked."))
 
 
 class WarningFollowUpForm(FlaskForm):

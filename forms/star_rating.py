@@ -44,7 +44,7 @@ class _SheetForm(FlaskForm):
     against (a change needs a reason)."""
 
     template = "forms/star_rating_sheet.html"
-    ratings = FieldList(FormField(RatingRow), min_entries=0, max_entries=5000)
+    ratings = FieldList(FormField(RatingRow), _l("Rating sheet"), min_entries=0, max_entries=5000)
 
     reference_label = guidance = ""
 
@@ -71,6 +71,10 @@ class _SheetForm(FlaskForm):
 
     def context(self) -> dict:
         return {"sheet": [sheet_line(line) for line in self.lines]}
+
+    def row_name(self, entry) -> str:
+        line = self.line_by_customer.get(entry.customer_id.data)
+        return f"{line.customer.code} {line.customer.name}" if line else str(entry.customer_id.data)
 
     def validate_ratings(self, field):
         problems = []

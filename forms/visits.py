@@ -1,12 +1,13 @@
 """The forms of visits: recording a visit (a page of the dossier), and the steps of the monthly plan and
 the weekly summary, which show the rows their services recorded in the case."""
+import operator
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import (
     DateField,
     DecimalField,
-    SelectField,
     StringField,
     TextAreaField,
     ValidationError,
@@ -16,7 +17,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
 from app import db
 from app.domain import org, visits
-from forms.common import MONTH_FIELD, ApproveOrReturnForm, BranchForm
+from forms.common import MONTH_FIELD, ApproveOrReturnForm, BranchForm, Dated, choice
 
 VIEW = [Length(max=2000)]
 
@@ -43,7 +44,7 @@ class VisitRecordForm(FlaskForm):
 class VisitPlanStartForm(FlaskForm):
     """Start form: a process administrator opens a rep's plan of a month by hand."""
 
-    rep = SelectField(_l("Sales rep"), validate_choice=False, validators=[InputRequired()])
+    rep = choice(_l("Sales rep"), validate_choice=False)
     month = StringField(_l("Month"), **MONTH_FIELD)
 
     def fill_choices(self, user):
@@ -84,7 +85,8 @@ class VisitPlanApprovalForm(_ShowsRows, ApproveOrReturnForm):
 class VisitSummaryStartForm(BranchForm):
     """Start form: a process administrator opens a branch's weekly summary by hand."""
 
-    monday = StringField(_l("Monday it is due (YYYY-MM-DD)"), validators=[InputRequired()])
+    monday = DateField(_l("Monday it is due (YYYY-MM-DD)"), validators=[InputRequired(), Dated(
+        operator.le, _l("The week before that Monday has not ended yet: a Monday up to today."))])
 
 
 class VisitSummaryReportForm(_ShowsRows):

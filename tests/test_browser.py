@@ -134,6 +134,7 @@ def test_a_major_complaint_from_intake_to_the_customers_answer(browser, base_url
 
     manager = sign_in(browser, base_url, "salesmgr_east")
     open_task_named(manager, base_url, "销售经理确认收到投诉")
+    manager.check("input[name=acknowledgement][value=complaint]")
     submit_task(manager)
     open_task_named(manager, base_url, "调查与定性")
     expect(manager.get_by_test_id("severity-proposal")).to_be_visible()
@@ -186,20 +187,31 @@ def test_an_administrator_adds_a_step_in_the_modeler_and_new_cases_take_it(brows
       return task.id;
     }""")
     panel = admin.locator("#properties")
-    for group, field in (("General", "name"), ("User assignment", "assignee"), ("Forms", "formType")):
+    # In Chinese, in our terms: assignment rules and form keys by their names, the palette beside the start.
+    expect(admin.locator(".djs-palette [data-action='create.task']")).to_have_attribute("aria-label", "创建任务")
+    palette = admin.locator(".djs-palette").bounding_box()
+    start = admin.locator("g.djs-element[data-element-id=request_filed]").bounding_box()
+    assert start["x"] > palette["x"] + palette["width"]
+    for group, field in (("常规", "name"), ("处理人与期限", "assignee"), ("表单", "formKey")):
         if not admin.locator(f"#bio-properties-panel-{field}").is_visible():  # groups open and close on a click
             panel.locator(".bio-properties-panel-group-header", has_text=group).first.click()
     admin.fill("#bio-properties-panel-name", "分公司经理预审")
-    admin.fill("#bio-properties-panel-assignee", "branch_manager")
-    admin.select_option("#bio-properties-panel-formType", "formKey")
-    admin.fill("#bio-properties-panel-formKey", "no_such_form")
-    admin.wait_for_timeout(1500)  # the panel writes to the model after a short pause
-    admin.evaluate("() => window.processModeler.get('selection').select([])")
+    admin.select_option("#bio-properties-panel-assignee", "branch_manager")
+    expect(admin.locator("#bio-properties-panel-assignee option:checked")).to_contain_text("分公司的经理")
+    expect(panel).not_to_contain_text("EL")  # due dates as ISO durations or our helpers
+    expect(panel).to_contain_text("working_days(2)")
+    # A form key the document names but no flow plugs in (a hand-edited file, say) is shown as unknown.
+    admin.evaluate(f"""() => {{ const m = window.processModeler;
+      m.get('modeling').updateProperties(m.get('elementRegistry').get('{task_id}'), {{'camunda:formKey': 'no_such_form'}});
+      m.get('selection').select([]); }}""")
     admin.locator("#validate").click()  # the problem names the task and selects it in the diagram
-    expect(admin.get_by_test_id("modeler-outcome").locator(".alert-danger")).to_contain_text("no_such_form")
+    problem = admin.get_by_test_id("modeler-outcome").locator(".alert-danger")
+    expect(problem).to_contain_text("分公司经理预审")
+    expect(problem).to_contain_text("no_such_form")
     assert admin.evaluate("() => window.processModeler.get('selection').get().map((e) => e.id)") == [task_id]
-    admin.fill("#bio-properties-panel-formKey", "dossier_consent")
-    admin.wait_for_timeout(1500)
+    expect(admin.locator("#bio-properties-panel-formKey option:checked")).to_contain_text("no_such_form")
+    admin.select_option("#bio-properties-panel-formKey", "dossier_consent")
+    admin.wait_for_timeout(500)
     admin.locator("#validate").click()
     expect(admin.get_by_test_id("modeler-outcome").locator(".alert-success")).to_be_visible()
     admin.fill("#change-note", "借阅申请先经分公司经理预审")
@@ -352,3 +364,21 @@ def test_the_two_departments_score_a_credit_rating_side_by_side(browser, base_ur
     sales.goto(case_url)
     expect(sales.get_by_test_id("history")).to_contain_text("AAA (98.50)")
     sales.context.close()
+
+
+def test_the_pages_ask_for_nothing_missing_and_the_editors_run_production_builds(browser, base_url):
+    """No 404 for the icon on any page, and dmn-js's Inferno is its production build (no development
+    warning); the decision editor speaks Chinese."""
+    admin = sign_in(browser, base_url, "admin")
+    failed, said = [], []
+    admin.on("response", lambda response: failed.append(response.url) if response.status >= 400 else None)
+    admin.on("console", lambda message: said.append(message.text))
+    admin.goto(f"{base_url}/inbox")
+    icon = admin.evaluate("() => fetch('/favicon.ico').then((r) => [r.status, r.headers.get('content-type')])")
+    assert icon == [200, "image/svg+xml; charset=utf-8"] or icon[0] == 200 and icon[1].startswith("image/svg")
+    admin.goto(f"{base_url}/admin/processes/star_rating/decisions/star_suggestion.dmn")
+    expect(admin.locator(".dmn-decision-table-container")).to_be_visible()
+    expect(admin.locator(".dmn-decision-table-container")).to_contain_text("命中策略：唯一")
+    assert failed == []
+    assert not [text for text in said if "Inferno" in text or "development build" in text]
+    admin.context.close()

@@ -9,9 +9,11 @@ import pytest
 from conftest import fire_due, get_customer, get_user
 from sqlalchemy import select
 
-from app import db
+from app import db, labels
 from app.calendar import clock
+from app.domain import failure_analysis
 from app.domain.complaints import Complaint
+from app.domain.notifications import Notification
 from app.engine.models import COMPLETED, OPEN, RUNNING, Event, Instance, Task
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -68,13 +70,15 @@ def investigation(severity="general", **changes) -> dict:
             "claimed_loss_yuan": None, "severity": severity, "reason": "", **changes}
 
 
-FEEDBACK = {"told_how": "phone", "told_at": "2027-03-03T16:00", "customer_response": "satisfied",
+# Told after the complaint was received (09:30) and not after the clock, which the tests keep at 10:00 or later.
+ACKNOWLEDGED = {"acknowledgement": "complaint", "note": "已电话联系客户"}
+FEEDBACK = {"told_how": "phone", "told_at": "2027-03-01T09:50", "customer_response": "satisfied",
             "customer_words": "表示理解"}
 
 
 def through_investigation(api, **changes) -> int:
     case = file_complaint(api)
-    act(api, case["id"], "acknowledge", "salesmgr_east", {"note": "已电话联系客户"})
+    act(api, case["id"], "acknowledge", "salesmgr_east", ACKNOWLEDGED)
     act(api, case["id"], "investigate", "salesmgr_east", investigation(**changes))
     return case["id"]
 
@@ -84,7 +88,7 @@ def test_a_general_complaint_is_handled_by_the_sales_manager_and_answered(api):
     # At once with the sales manager of the customer's branch.
     assert [(t["name"], t["assignee"]) for t in case["tasks"]] == [("销售经理确认收到投诉", "salesmgr_east")]
     clock.set(at(2027, 3, 1, 11, 0))
-    act(api, case["id"], "acknowledge", "salesmgr_east", {"note": "已电话联系客户"})
+    act(api, case["id"], "acknowledge", "salesmgr_east", ACKNOWLEDGED)
     task = open_tasks(case["id"])["investigate"]
     detail = api.get(f"/tasks/{task.id}", "salesmgr_east").get_json()
     assert detail["context"] == {"facts": {"key_customer": False, "repeat_complaint": False},
@@ -106,7 +110,7 @@ def test_a_general_complaint_is_handled_by_the_sales_manager_and_answered(api):
 
 def test_the_decision_table_proposes_and_an_override_needs_a_reason(api):
     case = file_complaint(api)
-    act(api, case["id"], "acknowledge", "salesmgr_east", {})
+    act(api, case["id"], "acknowledge", "salesmgr_east", ACKNOWLEDGED)
     # A safety issue: the table proposes major; calling it general needs a reason.
     refused = act(api, case["id"], "investigate", "salesmgr_east", investigation(safety_issue=True), status=400)
     assert "reason" in refused["error"]["fields"]
@@ -119,7 +123,7 @@ def test_the_decision_table_proposes_and_an_override_needs_a_reason(api):
 
     # A claimed loss above 50,000 yuan proposes major; agreeing needs no reason.
     second = file_complaint(api, customer="HD-E2-002", by="rep_e2")
-    act(api, second["id"], "acknowledge", "salesmgr_east", {})
+    act(api, second["id"], "acknowledge", "salesmgr_east", ACKNOWLEDGED)
     act(api, second["id"], "investigate", "salesmgr_east", investigation("major", claimed_loss_yuan="60000"))
     assert (complaint(second["id"]).proposed_severity, complaint(second["id"]).severity) == ("major", "major")
     assert "plan" in open_tasks(second["id"])
@@ -129,7 +133,7 @@ def test_a_second_complaint_within_90_days_is_proposed_major(api):
     first = file_complaint(api, received_at="2027-01-10T09:00")
     second = file_complaint(api)
     assert (complaint(first["id"]).repeat, complaint(second["id"]).repeat) == (False, True)
-    act(api, second["id"], "acknowledge", "salesmgr_east", {})
+    act(api, second["id"], "acknowledge", "salesmgr_east", ACKNOWLEDGED)
     task = open_tasks(second["id"])["investigate"]
     assert api.get(f"/tasks/{task.id}", "salesmgr_east").get_json()["context"]["proposed_severity"] == "major"
     third = file_complaint(api, customer="HD-E1-002", received_at="2027-03-01T08:00")
@@ -182,7 +186,7 @@ def test_acknowledgement_and_feedback_deadlines_fire_on_the_company_calendar(api
     assert open_tasks(case["id"])["ack_overdue_notice"].assignee.username == "mgr_east"
 
     clock.set(at(2027, 3, 2, 11, 0))
-    act(api, case["id"], "acknowledge", "salesmgr_east", {})
+    act(api, case["id"], "acknowledge", "salesmgr_east", ACKNOWLEDGED)
     act(api, case["id"], "investigate", "salesmgr_east", investigation())
     assert fire_due(engine, at(2027, 3, 8, 9, 29)) == 0  # received 03-01 09:30: 7 days
     assert fire_due(engine, at(2027, 3, 8, 9, 30, 1)) == 1
@@ -261,10 +265,53 @@ def test_a_key_customer_of_three_or_four_stars_is_proposed_major(api):
                               month="2027-02", volume_tons=Decimal("1200"), amount_yuan=Decimal("8640000"),
                               suggested_stars=4, initial_stars=4, stars=4))
     db.session.commit()
-    act(api, case["id"], "acknowledge", "salesmgr_east", {})
+    act(api, case["id"], "acknowledge", "salesmgr_east", ACKNOWLEDGED)
     task = open_tasks(case["id"])["investigate"]
     context = api.get(f"/tasks/{task.id}", "salesmgr_east").get_json()["context"]
     assert context == {"facts": {"key_customer": True, "repeat_complaint": False}, "proposed_severity": "major"}
     act(api, case["id"], "investigate", "salesmgr_east", investigation(), status=400)  # general needs a reason
     act(api, case["id"], "investigate", "salesmgr_east", investigation(reason="客户已书面撤回索赔，按一般处理"))
     assert (complaint(case["id"]).proposed_severity, complaint(case["id"]).severity) == ("major", "general")
+
+
+# -- never withdrawn; "not a complaint" ----------------------------------------------------------------
+
+def test_a_complaint_is_never_withdrawn_by_its_recorder(api, pages):
+    case = file_complaint(api)
+    refused = api.post(f"/instances/{case['id']}/withdraw", "rep_e1", {"reason": "记错了"})
+    assert refused.status_code == 409
+    assert "投诉不能撤回" in refused.get_json()["error"]["message"]
+    assert instance(case["id"]).status == RUNNING
+    pages.login("rep_e1")
+    page = pages.client.get(f"/cases/{case['id']}").get_data(as_text=True)
+    assert 'data-testid="withdraw"' not in page  # no way offered that would only be refused
+
+
+def test_one_recorded_by_mistake_is_closed_as_not_a_complaint_and_the_branch_manager_told(api):
+    case = file_complaint(api)
+    # Not a complaint needs the sales manager's reason.
+    refused = act(api, case["id"], "acknowledge", "salesmgr_east", {"acknowledgement": "not_a_complaint"},
+                  status=400)
+    assert "note" in refused["error"]["fields"]
+    act(api, case["id"], "acknowledge", "salesmgr_east",
+        {"acknowledgement": "not_a_complaint", "note": "客户来电只是询价，不是投诉"})
+
+    closed = instance(case["id"])
+    assert (closed.status, closed.outcome, open_tasks(case["id"])) == (COMPLETED, "not_a_complaint", {})
+    recorded = complaint(case["id"])
+    assert recorded.dismissed_reason == "客户来电只是询价，不是投诉" and recorded.dismissed_at is not None
+    manager = get_user("mgr_east")
+    [dismissed] = db.session.scalars(select(Notification).where(Notification.user_id == manager.id,
+                                                               Notification.kind == "complaint_dismissed"))
+    assert dismissed.instance_id == case["id"] and "不属于投诉" in labels.notification_text(dismissed)
+    assert api.get(f"/instances/{case['id']}", "mgr_east").status_code == 200  # he may read the case
+    [ended] = db.session.scalars(select(Notification).where(Notification.user_id == get_user("rep_e1").id,
+                                                           Notification.kind == "case_ended"))
+    assert ended.data["outcome"] == "not_a_complaint"
+    assert db.session.scalar(select(Event).where(Event.instance_id == case["id"],
+                                                 Event.type == "complaint_dismissed")).data["reason"]
+
+    # It counts neither as the customer's earlier complaint nor in the failure analysis.
+    again = file_complaint(api, received_at="2027-03-01T09:40")
+    assert complaint(again["id"]).repeat is False
+    assert [c.instance_id for c in failure_analysis.complaints(None)] == [again["id"]]

@@ -169,7 +169,7 @@ def test_timers_that_fired_before_a_step_was_created_do_not_escalate_it(ctx, api
     clock.set(at("2027-03-02 14:00"))
     acknowledge = db.session.scalar(select(Task).where(Task.instance_id == case_id,
                                                        Task.spec_id == "acknowledge"))
-    done = api.post(f"/tasks/{acknowledge.id}/complete", "salesmgr_east", {"data": {"note": "已联系"}})
+    done = api.post(f"/tasks/{acknowledge.id}/complete", "salesmgr_east", {"data": {"acknowledgement": "complaint", "note": "已联系"}})
     assert done.status_code == 200, done.get_json()
 
     rows = step_report.steps(COMPLAINTS, None, None, at("2027-03-03 09:00"))

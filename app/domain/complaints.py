@@ -32,6 +32,10 @@ CATEGORIES = ("product_quality", "delivery", "price_billing", "service_attitude"
 GENERAL, MAJOR = "general", "major"
 SATISFIED, NOT_SATISFIED = "satisfied", "not_satisfied"
 REPEAT_WINDOW = timedelta(days=90)
+IS_COMPLAINT, NOT_A_COMPLAINT = "complaint", "not_a_complaint"  # the sales manager's acknowledgement
+# Seed 004: 不论处理得怎样，都要把结果反馈给客户，最忌讳投诉没有下文.
+NEVER_WITHDRAWN = _l("A complaint is never withdrawn: whatever happens, the customer is told the result. One "
+                     "recorded by mistake is closed by the sales manager as not a complaint, with the reason.")
 
 
 class Complaint(db.Model):
@@ -61,6 +65,9 @@ class Complaint(db.Model):
     # Feedback to the customer
     feedback_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     customer_response: Mapped[str | None] = mapped_column(String(20))
+    # Recorded by mistake: closed by the sales manager as not a complaint, with his reason
+    dismissed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    dismissed_reason: Mapped[str | None] = mapped_column(Text)
 
     customer: Mapped[Customer] = relationship(lazy="joined")
     branch: Mapped[org.OrgUnit] = relationship()
@@ -109,7 +116,7 @@ def register(call: ServiceCall) -> dict:
     received_at = _moment(data["received_at"])
     earlier = db.session.scalar(select(func.count(Complaint.id)).where(
         Complaint.customer_id == data["customer_id"], Complaint.received_at >= received_at - REPEAT_WINDOW,
-        Complaint.received_at <= received_at))
+        Complaint.received_at <= received_at, Complaint.dismissed_at.is_(None)))
     complaint = Complaint(instance_id=case.instance.id, customer_id=data["customer_id"], branch_id=data["branch_id"],
                           received_by_id=case.instance.started_by_id, channel=data["channel"],
                           category=data["category"], content=data["content"], received_at=received_at,
@@ -136,6 +143,19 @@ def is_key_customer(customer: Customer) -> bool:
 def record_acknowledgement(call: ServiceCall) -> dict:
     complaint = complaint_of(call.case.instance.id)
     complaint.acknowledged_at, complaint.acknowledged_by_id = call.case.now, call.case.actor.id
+    return {}
+
+
+def dismiss(call: ServiceCall) -> dict:
+    """Service task `dismiss_complaint`: the sales manager found it is not a complaint (recorded by mistake)
+    and closes it with his reason; the branch manager is told, and may read the case."""
+    case = call.case
+    complaint = complaint_of(case.instance.id)
+    reason = (call.data.get("note") or "").strip()
+    complaint.dismissed_at, complaint.dismissed_reason = case.now, reason
+    managers = org.users_with_role(org.BRANCH_MANAGER, complaint.branch_id)
+    case.add_readers(managers, reason, kind="complaint_dismissed")
+    case.record("complaint_dismissed", {"reason": reason})
     return {}
 
 
@@ -177,13 +197,16 @@ def record_feedback(call: ServiceCall) -> dict:
 
 FLOW = Flow(
     name="complaint_handling",
-    processes={PROCESS_KEY: Process(start=prepare_intake)},
+    processes={PROCESS_KEY: Process(start=prepare_intake, never_withdrawn=NEVER_WITHDRAWN)},
     forms="forms.complaints",
     person_rules={"plan_responsible": person_named("responsible_person_id", "the plan names no active person")},
     services={"register_complaint": register, "record_complaint_acknowledgement": record_acknowledgement,
+              "dismiss_complaint": dismiss,
               "classify_complaint": classify, "escalate_complaint": escalate,
               "record_complaint_feedback": record_feedback},
-    comment_fields=("findings", "reason", "actions", "report", "customer_words"),
+    comment_fields=("note", "findings", "reason", "actions", "report", "customer_words"),
     tables=(Complaint,),
-    outcome_words={"resolved": _l("Resolved"), "closed_unsatisfied": _l("Closed, customer not satisfied")},
+    event_words={"complaint_dismissed": _l("Closed as not a complaint")},
+    outcome_words={"resolved": _l("Resolved"), "closed_unsatisfied": _l("Closed, customer not satisfied"),
+                   "not_a_complaint": _l("Not a complaint")},
 )

@@ -9,8 +9,10 @@ from decimal import Decimal
 from sqlalchemy import func, select
 
 from app import db
+from app.calendar import local
 from app.domain import complaints, credit_rating, org, star_rating
 from app.domain.customers import DIRECT, DISTRIBUTOR, Customer, PurchaseRecord
+from app.engine import definitions, schedules
 from app.engine.models import OPEN, Instance, Task
 
 DEMO_PASSWORD = "demo"
@@ -129,6 +131,11 @@ DEMO_CASES = [
 PRODUCTS = {"0号柴油": (7200, 7600), "92号汽油": (8200, 8600), "95号汽油": (8800, 9200)}
 PURCHASE_MONTHS = 6
 
+# The scheduled processes whose cases the demo opens as their schedules do: last month's star rating of
+# every branch, last quarter's credit rating of every customer.
+SCHEDULED = (star_rating.PROCESS_KEY, credit_rating.PROCESS_KEY)
+TICK = timedelta(seconds=1)
+
 
 def seed(now: datetime, hash_password) -> dict:
     """Create whatever of the demo organisation is missing (passwords hashed by `hash_password`);
@@ -165,7 +172,7 @@ def seed(now: datetime, hash_password) -> dict:
             continue
         values = dict(fields)
         customer = Customer(territory=units[values.pop("territory")], **values)
-        customer.purchases = _purchases(customer.code, customer.monthly_demand_tons, now.date())
+        customer.purchases = _purchases(customer.code, customer.monthly_demand_tons, local(now).date())
         db.session.add(customer)
         created["customers"] += 1
     db.session.commit()
@@ -173,11 +180,12 @@ def seed(now: datetime, hash_password) -> dict:
 
 
 def seed_cases(engine) -> int:
-    """File a few borrowing requests, open last month's star rating of the east branch, record a
-    complaint and open last quarter's credit rating of one customer, so the demo inboxes are not empty;
-    only into an empty system."""
+    """Open what the star rating's and the credit rating's schedules opened at their latest firings,
+    file a few borrowing requests and record a complaint, so the demo inboxes are not empty; only into
+    an empty system. Returns the number of cases opened."""
     if db.session.scalar(select(func.count(Instance.id))):
         return 0
+    _catch_up(engine, SCHEDULED)
     users = {u.username: u for u in db.session.scalars(select(org.User))}
     for requester, customer_code, purpose, days, consenting in DEMO_CASES:
         customer = db.session.scalar(select(Customer).where(Customer.code == customer_code))
@@ -186,26 +194,42 @@ def seed_cases(engine) -> int:
         for username in consenting:
             task = db.session.scalar(select(Task).where(Task.instance_id == instance.id, Task.state == OPEN))
             engine.cases.complete(task.id, users[username], {"decision": "approve", "comment": "同意"})
-    engine.cases.start(star_rating.PROCESS_KEY, users["admin"],
-                 {"branch": "east", "month": star_rating.previous_month(engine.clock.now())})
     customer = db.session.scalar(select(Customer).where(Customer.code == "HD-E1-002"))
     engine.cases.start(complaints.PROCESS_KEY, users["rep_e1"],
                  {"customer_id": customer.id, "channel": "phone", "category": "delivery",
                   "received_at": (engine.clock.now() - timedelta(hours=1)).isoformat(),
                   "content": "客户来电：本周两次配送迟到半天以上，影响车队出车，要求说明原因并保证准时。"})
-    engine.cases.start(credit_rating.PROCESS_KEY, users["admin"],
-                 {"customer_id": customer.id, "quarter": credit_rating.previous_quarter(engine.clock.now())})
-    return len(DEMO_CASES) + 3
+    return db.session.scalar(select(func.count(Instance.id)))
+
+
+def _catch_up(engine, process_keys: tuple[str, ...]) -> None:
+    """Open what the processes' schedules opened at their latest firings before now, as a timer worker
+    running all along would have: each case at its firing, each deadline since then passing at its time."""
+    clock = engine.clock
+    now, frozen = clock.now(), clock.frozen
+    for key in process_keys:
+        definition = definitions.latest_definition(key)
+        latest = schedules.parse(definition.schedule).last_before(now)
+        # The wake-up goes back to that firing: the worker catches up on it as on one it missed.
+        schedules.sync(definition, latest - TICK)
+    db.session.commit()
+    try:
+        while (due := engine.timers.next_due_at()) is not None and due < now:
+            clock.set(due + TICK)  # a timer fires once its time has passed
+            engine.timers.fire_next_due()
+    finally:
+        clock.set(frozen)
 
 
 def _purchases(code: str, monthly_tons: Decimal, today: date) -> list[PurchaseRecord]:
-    """Orders of the last few months and of this month so far, around the customer's usual demand,
-    the same on every run."""
+    """Orders in each of the last PURCHASE_MONTHS calendar months and in this month so far, around the
+    customer's usual demand, the same on every run."""
     rng = random.Random(code)
     products = [p for p in PRODUCTS if rng.random() < 0.7] or ["0号柴油"]
     records = []
     for months_back in range(PURCHASE_MONTHS, -1, -1):
-        month_start = (today.replace(day=1) - timedelta(days=31 * months_back)).replace(day=1)
+        month_index = today.year * 12 + today.month - 1 - months_back  # calendar months, whatever their lengths
+        month_start = date(month_index // 12, month_index % 12 + 1, 1)
         for _ in range(rng.randint(2, 4)):
             product = rng.choice(products)
             low, high = PRODUCTS[product]

@@ -58,8 +58,8 @@ def branches(allowed: frozenset[int] | None) -> list[org.OrgUnit]:
 def complaints(branch_ids: frozenset[int] | None, since: date | None = None,
                until: date | None = None) -> list[Complaint]:
     """Complaints received from `since` to `until` (company-time days, both included) in the branches
-    (None: all), oldest first."""
-    query = (select(Complaint).options(joinedload(Complaint.branch))
+    (None: all), oldest first; not those closed as recorded by mistake."""
+    query = (select(Complaint).options(joinedload(Complaint.branch)).where(Complaint.dismissed_at.is_(None))
              .order_by(Complaint.received_at, Complaint.id))
     if branch_ids is not None:
         query = query.where(Complaint.branch_id.in_(branch_ids))
@@ -221,7 +221,7 @@ def quarter_comparison(branch_ids: frozenset[int] | None, now: datetime) -> Quar
     def counts(index: int) -> Counter:
         query = (select(Complaint.category, func.count(Complaint.id))
                  .where(Complaint.received_at >= _quarter_start(index),
-                        Complaint.received_at < _quarter_start(index + 1))
+                        Complaint.received_at < _quarter_start(index + 1), Complaint.dismissed_at.is_(None))
                  .group_by(Complaint.category))
         if branch_ids is not None:
             query = query.where(Complaint.branch_id.in_(branch_ids))

@@ -34,6 +34,7 @@ TEXTS = {
     "case_withdrawn": _l("%(by)s withdrew case %(case)s"),
     "deadline_passed": _l("A deadline passed: %(task)s (case %(case)s)"),
     "on_behalf": _l("A task for %(by)s came to you while he is away: %(task)s (case %(case)s)"),
+    "complaint_dismissed": _l("%(by)s closed case %(case)s: not a complaint"),
     "case_ended": _l("Your case %(case)s has ended: %(outcome)s"),
     "case_ended_by": _l("Your case %(case)s has ended: %(outcome)s, by %(by)s"),
 }

@@ -47,11 +47,6 @@ def decided(instance: Instance) -> bool:
                                                    Task.kind == STEP)))
 
 
-def withdrawable(instance: Instance) -> bool:
-    """A case its initiator may still take back: running, and nobody has decided anything in it."""
-    return instance.status == RUNNING and not decided(instance)
-
-
 def _invalid(field: str, message) -> InvalidData:
     return InvalidData(message, {field: [message]})
 
@@ -59,6 +54,12 @@ def _invalid(field: str, message) -> InvalidData:
 class ApprovalOperations:
     def __init__(self, uow: UnitOfWork):
         self.uow = uow
+
+    def withdrawable(self, instance: Instance) -> bool:
+        """A case its initiator may still take back: running, nobody has decided anything in it, and of a
+        process whose cases may be withdrawn."""
+        return (instance.status == RUNNING and self.uow.ext.never_withdrawn(instance.process_key) is None
+                and not decided(instance))
 
     def _own_open_task(self, task_id: int, user: User) -> Task:
         task = self.uow.open_task(task_id)
@@ -200,6 +201,8 @@ class ApprovalOperations:
             if instance is None:
                 raise NotFound(_l("No such case."))
             uow.require(user, WITHDRAW, instance)
+            if (never := uow.ext.never_withdrawn(instance.process_key)) is not None:
+                raise Conflict(never)
             if instance.status != RUNNING:
                 raise Conflict(_l("This case is no longer running."))
             if decided(instance):

@@ -108,6 +108,8 @@ class Process:
     # Maker–checker: a version deployed from the administration pages takes effect only once a second
     # person (another process administrator, or a compliance reviewer) has approved it (APPROVE_VERSION).
     sensitive: bool = False
+    # Why its cases are never withdrawn by their initiator (words for the 409), if they never are.
+    never_withdrawn: Any = None
 
 
 @dataclass(frozen=True)
@@ -223,3 +225,8 @@ class Extensions:
     def sensitive(self, process_key: str) -> bool:
         process = self.processes.get(process_key)
         return bool(process and process.sensitive)
+
+    def never_withdrawn(self, process_key: str):
+        """Why the process's cases are never withdrawn, or None when they may be."""
+        process = self.processes.get(process_key)
+        return process.never_withdrawn if process else None

@@ -172,11 +172,14 @@ def record_fired_timers(case, workflow: BpmnWorkflow) -> None:
             task.internal_data["fire_recorded"] = True
             value = task.task_spec.event_definition.details(task).value
             due = value if isinstance(value, str) or value is None else value.get("next")
+            # A deadline on a step (a boundary timer): the history names the step (parallel steps may
+            # each have a timer of the same name), and whoever the step waits for hears of it.
+            steps = [sibling for sibling in (task.parent.children if task.parent else [])
+                     if isinstance(sibling.task_spec, ApprovalUserTask)]
             case.record("timer_fired", {"spec": task.task_spec.name, "name": task.task_spec.bpmn_name,
-                                        "due_at": due}, system=True)
-            # A deadline on a step (a boundary timer): whoever the step waits for hears of it.
-            attached = [str(sibling.id) for sibling in (task.parent.children if task.parent else [])
-                        if isinstance(sibling.task_spec, ApprovalUserTask)]
+                                        "due_at": due, "steps": [step.task_spec.bpmn_name for step in steps]},
+                        system=True)
+            attached = [str(step.id) for step in steps]
             if attached:
                 case.when_tasks_synced(lambda ids=attached: _tell_about_deadline(case, ids))
 

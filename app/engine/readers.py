@@ -12,8 +12,10 @@ from app.engine.directory import User
 from app.engine.models import CaseReader
 
 
-def add(ext, instance_id: int, people: list[User], by: User | None, now: datetime, note: str = "") -> list[User]:
-    """Make these people readers of the case (each once; never the one who adds them); who was added."""
+def add(ext, instance_id: int, people: list[User], by: User | None, now: datetime, note: str = "",
+        kind: str = "case_copied") -> list[User]:
+    """Make these people readers of the case (each once; never the one who adds them), telling them with a
+    notification of `kind`; who was added."""
     present = set(db.session.scalars(select(CaseReader.user_id).where(CaseReader.instance_id == instance_id)))
     added, seen = [], set(present) | ({by.id} if by else set())
     for person in people:
@@ -22,7 +24,7 @@ def add(ext, instance_id: int, people: list[User], by: User | None, now: datetim
             seen.add(person.id)
     db.session.add_all([CaseReader(instance_id=instance_id, user_id=person.id, added_by_id=by.id if by else None,
                                    at=now) for person in added])
-    ext.notify([person.id for person in added], "case_copied", now, instance_id=instance_id, by=by, comment=note)
+    ext.notify([person.id for person in added], kind, now, instance_id=instance_id, by=by, comment=note)
     return added
 
 

@@ -64,16 +64,21 @@ class Schedule:
         found = self.recurrence.after(local(moment))
         return found.astimezone(UTC) if found else None
 
+    def last_before(self, moment: datetime) -> datetime | None:
+        """The last firing strictly before `moment` (aware), in UTC; None if there was none."""
+        if moment.tzinfo is None:
+            raise ValueError("last_before needs an aware datetime")
+        found = self.recurrence.before(local(moment))
+        return found.astimezone(UTC) if found else None
+
 
 @lru_cache(maxsize=64)
 def parse(text: str) -> Schedule:
     """The schedule a `schedule` property declares; ScheduleError, in words for the process's
     administrator, when the application would not fire it. Cached: a rule's firings are worked out
     once per process (dateutil keeps those it found)."""
-    body = text.strip()
-    body = body[6:] if body[:6].upper() == "RRULE:" else body
-    parts = {key.strip().upper(): value.strip().upper()
-             for key, _, value in (part.partition("=") for part in body.split(";") if part.strip())}
+    body = _body(text)
+    parts = rule_parts(text)
     if "DTSTART" in body.upper():
         raise _refused(text, "leave DTSTART out: a schedule starts on 1 January 2000 in company time "
                              "(Asia/Shanghai); give the time of day with BYHOUR and BYMINUTE")
@@ -93,6 +98,17 @@ def parse(text: str) -> Schedule:
         raise _refused(text, "this rule never fires (no day of the calendar matches it, as with "
                              "BYMONTH=2;BYMONTHDAY=31)")
     return Schedule(text, recurrence)
+
+
+def _body(text: str) -> str:
+    body = text.strip()
+    return body[6:] if body[:6].upper() == "RRULE:" else body
+
+
+def rule_parts(text: str) -> dict[str, str]:
+    """A schedule's rule as its parts, names and values upper-case: {"FREQ": "MONTHLY", "BYMONTHDAY": "1"}."""
+    return {key.strip().upper(): value.strip().upper()
+            for key, _, value in (part.partition("=") for part in _body(text).split(";") if part.strip())}
 
 
 def _refused(text: str, why: str) -> ScheduleError:

@@ -38,17 +38,20 @@ def copy_to_readers(call: ServiceCall) -> dict:
 def remind_overdue(call: ServiceCall) -> dict:
     """Service task `remind_overdue`: remind whoever has an overdue task in the case (the case history
     says who was reminded of what). Decided once the case's tasks are written: a task that is overdue
-    the moment it opens is reminded too."""
+    the moment it opens is reminded too. Deadlines that pass together (a timer on each of two parallel
+    steps) run a reminder each: one operation reminds of a task once."""
     call.case.when_tasks_synced(lambda: _remind(call.case))
     return {}
 
 
 def _remind(case) -> None:
+    already = {task["task_id"] for event_type, data, _, _ in case.events if event_type == "reminder_sent"
+               for task in data["tasks"]}
     overdue = db.session.scalars(select(Task).where(Task.instance_id == case.instance.id, Task.state == OPEN,
                                                     Task.due_at < case.now).order_by(Task.id)).all()
     reminded = [{"task_id": task.id, "name": task.name, "assignee_id": task.assignee_id,
                  "candidate_role": task.candidate_role, "candidate_org_unit_id": task.candidate_org_unit_id}
-                for task in overdue]
+                for task in overdue if task.id not in already]
     if reminded:
         case.record("reminder_sent", {"tasks": reminded}, system=True)
 

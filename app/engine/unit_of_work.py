@@ -26,7 +26,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from app import db
 from app.calendar import Clock
-from app.engine import audit, decisions, definitions, projection, sandbox, serializer
+from app.engine import audit, decisions, definitions, projection, readers, sandbox, serializer
 from app.engine.attachments import FileStore
 from app.engine.directory import User
 from app.engine.isolation import Evaluators, Limits
@@ -110,6 +110,10 @@ class CaseContext:
         """Run `callback` once this operation's task rows are written (a reminder names tasks that a
         boundary timer, fired in the same step, has not yet seen as rows)."""
         self.after_sync.append(callback)
+
+    def add_readers(self, people: list[User], note: str, kind: str = "case_copied") -> list[User]:
+        """Let these people read the case, told by a notification of `kind` (engine/readers.add)."""
+        return readers.add(self.uow.ext, self.instance.id, people, self.actor, self.now, note, kind=kind)
 
     def history(self) -> list[tuple[str, int | None, int | None, dict]]:
         """The case's events so far, oldest first, this operation's own (not yet written) included, as

@@ -1,7 +1,9 @@
-"""Front-end packages installed from npm at set-up, served from node_modules (no CDN, nothing vendored)."""
+"""Front-end packages installed from npm at set-up, served from node_modules (no CDN, nothing vendored).
+The modeler's and the decision editor's scripts are bundled from them at set-up (frontend/build.mjs) into
+app/static/build/, served as static files."""
 from pathlib import Path
 
-from flask import Blueprint, abort, current_app, send_from_directory
+from flask import Blueprint, abort, current_app, redirect, send_from_directory, url_for
 
 bp = Blueprint("assets", __name__)
 
@@ -10,9 +12,7 @@ PACKAGES = {
     "bootstrap": "bootstrap/dist",
     "bpmn-js": "bpmn-js/dist",
     "chart.js": "chart.js/dist",
-    "bpmn-js-properties-panel": "bpmn-js-properties-panel/dist",
     "properties-panel": "@bpmn-io/properties-panel/dist/assets",
-    "camunda-bpmn-moddle": "camunda-bpmn-moddle/resources",
     "dmn-js": "dmn-js/dist",
 }
 
@@ -23,3 +23,9 @@ def vendor(package: str, filename: str):
         abort(404)
     root = Path(current_app.config["NODE_MODULES_DIR"]) / PACKAGES[package]
     return send_from_directory(root, filename, max_age=86400)
+
+
+@bp.route("/favicon.ico")
+def favicon():
+    """Browsers and tools ask for it whatever the pages' <link rel="icon"> says."""
+    return redirect(url_for("static", filename="favicon.svg"), 301)

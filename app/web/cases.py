@@ -5,7 +5,6 @@ from flask_login import current_user, login_required
 
 from app.calendar import clock
 from app.engine import attachments, definitions, queries
-from app.engine.operations import withdrawable
 from app.engine.plugins import ADMINISTER, ATTACH, START, WITHDRAW
 from app.errors import Conflict, InvalidData
 from app.read import timeline
@@ -76,7 +75,7 @@ def case(instance_id: int):
                            newest=(definitions.latest_definition(instance.process_key)
                                    if policy().may(current_user, ADMINISTER) else None),
                            may_attach=policy().may(current_user, ATTACH, instance),
-                           may_withdraw=policy().may(current_user, WITHDRAW, instance) and withdrawable(instance),
+                           may_withdraw=policy().may(current_user, WITHDRAW, instance) and engine().operations.withdrawable(instance),
                            withdraw_form=ReasonForm(), copy_form=CopyForm(), urge_form=UrgeForm(),
                            readers=queries.readers_of(instance))
 

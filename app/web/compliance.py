@@ -85,7 +85,8 @@ def _export_row(instance, flag: case_search.Flags) -> list:
             str(labels.label(labels.STATUSES, instance.status)),
             str(labels.label(labels.OUTCOMES, instance.outcome)) if instance.outcome else "",
             data.get("customer_code", ""), data.get("customer_name", ""),
-            person.display_name if person else _("the schedule"), person.org_unit.name if person else "",
+            person.display_name if person else labels.opened_by_schedule(instance.definition),
+            person.org_unit.name if person else "",
             local_text(instance.started_at), local_text(instance.ended_at), hours,
             yes_no(flag.overdue), yes_no(flag.escalated)]
 

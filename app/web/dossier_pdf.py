@@ -179,7 +179,7 @@ def _summary(instance: Instance, chain_verified: bool, generated_at: datetime) -
         [_("Process"), _("%(name)s, version %(version)s", name=definition.name, version=definition.version)],
         [_("Status"), status],
         [_("Started by"), f"{starter.display_name} ({starter.username}) · {starter.org_unit.name}" if starter
-         else _("the schedule")],
+         else labels.opened_by_schedule(definition)],
         [_("Started at"), _local(instance.started_at)],
     ]
     if instance.ended_at:
@@ -254,7 +254,7 @@ def _details(entry: Entry, form_key: str | None) -> str:
     if event.type == "attachment_added":
         lines.append(str(data.get("filename")))
     if event.type == "timer_fired":
-        lines.append(str(data.get("name") or data.get("spec")))
+        lines.append(labels.deadline_words(data))
     if event.type == "instance_completed" and data.get("outcome"):
         lines.append(str(labels.label(labels.OUTCOMES, data["outcome"])))
     if event.type == "loan_granted" and data.get("expires_at"):

@@ -12,9 +12,15 @@ from app.engine.plugins import ACT, CLAIM
 from app.errors import AppError, InvalidData
 from app.web import engine, policy
 from app.web.operation_forms import BatchForm, SendBackForm, SignerForm, TransferForm, UrgeForm
-from forms import batch_approvable, for_display, form_data, task_form
+from forms import batch_approvable, for_display, form_data, problems, task_form
 
 bp = Blueprint("tasks", __name__)
+
+
+@bp.app_context_processor
+def inject_form_problems():
+    """For the summary above every page's form that came back with errors (_macros.html `form_head`)."""
+    return {"form_problems": problems}
 
 
 @bp.route("/")

@@ -1,0 +1,127 @@
+// The properties panel in our terms: who does a user task (our assignment rules by name), its form
+// (our form keys by name) and its due date (ISO 8601 or our helpers), instead of Camunda's free text
+// about users, EL and embedded forms; and none of the groups our engine never reads.
+import { CheckboxEntry, SelectEntry, TextFieldEntry, isCheckboxEntryEdited, isSelectEntryEdited,
+  isTextFieldEntryEdited } from '@bpmn-io/properties-panel';
+import { h } from '@bpmn-io/properties-panel/preact';
+import { useService } from 'bpmn-js-properties-panel';
+import { getBusinessObject } from 'bpmn-js/lib/util/ModelUtil';
+
+// Camunda platform groups whose settings SpiffWorkflow and our engine ignore (listeners, mappings,
+// asynchronous continuations, generated forms …): offering them would only mislead.
+const IGNORED_GROUPS = new Set(['Errors', 'StartInitiator', 'ExternalTask', 'AsynchronousContinuations',
+  'JobExecution', 'CandidateStarter', 'FieldInjection', 'HistoryCleanup', 'Tasklist', 'InMapping',
+  'InMappingPropagation', 'OutMapping', 'OutMappingPropagation', 'ProcessVariables', 'FormData',
+  'BusinessKey', 'ExecutionListener', 'TaskListener', 'Input', 'Output', 'ConnectorInput',
+  'ConnectorOutput'].map((name) => `CamundaPlatform__${name}`));
+
+const LOW_PRIORITY = 400; // after Camunda's provider (500), whose groups it changes
+
+export default {
+  __init__: ['ourPropertiesProvider'],
+  ourPropertiesProvider: ['type', OurPropertiesProvider],
+};
+
+// `terms` (config.modelerTerms) is what the server offers: rules, form keys, due date examples, texts.
+function OurPropertiesProvider(propertiesPanel, terms) {
+  this.getGroups = (element) => (groups) => {
+    const kept = groups.filter((group) => !IGNORED_GROUPS.has(group.id));
+    const assignment = kept.find((group) => group.id === 'CamundaPlatform__UserAssignment');
+    if (assignment) assignment.entries = assignmentEntries(element, terms);
+    const form = kept.find((group) => group.id === 'CamundaPlatform__Form');
+    if (form) form.entries = [{ id: 'formKey', element, terms, component: FormKey, isEdited: isSelectEntryEdited }];
+    return kept;
+  };
+  propertiesPanel.registerProvider(LOW_PRIORITY, this);
+}
+OurPropertiesProvider.$inject = ['propertiesPanel', 'config.modelerTerms'];
+
+function assignmentEntries(element, terms) {
+  return [
+    { id: 'assignee', element, terms, component: Assignee, isEdited: isSelectEntryEdited },
+    { id: 'candidateGroups', element, terms, component: CandidateGroupsHeading },
+    ...terms.group_rules.map((rule) => ({
+      id: `candidateGroup-${rule.code}`, element, rule, component: CandidateGroup, isEdited: isCheckboxEntryEdited,
+    })),
+    ...unknownGroupRules(element, terms).map((code) => ({
+      id: `candidateGroup-${code}`, element, rule: { code, label: `${code} — ${terms.texts.unknown}` },
+      component: CandidateGroup, isEdited: isCheckboxEntryEdited,
+    })),
+    { id: 'dueDate', element, terms, component: DueDate, isEdited: isTextFieldEntryEdited },
+  ];
+}
+
+function useUpdate(element, property) {
+  const commandStack = useService('commandStack');
+  const businessObject = getBusinessObject(element);
+  return (value) => commandStack.execute('element.updateModdleProperties', {
+    element, moddleElement: businessObject, properties: { [property]: value || undefined },
+  });
+}
+
+// A select of the offered codes; a code the document holds that the server does not know stays
+// visible (and Validate names it).
+function codeOptions(offered, current, texts) {
+  const options = [{ value: '', label: texts.none }, ...offered.map((item) => ({ value: item.code, label: item.option }))];
+  if (current && !offered.some((item) => item.code === current)) {
+    options.push({ value: current, label: `${current} — ${texts.unknown}` });
+  }
+  return options;
+}
+
+function Assignee({ element, terms }) {
+  const setValue = useUpdate(element, 'camunda:assignee');
+  const getValue = () => getBusinessObject(element).get('camunda:assignee') || '';
+  return SelectEntry({
+    element, id: 'assignee', label: terms.texts.assignee, description: terms.texts.assignee_help,
+    getValue, setValue, getOptions: () => codeOptions(terms.person_rules, getValue(), terms.texts),
+  });
+}
+
+function FormKey({ element, terms }) {
+  const setValue = useUpdate(element, 'camunda:formKey');
+  const getValue = () => getBusinessObject(element).get('camunda:formKey') || '';
+  return SelectEntry({
+    element, id: 'formKey', label: terms.texts.form_key, description: terms.texts.form_key_help,
+    getValue, setValue, getOptions: () => codeOptions(terms.form_keys, getValue(), terms.texts),
+  });
+}
+
+function groupRulesOf(element) {
+  return (getBusinessObject(element).get('camunda:candidateGroups') || '')
+    .split(',').map((rule) => rule.trim()).filter(Boolean);
+}
+
+function unknownGroupRules(element, terms) {
+  return groupRulesOf(element).filter((code) => !terms.group_rules.some((rule) => rule.code === code));
+}
+
+function CandidateGroupsHeading({ terms }) {
+  return h('div', { class: 'bio-properties-panel-entry' },
+    h('div', { class: 'bio-properties-panel-label' }, terms.texts.candidate_groups),
+    h('div', { class: 'bio-properties-panel-description' }, terms.texts.candidate_groups_help));
+}
+
+// One checkbox per group rule; the rules stay in the order the document had them, a new one last.
+function CandidateGroup({ element, rule, id }) {
+  const update = useUpdate(element, 'camunda:candidateGroups');
+  const setValue = (checked) => {
+    const others = groupRulesOf(element).filter((code) => code !== rule.code);
+    update((checked ? [...others, rule.code] : others).join(','));
+  };
+  return CheckboxEntry({
+    element, id, label: rule.option || rule.label, getValue: () => groupRulesOf(element).includes(rule.code), setValue,
+  });
+}
+
+function DueDate({ element, terms }) {
+  const debounce = useService('debounceInput');
+  const setValue = useUpdate(element, 'camunda:dueDate');
+  const description = h('span', null, terms.texts.due_date_help,
+    h('dl', { class: 'modeler-due-date-examples' }, terms.due_date_examples.flatMap(({ text, meaning }) => [
+      h('dt', null, h('code', null, text)), h('dd', null, meaning)])));
+  return TextFieldEntry({
+    element, id: 'dueDate', label: terms.texts.due_date, description, debounce,
+    getValue: () => getBusinessObject(element).get('camunda:dueDate') || '', setValue,
+  });
+}
