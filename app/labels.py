@@ -51,7 +51,7 @@ EVENTS = {
     "task_claimed": _l("Task claimed"),
     "task_completed": _l("Task completed"),
     "task_cancelled": _l("Task cancelled"),
-    "timer_fired": _l("Deadline passed"),
+    "timer_fired": _l("Time reached"),  # a timer not on a step: a wait, a schedule's own (see event_words)
     "reminder_sent": _l("Reminder sent"),
     "attachment_added": _l("File attached"),
     "instance_suspended": _l("Case suspended"),
@@ -206,6 +206,14 @@ def choices(table: dict) -> list[SelectChoice]:
 
 def label(table: dict, code):
     return table.get(code, code) if code is not None else ""
+
+
+def event_words(event) -> str:
+    """What an event of a case's history is called. A deadline on a step that passes makes the step
+    overdue: the history says so with the word (and colour) the step's badge uses, one state one word."""
+    if event.type == "timer_fired" and (event.data or {}).get("steps"):
+        return str(_l("Overdue"))
+    return str(label(EVENTS, event.type))
 
 
 def add_words(event_words: dict, outcome_words: dict) -> None:

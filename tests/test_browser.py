@@ -1,5 +1,6 @@
 """The whole borrowing flow through the real pages in headless Chromium."""
 import re
+from datetime import timedelta
 
 import pytest
 from browsing import ARTIFACTS, sign_in
@@ -8,7 +9,7 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from app import db
-from app.calendar import clock
+from app.calendar import clock, local
 from app.domain.star_rating import previous_month
 from app.engine.models import OPEN, Instance, Task
 
@@ -81,15 +82,23 @@ def test_the_specialist_files_the_rating_sheet_and_it_goes_to_hq(browser, base_u
     expect(sheet.locator("tbody tr")).to_have_count(5)
     specialist.screenshot(path=ARTIFACTS / "rating-sheet-phone.png", full_page=True)
 
-    # Change the first customer's star without a reason: refused, nothing lost; then with one.
-    first = sheet.locator("tbody tr").first
+    # Change the last customer's star without a reason: refused, nothing lost; the page comes back at
+    # that row, with a summary at the top naming it; then with a reason.
+    first = sheet.locator("tbody tr").last
     code = first.get_attribute("data-customer")
     suggested = first.locator("select").input_value()
     changed = "1" if suggested != "1" else "2"
     first.locator("select").select_option(changed)
     specialist.get_by_role("button", name="提交").click()
     expect(specialist.locator(".invalid-feedback").first).to_contain_text(code)
+    summary = specialist.get_by_test_id("error-summary")
+    expect(summary).to_contain_text(code)
     first = specialist.get_by_test_id("rating-sheet").locator(f"tr[data-customer='{code}']")
+    assert specialist.evaluate("() => document.activeElement.closest('tr')?.dataset.customer") == code
+    expect(first.locator("input[type=text]")).to_be_in_viewport()
+    specialist.screenshot(path=ARTIFACTS / "rating-sheet-error-phone.png")
+    summary.locator("a").first.click()  # the summary's link leads to the field
+    expect(first.locator("input[type=text]")).to_be_focused()
     expect(first.locator("select")).to_have_value(changed)
     first.locator("input[type=text]").fill("本月到货不足，按实际调整")
     specialist.get_by_role("button", name="提交").click()
@@ -122,7 +131,9 @@ def test_a_major_complaint_from_intake_to_the_customers_answer(browser, base_url
     rep.goto(f"{base_url}/requests/new/complaint_handling")
     rep.select_option("#customer_id", label="HD-E1-001 上海浦江石化贸易有限公司")
     rep.select_option("#channel", "phone")
-    rep.fill("#received_at", "2026-11-20T09:30")
+    # Dates relative to today (the server's clock runs): received last week, told yesterday, due in 3 weeks.
+    today = local(clock.now()).date()
+    rep.fill("#received_at", f"{today - timedelta(days=7)}T09:30")
     rep.select_option("#category", "product_quality")
     rep.fill("#content", "客户反映上周到货的0号柴油浑浊，怀疑含水，要求退换")
     rep.set_input_files("#attachments", files=[{"name": "客户来函.pdf", "mimeType": "application/pdf",
@@ -149,7 +160,7 @@ def test_a_major_complaint_from_intake_to_the_customers_answer(browser, base_url
     open_task_named(deputy, base_url, "制定处理方案")
     deputy.fill("#measures", "全部退换，油库整改排水制度，三日内完成")
     deputy.select_option("#responsible_person_id", label="周杰 · 华东分公司")
-    deputy.fill("#due_on", "2026-12-31")
+    deputy.fill("#due_on", str(today + timedelta(days=21)))
     submit_task(deputy)
 
     open_task_named(manager, base_url, "落实方案并报告")
@@ -161,12 +172,17 @@ def test_a_major_complaint_from_intake_to_the_customers_answer(browser, base_url
 
     open_task_named(manager, base_url, "答复客户")
     manager.select_option("#told_how", "visit")
-    manager.fill("#told_at", "2026-11-25T15:00")
+    manager.fill("#told_at", f"{today - timedelta(days=1)}T15:00")
     manager.check("input[name=customer_response][value=satisfied]")
     submit_task(manager)
 
     rep.goto(case_url)
     expect(rep.locator(".case-summary")).to_contain_text("已解决")
+    # The closed case leads with its result: class, plan, person responsible, due date, the customer's answer.
+    result = rep.get_by_test_id("case-result")
+    for words in ("重大", "全部退换，油库整改排水制度", "周杰", str(today + timedelta(days=21)), "满意", "高桥油库"):
+        expect(result).to_contain_text(words)
+    assert result.bounding_box()["y"] < rep.locator(".case-summary").bounding_box()["y"]  # it leads
     rep.screenshot(path=ARTIFACTS / "complaint-closed-phone.png", full_page=True)
 
 
@@ -382,3 +398,62 @@ def test_the_pages_ask_for_nothing_missing_and_the_editors_run_production_builds
     assert failed == []
     assert not [text for text in said if "Inferno" in text or "development build" in text]
     admin.context.close()
+
+
+def test_the_top_bar_keeps_what_waits_visible_on_a_phone_and_one_row_in_english(browser, base_url, app):
+    with app.app_context():  # a request waiting for the E1 rep: his inbox count and a notification
+        engine_of(app).cases.start("dossier_borrowing", get_user("rep_e2"), {
+            "customer_id": get_customer("HD-E1-001").id, "purpose": "核对合同", "days": 2})
+    phone = sign_in(browser, base_url, "rep_e1", phone=True)
+    expect(phone.get_by_test_id("bar-inbox-count")).to_have_text("1")  # without opening the menu
+    expect(phone.get_by_test_id("bar-unread-count")).to_be_visible()
+    expect(phone.locator("#mainnav")).not_to_be_visible()
+    assert phone.locator("nav.navbar").bounding_box()["height"] < 70  # one row
+    # The customer list is a card per customer: the name on a line of its own, not two characters a line.
+    phone.goto(f"{base_url}/customers")
+    name = phone.locator("tr[data-customer-id] td.name").first.bounding_box()
+    assert name["width"] > 300 and name["height"] < 60
+    expect(phone.locator("tr[data-customer-id] td.action a").first).to_have_css("white-space", "nowrap")
+    phone.screenshot(path=ARTIFACTS / "customers-phone.png", full_page=True)
+    phone.context.close()
+    for username in ("admin", "auditor", "mgr_east"):  # those with the most menu items
+        desk = sign_in(browser, base_url, username, locale="en-US")
+        desk.locator("button[lang=en]").click()
+        expect(desk.get_by_test_id("notifications")).to_contain_text("Notifications")
+        assert desk.locator("nav.navbar").bounding_box()["height"] < 70, username
+        desk.locator("button[lang=zh]").click()  # the next test's pages speak Chinese again
+        desk.context.close()
+
+
+@pytest.mark.parametrize("phone", [False, True], ids=["desktop", "phone"])
+def test_a_case_diagram_opens_readable_and_zooms_fits_and_goes_full_screen(browser, base_url, app, phone):
+    with app.app_context():
+        instance = engine_of(app).cases.start("complaint_handling", get_user("rep_e1"), {
+            "customer_id": get_customer("HD-E1-001").id, "channel": "phone", "category": "delivery",
+            "received_at": f"{local(clock.now()):%Y-%m-%dT%H:%M}", "content": "送货迟到"})
+        case_id = instance.id
+    page = sign_in(browser, base_url, "rep_e1", phone=phone)
+    page.goto(f"{base_url}/cases/{case_id}")
+    page.wait_for_selector("#diagram g.djs-element[data-element-id=acknowledge]")
+    zoom = "() => window.caseDiagram.get('canvas').zoom()"
+    assert page.evaluate(zoom) >= 1  # the complaint flow is wide: it opens at 100 %, not as a thumbnail
+    # Labels at least 11 px as drawn; the step the case waits at is in view.
+    sizes = page.evaluate("""() => Array.from(document.querySelectorAll('#diagram .djs-label text, #diagram .djs-visual text'))
+      .filter((t) => t.textContent.trim()).map((t) => parseFloat(getComputedStyle(t).fontSize))""")
+    assert sizes and min(sizes) * page.evaluate(zoom) >= 11
+    assert page.evaluate("""() => {  // the step the case waits at lies inside the diagram's frame
+      const step = document.querySelector('#diagram g.djs-element[data-element-id=acknowledge]').getBoundingClientRect();
+      const frame = document.getElementById('diagram').getBoundingClientRect();
+      return step.left >= frame.left && step.right <= frame.right && step.top >= frame.top && step.bottom <= frame.bottom;
+    }""")
+    controls = page.get_by_test_id("diagram-controls")
+    before = page.evaluate(zoom)
+    controls.get_by_role("button", name="放大").click()
+    assert page.evaluate(zoom) == pytest.approx(before * 1.25, rel=0.01)
+    controls.get_by_role("button", name="适应窗口").click()
+    assert page.evaluate(zoom) < before  # the whole flow, smaller
+    controls.get_by_role("button", name="全屏").click()
+    assert page.evaluate("() => document.fullscreenElement?.dataset.testid || "
+                         "document.querySelector('.diagram-expanded')?.dataset.testid") == "diagram-frame"
+    page.screenshot(path=ARTIFACTS / f"diagram-full-screen{'-phone' if phone else ''}.png")
+    page.context.close()

@@ -191,3 +191,12 @@ def test_the_schedule_opens_every_customers_rating_after_the_quarter_and_reminds
     fire_due(engine, at(2026, 7, 1, 0, 0, 1))  # the next quarter
     assert {i.start_data["quarter"] for i in db.session.scalars(
         select(Instance).where(Instance.process_key == PROCESS))} == {"2026-Q1", "2026-Q2"}
+
+
+def test_a_finished_rating_leads_with_the_grade_and_the_customers_status(engine, bought, pages):
+    clock.set(at(2026, 4, 3, 9, 0))
+    done = score(engine, start(engine, DISTRIBUTOR_CODE), SALES_FULL, {**FINANCE_FULL, "settlement": "14.99"})
+    pages.login("sales_dept")
+    page = pages.client.get(f"/cases/{done.id}").get_data(as_text=True)
+    result = page[page.index('data-testid="credit-result"'):]
+    assert "AAA" in result[:600] and "99.99 分" in result[:600] and "重点客户" in result[:600]

@@ -186,7 +186,13 @@ def test_the_pages_name_the_schedule_as_initiator(app):
         html = seen(username, url)
         assert words in html, (username, url)
         assert "系统管理员" not in html, (username, url)
-    assert seen("spec_east", f"/cases/{east_id}").count(monthly) == 2  # who opened it, and the history's start
+    case_page = seen("spec_east", f"/cases/{east_id}")
+    assert case_page.count(monthly) == 2  # who opened it, and the history's start
+    # Its deadline passed on the 2nd: the history says 已逾期, as the step's badge does, in its red.
+    assert "timeline-item event-timer_fired overdue" in case_page and "期限已到" not in case_page
+    assert "已逾期" in case_page
+    listed = seen("auditor", "/compliance/cases")
+    assert "已升级" in listed and "期限已到" not in listed  # escalated: another state, another word
     assert quarterly in seen("auditor", "/compliance/cases.csv")
 
     with app.app_context():

@@ -2,6 +2,7 @@
 one is a field error; choices are narrowed to the person and the case; every typed date is checked
 against what the step means, by the application clock in company time. Each refusal is a field error
 through the real page (nothing else typed is lost) or the API."""
+import io
 import re
 from datetime import date, timedelta
 
@@ -206,3 +207,19 @@ def test_each_field_of_the_complaint_flow_has_its_own_words(app):
                     named.setdefault(str(field.label.text), set()).add(field.name)
     shared = {label: names for label, names in named.items() if len(names) > 1}
     assert shared == {}
+
+
+def test_a_form_that_comes_back_says_the_chosen_files_must_be_chosen_again(pages):
+    pages.login("rep_e1")
+    clock.set(MONDAY)
+    typed = {"customer_id": str(get_customer("HD-E1-003").id), "channel": "phone", "category": "",
+             "received_at": "2027-02-27T09:30", "content": "送货迟到",
+             "csrf_token": pages.csrf("/requests/new/complaint_handling")}
+    with_file = pages.client.post("/requests/new/complaint_handling", content_type="multipart/form-data",
+                                  data={**typed, "attachments": (io.BytesIO(b"%PDF-1.4\n%%EOF\n"), "来函.pdf")})
+    html = with_file.get_data(as_text=True)
+    assert with_file.status_code == 400 and field_errors(html, "category")
+    assert 'data-testid="files-not-kept"' in html and "来函.pdf" in html
+    typed["csrf_token"] = pages.csrf("/requests/new/complaint_handling")
+    without = pages.client.post("/requests/new/complaint_handling", data=typed).get_data(as_text=True)
+    assert 'data-testid="files-not-kept"' not in without  # nothing was chosen: nothing to choose again

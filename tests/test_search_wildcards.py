@@ -104,7 +104,7 @@ def listed(pages, needle: str) -> set[str]:
     response = pages.client.get("/customers", query_string={"q": needle})
     assert response.status_code == 200
     table = response.get_data(as_text=True).split('data-testid="customers"', 1)[1]
-    return set(re.findall(r"<td>([A-Z]{2}-[A-Z]\d-\d{3})</td>", table))
+    return set(re.findall(r"<td class=\"code\">([A-Z]{2}-[A-Z]\d-\d{3})</td>", table))
 
 
 def test_the_customer_list_takes_percent_and_underscore_literally(pages, renamed):

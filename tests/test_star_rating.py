@@ -1,5 +1,6 @@
 """The monthly star rating (processes/star_rating.bpmn) walked with a controlled clock: the schedule,
 the rating sheet, the split by stars, returns, deadlines, history and the preferential policy."""
+import re
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -469,3 +470,14 @@ def test_a_task_offered_to_two_of_my_groups_is_in_my_inbox_once(engine):
     finally:
         db.session.delete(extra)
         db.session.commit()
+
+
+def test_a_finished_rating_leads_with_each_customers_stars(engine, pages):
+    instance = run_month(engine, "2027-01", {"HD-E1-001": 3, "HD-E1-002": 2, "HD-E1-003": 2}, at(2027, 2, 1, 9, 0))
+    case_id = instance.id
+    pages.login("hq_mkt")
+    page = pages.client.get(f"/cases/{case_id}").get_data(as_text=True)
+    result = page[page.index('data-testid="case-result"'):page.index('data-testid="case-result"') + 4000]
+    assert "★★★ × 1" in result and "★★ × 2" in result
+    assert re.search(r"★★★</span> HD-E1-001 ", result) and re.search(r"★★</span> HD-E1-002 ", result)
+    assert page.index('data-testid="case-result"') < page.index("case-summary")  # it leads the page

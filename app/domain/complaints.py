@@ -22,6 +22,7 @@ from app.db_types import UTCDateTime
 from app.domain import credit_rating, org, star_rating
 from app.domain.assignment import person_named
 from app.domain.customers import Customer
+from app.engine.models import Event
 from app.engine.plugins import CaseStart, Flow, Process, ServiceCall
 from app.errors import InvalidData
 from app.i18n import _l
@@ -108,6 +109,17 @@ def _moment(value) -> datetime:
 
 def complaint_of(instance_id: int) -> Complaint:
     return db.session.scalar(select(Complaint).where(Complaint.instance_id == instance_id))
+
+
+def result(instance) -> dict:
+    """What a closed complaint leads with: its class and the customer's answer, and for a major one the
+    deputy's plan (the latest, if it was sent back) with its person responsible."""
+    plans = [data["form_data"] for (data,) in db.session.execute(
+        select(Event.data).where(Event.instance_id == instance.id, Event.type == "task_completed")
+        .order_by(Event.id)) if data.get("form_key") == "complaint_plan"]
+    plan = plans[-1] if plans else None
+    person = db.session.get(org.User, plan["responsible_person_id"]) if plan else None
+    return {"complaint": complaint_of(instance.id), "plan": plan, "responsible_person": person}
 
 
 def register(call: ServiceCall) -> dict:
@@ -197,7 +209,7 @@ def record_feedback(call: ServiceCall) -> dict:
 
 FLOW = Flow(
     name="complaint_handling",
-    processes={PROCESS_KEY: Process(start=prepare_intake, never_withdrawn=NEVER_WITHDRAWN)},
+    processes={PROCESS_KEY: Process(start=prepare_intake, never_withdrawn=NEVER_WITHDRAWN, result=result)},
     forms="forms.complaints",
     person_rules={"plan_responsible": person_named("responsible_person_id", "the plan names no active person")},
     services={"register_complaint": register, "record_complaint_acknowledgement": record_acknowledgement,

@@ -212,10 +212,15 @@ def history(customer_id: int) -> list[CreditRating]:
                                    .order_by(CreditRating.quarter.desc())))
 
 
+def result(instance) -> dict:
+    """What a finished credit rating leads with: the grade, the points, and the customer's status."""
+    return {"rating": db.session.scalar(select(CreditRating).where(CreditRating.instance_id == instance.id))}
+
+
 FLOW = Flow(
     name="credit_rating",
     processes={PROCESS_KEY: Process(start=prepare_start, scheduled=scheduled_starts, starters=frozenset({org.ADMIN}),
-                                  sensitive=True)},
+                                  sensitive=True, result=result)},
     forms="forms.credit_rating",
     services={"grade_customer": grade, "reclassify_customer": classify},
     tables=(CreditRating,),

@@ -258,9 +258,18 @@ def refresh_preferences(customer: Customer) -> None:
         EXTRA_DISCOUNT_YUAN_PER_TON if streak(months, EXTRA_DISCOUNT[0]) >= EXTRA_DISCOUNT[1] else 0)
 
 
+def result(instance) -> dict:
+    """What a finished rating leads with: each customer's resulting stars, and how many have each."""
+    rows = list(db.session.scalars(select(StarRating).where(StarRating.instance_id == instance.id)
+                                   .order_by(StarRating.stars.desc(), StarRating.customer_id)))
+    counts = {stars: sum(1 for row in rows if row.stars == stars) for stars in (4, 3, 2, 1)}
+    return {"ratings": rows, "counts": counts}
+
+
 FLOW = Flow(
     name="star_rating",
-    processes={PROCESS_KEY: Process(start=prepare_start, scheduled=scheduled_starts, starters=frozenset({org.ADMIN}))},
+    processes={PROCESS_KEY: Process(start=prepare_start, scheduled=scheduled_starts, starters=frozenset({org.ADMIN}),
+                                  result=result)},
     forms="forms.star_rating",
     services={"prepare_star_rating_sheet": prepare_sheet, "record_initial_stars": record_initial,
               "record_second_round_stars": record_second_round,

@@ -110,6 +110,9 @@ class Process:
     sensitive: bool = False
     # Why its cases are never withdrawn by their initiator (words for the 409), if they never are.
     never_withdrawn: Any = None
+    # `result(instance)`: the facts of an ended case a reader looks for first (the plan, the stars …),
+    # for the template templates/results/<process key>.html that leads its pages.
+    result: Callable[[Any], dict] | None = None
 
 
 @dataclass(frozen=True)
@@ -225,6 +228,11 @@ class Extensions:
     def sensitive(self, process_key: str) -> bool:
         process = self.processes.get(process_key)
         return bool(process and process.sensitive)
+
+    def result_of(self, instance) -> dict | None:
+        """The facts an ended case leads with (Process.result), or None."""
+        process = self.processes.get(instance.process_key)
+        return process.result(instance) if process and process.result and instance.ended_at else None
 
     def never_withdrawn(self, process_key: str):
         """Why the process's cases are never withdrawn, or None when they may be."""

@@ -29,7 +29,7 @@ class CaseSearchForm(FlaskForm):
     status = SelectField(_l("Status"), choices=[SelectChoice(code) for code in ("", *STATUSES)], default="")
     outcome = SelectField(_l("Outcome"), default="")  # choices: every flow's outcomes (see __init__)
     overdue = BooleanField(_l("Overdue"))
-    escalated = BooleanField(_l("Deadline passed"))
+    escalated = BooleanField(_l("Escalated"))
     words = StringField(_l("Words in comments"), validators=[Optional(), Length(max=100)])
     sort = SelectField(_l("Sort by"), choices=[SelectChoice(code) for code in SORTS], default="started")
     order = SelectField(_l("Order"), choices=[SelectChoice("desc"), SelectChoice("asc")], default="desc")

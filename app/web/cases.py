@@ -80,6 +80,12 @@ def case(instance_id: int):
                            readers=queries.readers_of(instance))
 
 
+@bp.app_context_processor
+def inject_case_result():
+    """For the pages of an ended case: the facts it leads with (_macros.html `case_result`)."""
+    return {"result_of": lambda instance: engine().extensions.result_of(instance)}
+
+
 @bp.route("/cases/<int:instance_id>/attachments", methods=["POST"])
 @login_required
 def attach(instance_id: int):

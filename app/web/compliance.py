@@ -68,7 +68,7 @@ def export_cases(fmt: str):
     wanted = read_filters(request.args)
     header = [_("Case"), _("Process"), _("Version"), _("Status"), _("Outcome"), _("Customer code"), _("Customer"),
               _("Requested by"), _("Org unit"), _("Started at"), _("Ended at"), _("Hours"), _("Overdue"),
-              _("Deadline passed")]
+              _("Escalated")]
     rows = [_export_row(instance, flag) for instance, flag in case_search.all_matching(current_user, wanted, now)]
     if fmt == "csv":
         body, mimetype = to_csv(header, rows), "text/csv"

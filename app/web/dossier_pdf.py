@@ -211,7 +211,7 @@ def _decisions(entries: list[Entry]) -> list[Flowable]:
 
 def _timeline(instance: Instance, entries: list[Entry]) -> list[Flowable]:
     """The whole audit trail, oldest first, as the reviewer's case page shows it."""
-    rows = [[_local(entry.event.at, seconds=True), str(labels.label(labels.EVENTS, entry.event.type)),
+    rows = [[_local(entry.event.at, seconds=True), labels.event_words(entry.event),
              entry.task.name if entry.task else "", _who(entry),
              _details(entry, entry.task.form_key if entry.task else instance.definition.start_form_key)]
             for entry in entries]
