@@ -11,6 +11,7 @@ A form may define
 - `row_name(entry)`: what a row of a list of rows is called in the summary of a form's errors;
 - `template`: a template that renders the form's fields on the task page, instead of one by one.
 """
+import re
 from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
@@ -19,6 +20,10 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
 
+from app import db
+from app.calendar import local
+from app.domain.customers import Customer
+from app.domain.org import OrgUnit, User
 from app.errors import InvalidData
 
 # Form key -> form class: each flow's forms module declares its FORMS, and the application registers
@@ -172,17 +177,57 @@ def describe(form: FlaskForm) -> list[dict]:
     return fields
 
 
+# Facts a start derives beside what was typed (app.domain's CaseStart data), by their words; the codes and
+# names an id's words already show are not repeated, and other internal keys are not shown at all.
+FACT_WORDS = {"customer_kind": _l("Kind"), "month": _l("Month"), "quarter": _l("Quarter rated")}
+SHOWN_BY_IDS = {"customer_code", "customer_name", "branch_code", "branch_name"}
+ISO_MOMENT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
+
+
 def readable(form_key: str | None, data: dict) -> list[tuple[str, object]]:
-    """Submitted values as a reader sees them: each field's label, and a choice's words for its code.
-    Values the form does not know (or lists of rows) come back as they were submitted."""
+    """Submitted values as a reader sees them: each field's label, a choice's words for its code, people,
+    customers and branches by name, moments in company time as people write them (2026-12-02 09:30).
+    Lists of rows come back as they were submitted; no internal key is shown."""
     fields = build_form(form_key, json_data={})._fields if form_key in FORMS else {}
     result = []
     for name, value in data.items():
         field = fields.get(name)
+        named = _named_by_id(name, value)
         if field is None:
-            result.append((name, value))
-            continue
+            if name in FACT_WORDS:
+                result.append((str(FACT_WORDS[name]), _moment(value)))
+            elif named:
+                result.append(named)
+            continue  # an internal key (branch_id, customer_code …): its words are shown otherwise or not at all
         choices = {str(choice.value): str(choice.label) for choice in field.iter_choices()} \
             if getattr(field, "choices", None) else {}
-        result.append((str(field.label.text), choices.get(str(value), value)))
+        shown = choices.get(str(value)) or (named[1] if named else None)
+        result.append((str(field.label.text), shown if shown is not None else _moment(value)))
     return result
+
+
+def _named_by_id(name: str, value) -> tuple[str, str] | None:
+    """A customer, person or org unit named by its id: (what it is, its words), else None."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        return None
+    if name == "customer_id":
+        customer = db.session.get(Customer, value)
+        return (str(_l("Customer")), f"{customer.code} {customer.name}") if customer else None
+    if name.endswith("person_id") or name.endswith("user_id"):
+        person = db.session.get(User, value)
+        return (str(_l("Person")), f"{person.display_name} · {person.org_unit.name}") if person else None
+    if name == "branch_id":
+        unit = db.session.get(OrgUnit, value)
+        return (str(_l("Branch")), unit.name) if unit else None
+    return None
+
+
+def _moment(value):
+    """An ISO 8601 moment as people write it, in company time; anything else as it is."""
+    if isinstance(value, str) and ISO_MOMENT.match(value):
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+        return f"{local(moment) if moment.tzinfo else moment:%Y-%m-%d %H:%M}"
+    return value

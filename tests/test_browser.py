@@ -129,6 +129,11 @@ def test_a_major_complaint_from_intake_to_the_customers_answer(browser, base_url
     # A sales rep took the customer's call: he records it, with the customer's letter.
     rep = sign_in(browser, base_url, "rep_e1", phone=True)
     rep.goto(f"{base_url}/requests/new/complaint_handling")
+    for choice in ("#customer_id", "#channel", "#category"):  # nothing is chosen for him
+        expect(rep.locator(choice)).to_have_value("")
+        expect(rep.locator(f"{choice} option:checked")).to_have_text("请选择")
+    rep.get_by_role("button", name="提交申请").click()
+    expect(rep.get_by_test_id("error-summary")).to_contain_text("客户")
     rep.select_option("#customer_id", label="HD-E1-001 上海浦江石化贸易有限公司")
     rep.select_option("#channel", "phone")
     # Dates relative to today (the server's clock runs): received last week, told yesterday, due in 3 weeks.
@@ -432,6 +437,7 @@ def test_a_case_diagram_opens_readable_and_zooms_fits_and_goes_full_screen(brows
             "customer_id": get_customer("HD-E1-001").id, "channel": "phone", "category": "delivery",
             "received_at": f"{local(clock.now()):%Y-%m-%dT%H:%M}", "content": "送货迟到"})
         case_id = instance.id
+        task_id = db.session.scalar(select(Task.id).where(Task.instance_id == case_id, Task.state == OPEN))
     page = sign_in(browser, base_url, "rep_e1", phone=phone)
     page.goto(f"{base_url}/cases/{case_id}")
     page.wait_for_selector("#diagram g.djs-element[data-element-id=acknowledge]")
@@ -457,3 +463,9 @@ def test_a_case_diagram_opens_readable_and_zooms_fits_and_goes_full_screen(brows
                          "document.querySelector('.diagram-expanded')?.dataset.testid") == "diagram-frame"
     page.screenshot(path=ARTIFACTS / f"diagram-full-screen{'-phone' if phone else ''}.png")
     page.context.close()
+    # The task page shows it too, as readable.
+    manager = sign_in(browser, base_url, "salesmgr_east", phone=phone)
+    manager.goto(f"{base_url}/tasks/{task_id}")
+    manager.wait_for_selector("#diagram g.djs-element[data-element-id=acknowledge].step-open")
+    assert manager.evaluate(zoom) >= 1
+    manager.context.close()

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from conftest import fire_due, get_customer, get_user
+from pypdf import PdfReader
 from sqlalchemy import select
 
 from app import db, labels
@@ -315,3 +316,20 @@ def test_one_recorded_by_mistake_is_closed_as_not_a_complaint_and_the_branch_man
     again = file_complaint(api, received_at="2027-03-01T09:40")
     assert complaint(again["id"]).repeat is False
     assert [c.instance_id for c in failure_analysis.complaints(None)] == [again["id"]]
+
+
+def test_the_review_page_and_the_pdf_show_names_and_local_times_never_keys(api, pages):
+    case_id = through_investigation(api, severity="major", claimed_loss_yuan="80000")
+    person = get_user("salesmgr_east")
+    act(api, case_id, "plan", "deputy_gm", {"measures": "全部退换", "responsible_person_id": person.id,
+                                             "due_on": "2027-03-10"})
+    pages.login("auditor")
+    page = pages.client.get(f"/compliance/cases/{case_id}").get_data(as_text=True)
+    pdf = pages.client.get(f"/compliance/cases/{case_id}/dossier.pdf")
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.get_data())).pages)
+    customer = get_customer("HD-E1-003")
+    for shown in (page, text):
+        assert customer.name in shown and person.display_name in shown
+        assert "2027-03-01 09:30" in shown and "2027-03-01T09:30" not in shown
+        for key in ("customer_code", "customer_name", "branch_id", "responsible_person_id", "customer_id"):
+            assert key not in shown, key

@@ -205,7 +205,7 @@ def _decisions(entries: list[Entry]) -> list[Flowable]:
             for entry in entries if entry.event.type == "task_completed" and entry.task is not None]
     if not rows:
         return [_heading(_("Decisions")), _para(_("No step has been completed yet."), BODY)]
-    header = [_("Time"), _("Step"), _("Acted by"), _("Decision"), _("Comments")]
+    header = [_("Time"), _("Step"), _("Acted by"), _("Decision"), _("Remarks")]
     return [_heading(_("Decisions")), _table(rows, [0.13, 0.17, 0.2, 0.1, 0.4], header)]
 
 

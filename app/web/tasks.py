@@ -10,6 +10,7 @@ from app.engine import queries
 from app.engine.models import STEP
 from app.engine.plugins import ACT, CLAIM
 from app.errors import AppError, InvalidData
+from app.read import timeline
 from app.web import engine, policy
 from app.web.operation_forms import BatchForm, SendBackForm, SignerForm, TransferForm, UrgeForm
 from forms import batch_approvable, for_display, form_data, problems, task_form
@@ -53,7 +54,7 @@ def _render_task(task, form, status=200, **operation_forms):
         may_claim=task.is_open and task.assignee_id is None and policy().may(current_user, CLAIM, task),
         returned=queries.return_behind(task) if task.is_open else None,
         about=queries.task_about(task), events=queries.events_of(instance), tasks=queries.tasks_of(instance),
-        **operation_forms), status
+        path=timeline.path(instance, clock.now()), **operation_forms), status
 
 
 def _operation(task_id: int, form, act, done_message, **render):
