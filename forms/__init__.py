@@ -18,6 +18,7 @@ from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
 from app import db
@@ -207,7 +208,14 @@ def readable(form_key: str | None, data: dict) -> list[tuple[str, object]]:
 
 
 def _named_by_id(name: str, value) -> tuple[str, str] | None:
-    """A customer, person or org unit named by its id: (what it is, its words), else None."""
+    """A customer, person or org unit named by its id (a branch also by its code): (what it is, its
+    words), else None."""
+    if name == "branch" and isinstance(value, str):  # the branch pickers' value is the branch's code
+        unit = db.session.scalar(select(OrgUnit).where(OrgUnit.code == value))
+        return (str(_l("Branch")), unit.name) if unit else None
+    if name == "rep" and isinstance(value, str):  # the visit plan's rep, by user name
+        person = db.session.scalar(select(User).where(User.username == value))
+        return (str(_l("Sales rep")), person.display_name) if person else None
     if not isinstance(value, int) or isinstance(value, bool):
         return None
     if name == "customer_id":

@@ -191,6 +191,8 @@ def test_the_pages_name_the_schedule_as_initiator(app):
     # Its deadline passed on the 2nd: the history says 已逾期, as the step's badge does, in its red.
     assert "timeline-item event-timer_fired overdue" in case_page and "期限已到" not in case_page
     assert "已逾期" in case_page
+    reviewed = seen("auditor", f"/compliance/cases/{east_id}")
+    assert "华东分公司" in reviewed and ">east<" not in reviewed  # the branch by its name, not its code
     listed = seen("auditor", "/compliance/cases")
     assert "已升级" in listed and "期限已到" not in listed  # escalated: another state, another word
     assert quarterly in seen("auditor", "/compliance/cases.csv")
