@@ -1,4 +1,5 @@
-"""Bytes in the database per completed borrowing case: instance state, tasks, events, loan, indexes.
+"""Bytes in the database per completed borrowing case, every table the application keeps counted (instance
+state, tasks, events, the loan, notifications, reads …) with every index.
 
     .venv/bin/python bench/storage.py [--cases N]      # DATABASE_URL=postgresql://… for PostgreSQL
 
@@ -20,19 +21,22 @@ from sqlalchemy import func, select, text
 
 from bench import common
 
-TABLES = ("instances", "tasks", "events", "dossier_loans")
+def tables(db) -> list[str]:
+    """Every table of the application's models (the engine's, the company's and the flows'): a case may
+    write to any of them, so none is left out of its cost."""
+    return sorted(db.Model.metadata.tables)
 
 
 def table_bytes(db) -> dict[str, int]:
-    """Allocated bytes per case table, its indexes included."""
+    """Allocated bytes per table, its indexes (and on PostgreSQL its TOAST) included."""
+    names = tables(db)
     if db.dialect() == "postgresql":
-        return {t: db.session.scalar(text("SELECT pg_total_relation_size(:t)"), {"t": t}) for t in TABLES}
-    sizes = dict.fromkeys(TABLES, 0)
+        return {t: db.session.scalar(text("SELECT pg_total_relation_size(:t)"), {"t": t}) for t in names}
+    sizes = dict.fromkeys(names, 0)
     for table, name in db.session.execute(text("SELECT tbl_name, name FROM sqlite_schema")):
-        if table not in sizes:
-            continue
-        sizes[table] += db.session.scalar(text("SELECT coalesce(sum(pgsize), 0) FROM dbstat WHERE name = :n"),
-                                          {"n": name})
+        if table in sizes:  # the table and each of its indexes
+            sizes[table] += db.session.scalar(text("SELECT coalesce(sum(pgsize), 0) FROM dbstat WHERE name = :n"),
+                                              {"n": name})
     return sizes
 
 
@@ -41,14 +45,14 @@ def compact(db) -> None:
     db.session.commit()
     with db.current_engine().connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         if db.dialect() == "postgresql":
-            for table in TABLES:
-                connection.execute(text(f"VACUUM FULL {table}"))
+            for table in tables(db):
+                connection.execute(text(f'VACUUM FULL "{table}"'))
         else:
             connection.execute(text("VACUUM"))
 
 
 def row_counts(db) -> dict[str, int]:
-    return {t: db.session.scalar(select(func.count()).select_from(text(t))) for t in TABLES}
+    return {t: db.session.scalar(select(func.count()).select_from(text(f'"{t}"'))) for t in tables(db)}
 
 
 def run(cases: int) -> dict:
@@ -64,8 +68,9 @@ def run(cases: int) -> dict:
         after_bytes, after_rows = table_bytes(db), row_counts(db)
         state_bytes = db.session.scalar(select(func.avg(func.length(Instance.state))))
         dialect = db.dialect()
-    grown = {t: after_bytes[t] - before_bytes[t] for t in TABLES}
-    rows = {t: after_rows[t] - before_rows[t] for t in TABLES}
+    # Only the tables the cases wrote to are listed; every table is counted.
+    grown = {t: after_bytes[t] - before_bytes[t] for t in after_bytes if after_bytes[t] != before_bytes[t]}
+    rows = {t: after_rows[t] - before_rows[t] for t in after_rows if after_rows[t] != before_rows[t]}
     return {
         "benchmark": "storage", "database": dialect, "cases": cases,
         "bytes_per_case": round(sum(grown.values()) / cases),
