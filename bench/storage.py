@@ -21,6 +21,7 @@ from sqlalchemy import func, select, text
 
 from bench import common
 
+
 def tables(db) -> list[str]:
     """Every table of the application's models (the engine's, the company's and the flows'): a case may
     write to any of them, so none is left out of its cost."""
