@@ -40,7 +40,7 @@ def plug_in(packages: Iterable[str], *, mail: Callable[[], bool]) -> tuple[Exten
     for flow in flows:
         if flow.forms:
             forms.register(importlib.import_module(flow.forms).FORMS)
-        labels.add_words(flow.event_words, flow.outcome_words)
+        labels.add_words(flow)
     extensions.forms, extensions.validate = forms.FORMS, forms.validated
     policy = Policy(extensions)
     extensions.permission = policy.why_not

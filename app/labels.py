@@ -140,62 +140,15 @@ READ_GROUNDS = {
     "loan": _l("Loan"),
 }
 
-# The assignment rules a BPMN names (camunda:assignee, camunda:candidateGroups), as the modeler offers them.
+# How the modeler names the assignment rules (camunda:assignee, camunda:candidateGroups) and the form keys
+# (camunda:formKey) a BPMN may name: the engine's and the shared forms' here, each flow's from its Flow
+# declaration (rule_words, form_words; see add_words).
 ASSIGNMENT_RULES = {
-    "territory_rep": _l("Sales rep of the customer's territory"),
-    "branch_manager": _l("Manager of the case's branch"),
-    "branch_sales_manager": _l("Sales manager of the case's branch"),
-    "deputy_gm": _l("Deputy general manager in charge"),
-    "plan_responsible": _l("Person responsible named in the complaint's plan"),
-    "plan_rep": _l("Sales rep whose visit plan it is"),
     "countersigner": _l("Each signer of a countersign (multi-instance)"),
-    "branch_business_dept": _l("Business department supervisors of the case's branch"),
-    "branch_customer_specialist": _l("Customer specialists of the case's branch"),
-    "hq_marketing": _l("Headquarters' marketing office"),
-    "hq_sales_department": _l("Headquarters' sales department"),
-    "hq_finance": _l("Headquarters' planning and finance department"),
-    "company_leadership": _l("Company leadership"),
-    "warning_receiver": _l("Receiver of an urgent warning, by the customer's tier"),
 }
-
-# The form keys a BPMN names (camunda:formKey), as the modeler offers them.
 FORM_KEYS = {
     "signer_opinion": _l("An added signer's opinion"),
     "notice_acknowledge": _l("Acknowledging a notice"),
-    "dossier_borrow_request": _l("Dossier borrowing request"),
-    "dossier_consent": _l("Consent to a dossier loan"),
-    "star_rating_start": _l("Opening a month's star rating"),
-    "star_rating_sheet": _l("Branch's star rating sheet"),
-    "star_low_review": _l("Marketing's review of 1–2 stars"),
-    "star_second_rating": _l("Marketing's second rating of 3–4 stars"),
-    "star_high_approval": _l("Leadership's approval of 3–4 stars"),
-    "star_rating_inform": _l("Telling the customers their stars"),
-    "credit_rating_start": _l("Opening a quarter's credit rating"),
-    "credit_nonfinancial": _l("Non-financial credit indicators"),
-    "credit_financial": _l("Financial credit indicators"),
-    "early_warning_start": _l("Urgent warning report"),
-    "warning_measures": _l("Measures against a warning"),
-    "warning_follow_up": _l("Follow-up of the measures"),
-    "warning_report_start": _l("Opening a branch's routine warning report"),
-    "warning_routine_report": _l("Branch's routine warning report"),
-    "warning_routine_review": _l("Marketing's reading of the routine report"),
-    "visit_plan_start": _l("Opening a rep's visit plan"),
-    "visit_plan_sheet": _l("Visit plan of the month"),
-    "visit_plan_approval": _l("Sales manager's approval of a visit plan"),
-    "visit_summary_start": _l("Opening a week's visit summary"),
-    "visit_summary_report": _l("Weekly visit summary"),
-    "visit_summary_read": _l("Marketing's reading of the visit summary"),
-    "dossier_update_start": _l("Opening a branch's month report of dossier changes"),
-    "dossier_changes_report": _l("Branch's report of dossier changes"),
-    "dossier_changes_review": _l("Headquarters' review of dossier changes"),
-    "complaint_intake": _l("Complaint intake"),
-    "complaint_acknowledge": _l("Sales manager acknowledges the complaint"),
-    "complaint_investigation": _l("Investigating and classifying a complaint"),
-    "complaint_handling_record": _l("Sales manager's handling of a general complaint"),
-    "complaint_plan": _l("Handling plan of a major complaint"),
-    "complaint_execution": _l("Carrying out the plan and reporting"),
-    "complaint_confirmation": _l("Confirming a complaint's handling"),
-    "complaint_feedback": _l("Telling the customer"),
 }
 
 
@@ -208,18 +161,24 @@ def label(table: dict, code):
     return table.get(code, code) if code is not None else ""
 
 
+def made_overdue(event) -> bool:
+    """A deadline on a step passed: the step became overdue (the history shows it as its badge does)."""
+    return event.type == "timer_fired" and bool((event.data or {}).get("steps"))
+
+
 def event_words(event) -> str:
-    """What an event of a case's history is called. A deadline on a step that passes makes the step
-    overdue: the history says so with the word (and colour) the step's badge uses, one state one word."""
-    if event.type == "timer_fired" and (event.data or {}).get("steps"):
-        return str(_l("Overdue"))
-    return str(label(EVENTS, event.type))
+    """What an event of a case's history is called; a step's passed deadline by the word its badge uses,
+    one state one word."""
+    return str(_l("Overdue")) if made_overdue(event) else str(label(EVENTS, event.type))
 
 
-def add_words(event_words: dict, outcome_words: dict) -> None:
-    """A flow's words for the events its services record and for its outcomes."""
-    EVENTS.update(event_words)
-    OUTCOMES.update(outcome_words)
+def add_words(flow) -> None:
+    """A flow's words for the events its services record, its outcomes, and the rules and form keys it
+    plugs in."""
+    EVENTS.update(flow.event_words)
+    OUTCOMES.update(flow.outcome_words)
+    ASSIGNMENT_RULES.update(flow.rule_words)
+    FORM_KEYS.update(flow.form_words)
 
 
 def notification_text(notification) -> str:

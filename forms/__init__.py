@@ -179,9 +179,8 @@ def describe(form: FlaskForm) -> list[dict]:
 
 
 # Facts a start derives beside what was typed (app.domain's CaseStart data), by their words; the codes and
-# names an id's words already show are not repeated, and other internal keys are not shown at all.
+# names an id's words already show (customer_code, branch_name …) and other internal keys are not shown.
 FACT_WORDS = {"customer_kind": _l("Kind"), "month": _l("Month"), "quarter": _l("Quarter rated")}
-SHOWN_BY_IDS = {"customer_code", "customer_name", "branch_code", "branch_name"}
 ISO_MOMENT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 
 

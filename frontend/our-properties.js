@@ -69,23 +69,20 @@ function codeOptions(offered, current, texts) {
   return options;
 }
 
-function Assignee({ element, terms }) {
-  const setValue = useUpdate(element, 'camunda:assignee');
-  const getValue = () => getBusinessObject(element).get('camunda:assignee') || '';
-  return SelectEntry({
-    element, id: 'assignee', label: terms.texts.assignee, description: terms.texts.assignee_help,
-    getValue, setValue, getOptions: () => codeOptions(terms.person_rules, getValue(), terms.texts),
-  });
+// A Camunda property holding one of the codes the server offers, as a select of their names.
+function codeSelect(property, id, text, offered) {
+  return function CodeSelect({ element, terms }) {
+    const setValue = useUpdate(element, property);
+    const getValue = () => getBusinessObject(element).get(property) || '';
+    return SelectEntry({
+      element, id, label: terms.texts[text], description: terms.texts[`${text}_help`],
+      getValue, setValue, getOptions: () => codeOptions(terms[offered], getValue(), terms.texts),
+    });
+  };
 }
 
-function FormKey({ element, terms }) {
-  const setValue = useUpdate(element, 'camunda:formKey');
-  const getValue = () => getBusinessObject(element).get('camunda:formKey') || '';
-  return SelectEntry({
-    element, id: 'formKey', label: terms.texts.form_key, description: terms.texts.form_key_help,
-    getValue, setValue, getOptions: () => codeOptions(terms.form_keys, getValue(), terms.texts),
-  });
-}
+const Assignee = codeSelect('camunda:assignee', 'assignee', 'assignee', 'person_rules');
+const FormKey = codeSelect('camunda:formKey', 'formKey', 'form_key', 'form_keys');
 
 function groupRulesOf(element) {
   return (getBusinessObject(element).get('camunda:candidateGroups') || '')

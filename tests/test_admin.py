@@ -429,3 +429,20 @@ def test_the_administration_api_is_for_administrators_only(api, engine):
     assert moved.status_code == 200 and moved.get_json()["assignee"] == "rep_e2"
     assert api.get("/incidents", "admin").get_json() == []
     assert api.post(f"/instances/{case.id}/migrate", "admin", {"reason": "x"}).status_code == 409  # already newest
+
+
+def test_the_modeler_names_every_rule_and_form_key_the_flows_plug_in(admin, app):
+    """Each flow names its rules and form keys where it declares them (Flow.rule_words, form_words)."""
+    terms = admin.client.get("/admin/modeler/terms").get_json()
+    engine = app.extensions["engine"].extensions
+    offered = {"person_rules": set(engine.person_rules), "group_rules": set(engine.group_rules),
+               "form_keys": set(engine.forms)}
+    for kind, codes in offered.items():
+        assert {item["code"] for item in terms[kind]} == codes, kind
+        unnamed = [item["code"] for item in terms[kind] if item["label"] == item["code"]]
+        assert unnamed == [], (kind, unnamed)
+    branch_manager = next(item for item in terms["person_rules"] if item["code"] == "branch_manager")
+    assert branch_manager["option"] == "案件所属分公司的经理（branch_manager）"
+    rep = Browser(app)
+    rep.login("rep_e1")
+    assert rep.client.get("/admin/modeler/terms").status_code == 403

@@ -12,6 +12,7 @@ from app import db
 from app.domain import org
 from app.domain.customers import Customer, summary
 from app.engine.plugins import Assignment, AssignmentError, Flow
+from app.i18n import _l
 
 
 def _customer(data: dict) -> Customer:
@@ -120,4 +121,16 @@ ORGANISATION = Flow(
                  "company_leadership": company_leadership},
     # What a definition may read of a customer (the sandbox helper `customer(id)`).
     helpers={"customer": summary},
+    rule_words={
+        "territory_rep": _l("Sales rep of the customer's territory"),
+        "branch_manager": _l("Manager of the case's branch"),
+        "branch_sales_manager": _l("Sales manager of the case's branch"),
+        "deputy_gm": _l("Deputy general manager in charge"),
+        "branch_business_dept": _l("Business department supervisors of the case's branch"),
+        "branch_customer_specialist": _l("Customer specialists of the case's branch"),
+        "hq_marketing": _l("Headquarters' marketing office"),
+        "hq_sales_department": _l("Headquarters' sales department"),
+        "hq_finance": _l("Headquarters' planning and finance department"),
+        "company_leadership": _l("Company leadership"),
+    },
 )

@@ -235,4 +235,8 @@ FLOW = Flow(
     services={"grant_dossier_loan": grant_loan},
     tables=(DossierLoan,),
     event_words={"loan_granted": _l("Read access granted")},
+    form_words={
+        "dossier_borrow_request": _l("Dossier borrowing request"),
+        "dossier_consent": _l("Consent to a dossier loan"),
+    },
 )

@@ -221,4 +221,17 @@ FLOW = Flow(
     event_words={"complaint_dismissed": _l("Closed as not a complaint")},
     outcome_words={"resolved": _l("Resolved"), "closed_unsatisfied": _l("Closed, customer not satisfied"),
                    "not_a_complaint": _l("Not a complaint")},
+    rule_words={
+        "plan_responsible": _l("Person responsible named in the complaint's plan"),
+    },
+    form_words={
+        "complaint_intake": _l("Complaint intake"),
+        "complaint_acknowledge": _l("Sales manager acknowledges the complaint"),
+        "complaint_investigation": _l("Investigating and classifying a complaint"),
+        "complaint_handling_record": _l("Sales manager's handling of a general complaint"),
+        "complaint_plan": _l("Handling plan of a major complaint"),
+        "complaint_execution": _l("Carrying out the plan and reporting"),
+        "complaint_confirmation": _l("Confirming a complaint's handling"),
+        "complaint_feedback": _l("Telling the customer"),
+    },
 )

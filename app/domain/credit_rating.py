@@ -226,4 +226,9 @@ FLOW = Flow(
     tables=(CreditRating,),
     event_words={"customer_classified": _l("Credit grade and customer status recorded")},
     outcome_words={"graded": _l("Graded")},
+    form_words={
+        "credit_rating_start": _l("Opening a quarter's credit rating"),
+        "credit_nonfinancial": _l("Non-financial credit indicators"),
+        "credit_financial": _l("Financial credit indicators"),
+    },
 )

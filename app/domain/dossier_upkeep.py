@@ -149,4 +149,9 @@ FLOW = Flow(
     forms="forms.dossier_update",
     services={"collect_dossier_changes": collect},
     tables=(DossierChange,),
+    form_words={
+        "dossier_update_start": _l("Opening a branch's month report of dossier changes"),
+        "dossier_changes_report": _l("Branch's report of dossier changes"),
+        "dossier_changes_review": _l("Headquarters' review of dossier changes"),
+    },
 )

@@ -189,4 +189,15 @@ FLOW = Flow(
     services={"prepare_warning_list": warning_list},
     comment_fields=("measures",),
     event_words={WARNINGS_LISTED: _l("Warning indicators listed")},
+    rule_words={
+        "warning_receiver": _l("Receiver of an urgent warning, by the customer's tier"),
+    },
+    form_words={
+        "early_warning_start": _l("Urgent warning report"),
+        "warning_measures": _l("Measures against a warning"),
+        "warning_follow_up": _l("Follow-up of the measures"),
+        "warning_report_start": _l("Opening a branch's routine warning report"),
+        "warning_routine_report": _l("Branch's routine warning report"),
+        "warning_routine_review": _l("Marketing's reading of the routine report"),
+    },
 )

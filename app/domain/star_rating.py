@@ -278,4 +278,12 @@ FLOW = Flow(
     tables=(StarRating,),
     event_words={"star_rating_final": _l("Final stars recorded")},
     outcome_words={"no_customers": _l("Nothing to rate")},
+    form_words={
+        "star_rating_start": _l("Opening a month's star rating"),
+        "star_rating_sheet": _l("Branch's star rating sheet"),
+        "star_low_review": _l("Marketing's review of 1–2 stars"),
+        "star_second_rating": _l("Marketing's second rating of 3–4 stars"),
+        "star_high_approval": _l("Leadership's approval of 3–4 stars"),
+        "star_rating_inform": _l("Telling the customers their stars"),
+    },
 )

@@ -280,4 +280,15 @@ FLOW = Flow(
     services={"prepare_visit_plan": plan_sheet, "prepare_visit_summary": summary_rows},
     tables=(VisitRecord,),
     event_words={PLAN_SHEET: _l("Visits required listed"), WEEK_LISTED: _l("Last week's visits listed")},
+    rule_words={
+        "plan_rep": _l("Sales rep whose visit plan it is"),
+    },
+    form_words={
+        "visit_plan_start": _l("Opening a rep's visit plan"),
+        "visit_plan_sheet": _l("Visit plan of the month"),
+        "visit_plan_approval": _l("Sales manager's approval of a visit plan"),
+        "visit_summary_start": _l("Opening a week's visit summary"),
+        "visit_summary_report": _l("Weekly visit summary"),
+        "visit_summary_read": _l("Marketing's reading of the visit summary"),
+    },
 )

@@ -132,6 +132,9 @@ class Flow:
     # How people read the events its services record and the outcomes its end events name.
     event_words: Mapping[str, Any] = field(default_factory=dict)
     outcome_words: Mapping[str, Any] = field(default_factory=dict)
+    # How the modeler names the rules and the form keys it plugs in.
+    rule_words: Mapping[str, Any] = field(default_factory=dict)
+    form_words: Mapping[str, Any] = field(default_factory=dict)
 
 
 # Who may do what: `permission(user, action, subject, **context)` says why not (a message), or None.

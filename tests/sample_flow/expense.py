@@ -47,4 +47,6 @@ FLOW = Flow(
     person_rules={"expense_approver": expense_approver},
     services={"settle_expense": settle},
     event_words={"expense_settled": "Expense settled"},
+    rule_words={"expense_approver": "Approver of an expense claim"},
+    form_words={"expense_claim": "Expense claim", "expense_decision": "Decision on an expense claim"},
 )
