@@ -12,11 +12,12 @@ import os
 import platform
 import statistics
 import tempfile
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from flask_migrate import upgrade
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
 
 ROOT = Path(__file__).resolve().parent.parent
 BPMN = ROOT / "processes" / "dossier_borrowing.bpmn"
@@ -80,6 +81,43 @@ def request_data(customer: int) -> dict:
     return {"customer_id": customer, "purpose": "核对合同条款（性能测试）", "days": 1}
 
 
+class SqlCount:
+    """What the application sends its database while `counting` (SQLAlchemy's engine events): the
+    statements (BEGIN and COMMIT not included) and the round trips to the server (with them; on
+    PostgreSQL the driver sends BEGIN itself, on SQLite app.db does)."""
+
+    def __init__(self, engine):
+        self.statements = self.round_trips = 0
+        self.active = False
+        self.postgresql = engine.dialect.name == "postgresql"
+        event.listen(engine, "before_cursor_execute", self._executed)
+        event.listen(engine, "begin", self._begun)
+        event.listen(engine, "commit", self._ended)
+        event.listen(engine, "rollback", self._ended)
+
+    def _executed(self, _conn, _cursor, statement, *_args):
+        if self.active:
+            self.round_trips += 1
+            if not statement.lstrip().upper().startswith("BEGIN"):
+                self.statements += 1
+
+    def _begun(self, _conn):
+        if self.active and self.postgresql:
+            self.round_trips += 1
+
+    def _ended(self, _conn):
+        if self.active:
+            self.round_trips += 1
+
+    @contextmanager
+    def counting(self):
+        self.active = True
+        try:
+            yield
+        finally:
+            self.active = False
+
+
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
@@ -101,8 +139,10 @@ def machine() -> dict:
     return {"cpus": os.cpu_count(), "cpu": model, "python": platform.python_version()}
 
 
-def run_service_cases(app, count: int, offset: int) -> None:
-    """`count` three-consent borrowing cases through the engine service (inside an app context).
+def run_service_cases(app, count: int, offset: int, completions: SqlCount | None = None,
+                      cases: SqlCount | None = None) -> None:
+    """`count` three-consent borrowing cases through the engine service (inside an app context); the
+    SQL of each task completion goes to `completions`, that of each whole case to `cases`.
 
     Case i runs at T0 + i × CASE_SPACING, so offsets keep separate batches from overlapping.
     """
@@ -113,17 +153,29 @@ def run_service_cases(app, count: int, offset: int) -> None:
     engine = app.extensions["engine"]
     users = users_by_name([REQUESTER, *CONSENTERS])
     data = request_data(customer_id())
+    db.session.commit()
+    in_case = cases.counting if cases else _not_counting
+    in_completion = completions.counting if completions else _not_counting
     for index in range(offset, offset + count):
         clock.set(T0 + index * CASE_SPACING)
-        instance = engine.cases.start(PROCESS, users[REQUESTER], data)
+        with in_case():
+            instance = engine.cases.start(PROCESS, users[REQUESTER], data)
         for username in CONSENTERS:
             task_id = db.session.scalar(select(Task.id).where(Task.instance_id == instance.id, Task.state == OPEN))
-            if username == "biz_east":
-                engine.cases.claim(task_id, users[username])
-            engine.cases.complete(task_id, users[username], APPROVE)
+            db.session.commit()  # the look-up is the benchmark's, not the engine's: its transaction ends here
+            with in_case():
+                if username == "biz_east":
+                    engine.cases.claim(task_id, users[username])
+                with in_completion():
+                    engine.cases.complete(task_id, users[username], APPROVE)
         if instance.outcome != "approved":
             raise RuntimeError(f"case {instance.id} ended {instance.status}/{instance.outcome}")
     clock.set(None)
+
+
+@contextmanager
+def _not_counting():
+    yield
 
 
 def command_line(doc: str, run, argv, **options) -> dict:
