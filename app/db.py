@@ -51,6 +51,27 @@ class _Session(Session):
 session = scoped_session(sessionmaker(class_=_Session, expire_on_commit=False), scopefunc=lambda: _Where.scope())
 
 
+_MEMO = "transaction_memo"
+
+
+def memo(key: Hashable, compute: Callable[[], object]):
+    """What `compute()` gives, computed once per transaction of the current session: a look-up that one
+    operation makes several times (the members of a group, for the rule, segregation and the
+    notification). Forgotten when the transaction ends, so it is never older than the transaction's
+    own reads; a transaction that changes what it memoised must not ask again."""
+    found = session().info.setdefault(_MEMO, {})
+    if key not in found:
+        found[key] = compute()
+    return found[key]
+
+
+# Not after_transaction_end: every flush is a subtransaction of its own.
+@event.listens_for(_Session, "after_commit")
+@event.listens_for(_Session, "after_rollback")
+def _forget_memo(current: Session) -> None:
+    current.info.pop(_MEMO, None)
+
+
 def bind(engine: Engine) -> None:
     """Sessions of this thread (and of any without an application) use `engine`."""
     _Where.engine = engine

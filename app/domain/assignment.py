@@ -8,6 +8,8 @@ branch of the case's customer (`customer_id`).
 """
 from __future__ import annotations
 
+from sqlalchemy.orm import joinedload
+
 from app import db
 from app.domain import org
 from app.domain.customers import Customer, summary
@@ -16,7 +18,9 @@ from app.i18n import _l
 
 
 def _customer(data: dict) -> Customer:
-    customer = db.session.get(Customer, data.get("customer_id"))
+    # With its territory and branch: the rules about a branch go on to them.
+    customer = db.session.get(Customer, data.get("customer_id"),
+                              options=[joinedload(Customer.territory).joinedload(org.OrgUnit.parent)])
     if customer is None:
         raise AssignmentError(f"the case names no known customer ({data.get('customer_id')!r})")
     return customer

@@ -86,8 +86,8 @@ class Membership(db.Model):
 
 
 def users_with_role(role_code: str, org_unit_id: int) -> list[User]:
-    """The active members of a group (a role in an org unit)."""
-    return list(db.session.scalars(
+    """The active members of a group (a role in an org unit), looked up once per transaction."""
+    return list(db.memo(("users_with_role", role_code, org_unit_id), lambda: list(db.session.scalars(
         select(User).join(Membership).join(Role)
         .where(Role.code == role_code, Membership.org_unit_id == org_unit_id, User.active)
-        .order_by(User.id)))
+        .order_by(User.id)))))

@@ -27,7 +27,6 @@ from app.engine.models import (
     RESUBMIT,
     RUNNING,
     STEP,
-    WITHDRAWN,
     Event,
     Instance,
     Task,
@@ -212,7 +211,7 @@ class ApprovalOperations:
             waiting = [t.assignee_id for t in db.session.scalars(select(Task).where(
                 Task.instance_id == instance.id, Task.state.in_((OPEN, HELD))))]
             workflow.cancel()
-            instance.status, instance.outcome, instance.ended_at = WITHDRAWN, WITHDRAWN, case.now
+            case.withdrawn = True
             case.record("instance_withdrawn", {"reason": reason.strip()})
             uow.advance(case, workflow)
             uow.ext.notify(waiting, "case_withdrawn", case.now, instance_id=instance.id, by=user,

@@ -25,8 +25,8 @@ log = logging.getLogger(__name__)
 
 def sync_tasks(case, workflow: BpmnWorkflow) -> None:
     ready = {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
-    live_rows = db.session.scalars(select(Task).where(Task.instance_id == case.instance.id,
-                                                      Task.state.in_((OPEN, HELD)))).all()
+    live_rows = [] if case.opened else db.session.scalars(select(Task).where(
+        Task.instance_id == case.instance.id, Task.state.in_((OPEN, HELD)))).all()
     steps = [row for row in live_rows if row.kind == STEP]
     for row in steps:
         if row.spiff_task_id not in ready:  # cancelled by the flow (boundary event, end, send-back)

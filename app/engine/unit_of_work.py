@@ -30,7 +30,7 @@ from app.engine import audit, decisions, definitions, projection, readers, sandb
 from app.engine.attachments import FileStore
 from app.engine.directory import User
 from app.engine.isolation import Evaluators, Limits
-from app.engine.models import COMPLETED, DONE, HELD, OPEN, RUNNING, Event, Incident, Instance, Task
+from app.engine.models import COMPLETED, DONE, HELD, OPEN, RUNNING, WITHDRAWN, Event, Incident, Instance, Task
 from app.engine.plugins import Extensions, ServiceCall, ServiceRefused
 from app.errors import Conflict, DefinitionFault, Forbidden, NotFound
 from app.i18n import _l
@@ -91,6 +91,8 @@ class CaseContext:
     # Steps sent back: who gets each again (its earlier person), instead of its rule's choice.
     assign_again: dict[str, int] = field(default_factory=dict)
     comment: str = ""  # the words of the decision this operation made, if any (the initiator hears them)
+    withdrawn: bool = False  # the initiator withdrew the case in this operation (`advance` ends it so)
+    opened: bool = False  # the case was opened by this operation: it has no task rows yet
 
     @property
     def instance(self) -> Instance:
@@ -98,6 +100,7 @@ class CaseContext:
         definition text a start runs before that holds no write lock."""
         if self._instance.id is None:
             db.session.flush()
+            self.opened = True
         return self._instance
 
     def record(self, event_type: str, data: dict | None = None, task: Task | None = None,
@@ -241,7 +244,10 @@ class UnitOfWork:
         return workflow
 
     def advance(self, case: CaseContext, workflow: BpmnWorkflow) -> None:
-        """Run the engine to the next wait, save the state, sync the tasks table, write events."""
+        """Run the engine to the next wait and write what it changed: first the task rows (the events and
+        notifications name them), then the instance in one UPDATE (state, status, comment and chain head
+        together, under its version check) with the events. The instance is left untouched until then,
+        so that the flushes before the rules' and services' reads never write it early."""
         self._run_engine(workflow)
         instance = case.instance
         if case.has_timers:
@@ -249,19 +255,24 @@ class UnitOfWork:
         projection.sync_tasks(case, workflow)
         if case.has_timers:
             projection.sync_timers(case, workflow)
-        if workflow.is_completed() and instance.status == RUNNING:  # not when it was withdrawn
-            if not _reached_an_end(workflow):  # it ran out of steps: a flow that goes nowhere
-                raise FlowRanAway("the flow stopped without reaching an end event")
-            instance.status, instance.ended_at = COMPLETED, case.now
-            instance.outcome = _outcome(workflow)
-            case.record("instance_completed", {"outcome": instance.outcome})
-            self.ext.notify([instance.started_by_id], "case_ended", case.now, instance_id=instance.id, by=case.actor,
-                            comment=case.comment, outcome=instance.outcome or COMPLETED)
-        instance.state = serializer.dumps(workflow)
+        completed = workflow.is_completed() and not case.withdrawn
+        if completed and not _reached_an_end(workflow):  # it ran out of steps: a flow that goes nowhere
+            raise FlowRanAway("the flow stopped without reaching an end event")
         db.session.flush()
         for callback in case.after_sync:
             callback()
-        audit.append(instance, case.event_rows())  # one statement for all of them
+        if case.withdrawn:
+            instance.status = instance.outcome = WITHDRAWN
+            instance.ended_at = case.now
+        elif completed:
+            instance.status, instance.ended_at, instance.outcome = COMPLETED, case.now, _outcome(workflow)
+            case.record("instance_completed", {"outcome": instance.outcome})
+            self.ext.notify([instance.started_by_id], "case_ended", case.now, instance_id=instance.id, by=case.actor,
+                            comment=case.comment, outcome=instance.outcome or COMPLETED)
+        if case.comment:
+            instance.last_comment = case.comment[:200]
+        instance.state = serializer.dumps(workflow)
+        audit.append(instance, case.event_rows())  # one statement for all of them, after the instance's UPDATE
 
     def _run_engine(self, workflow: BpmnWorkflow) -> None:
         """SpiffWorkflow's engine steps up to the next wait, at most `limits.steps` of them and for at most
@@ -294,8 +305,7 @@ class UnitOfWork:
         task.withdraw_further_offers()
         comment = next((str(data[name]) for name in self.ext.comment_fields if data.get(name)), None)
         if comment:
-            instance.last_comment = comment[:200]
-            case.comment = comment
+            case.comment = comment  # the inbox's preview (written with the instance, in `advance`)
         case.record("task_completed", {"spec": task.spec_id, "form_key": task.form_key,
                                        "form_data": data}, task=task)
         self.advance(case, workflow)
