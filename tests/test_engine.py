@@ -14,7 +14,7 @@ from app.calendar import clock
 from app.domain import org
 from app.domain.org import OrgUnit
 from app.engine.definitions import DefinitionError
-from app.engine.models import COMPLETED, DONE, OPEN, Event, Instance, ProcessDefinition, Task
+from app.engine.models import BEFORE_SIGN, COMPLETED, DONE, OPEN, Event, Instance, ProcessDefinition, Task
 from app.errors import Conflict, Forbidden, NotFound
 
 PROCESS = "dossier_borrowing"
@@ -99,6 +99,32 @@ def test_two_concurrent_completions_of_one_task_give_one_success_and_one_conflic
     # The winner alone moved the case on: one business-dept task, not two.
     assert len(events_of(instance_id, "task_created")) == 2
     assert open_task(instance_id).spec_id == "consent_business_dept"
+
+
+def test_a_step_row_another_operation_opened_first_makes_the_completion_replay_never_crash(ctx, engine):
+    """The task rows are written before the instance's version check: a live row for the next step,
+    there first (on PostgreSQL, another operation's, committed after this one read the rows), is a lost
+    race. The operation replays and, while the row stays, answers with a conflict; nothing of it is
+    kept. (The row here is of a kind the projection does not count as the step, so that it stands for
+    one the operation did not see.)"""
+    instance = start(engine, "rep_n1", "HD-E1-001")
+    task = open_task(instance.id)
+    workflow = engine.uow.load(instance, engine.uow.case(instance, None))
+    next_step = next(t for t in workflow.get_tasks() if t.task_spec.name == "consent_business_dept")
+    db.session.add(Task(instance_id=instance.id, process_key=PROCESS, spiff_task_id=str(next_step.id),
+                        spec_id="consent_business_dept", name="已由另一操作打开", form_key="consent", state=OPEN,
+                        kind=BEFORE_SIGN, created_at=clock.now()))
+    db.session.commit()
+    version = instance.version
+
+    with pytest.raises(Conflict):
+        engine.cases.complete(task.id, task.assignee, APPROVE)
+
+    db.session.rollback()
+    db.session.expire_all()
+    assert db.session.get(Task, task.id).state == OPEN
+    assert db.session.get(Instance, instance.id).version == version
+    assert events_of(instance.id, "task_completed") == []
 
 
 def test_the_engine_refuses_with_its_own_errors_outside_a_web_request(engine):

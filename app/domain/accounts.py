@@ -9,7 +9,7 @@ from functools import lru_cache
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import ForeignKey, String, select
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, joinedload, mapped_column, relationship
 
 from app import db
 from app.db_types import UTCDateTime
@@ -78,6 +78,8 @@ class Accounts:
 
     @staticmethod
     def user_for_token(token: str, now: datetime) -> User | None:
-        return db.session.scalar(
+        # With his roles in the same query: every call asks the policy, which reads them.
+        return db.session.scalars(
             select(User).join(ApiToken, ApiToken.user_id == User.id)
-            .where(ApiToken.token_hash == _digest(token), ApiToken.expires_at > now, User.active))
+            .where(ApiToken.token_hash == _digest(token), ApiToken.expires_at > now, User.active)
+            .options(joinedload(User.memberships))).unique().first()

@@ -107,6 +107,11 @@ class Instance(db.Model):
 
     definition: Mapped[ProcessDefinition] = relationship(lazy="joined")
     started_by: Mapped[User | None] = relationship()
+    # The task rows waiting (open or held): read-only here; an operation that runs the flow sets them
+    # as it left them (projection.sync_tasks), so that its answer needs no query.
+    live_tasks: Mapped[list[Task]] = relationship(
+        primaryjoin="and_(Task.instance_id == Instance.id, Task.state.in_(('open', 'held')))",
+        order_by="(Task.created_at, Task.id)", viewonly=True)
 
     __mapper_args__ = {"version_id_col": version}
 

@@ -10,6 +10,7 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import delete, insert, select
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app import db
 from app.engine.directory import User, users_with_role
@@ -38,9 +39,9 @@ def sync_tasks(case, workflow: BpmnWorkflow) -> None:
             row.withdraw_further_offers()
             case.record("task_cancelled", {"spec": row.spec_id}, task=row)
     known = {row.spiff_task_id for row in steps}
-    for spiff_id, spiff_task in ready.items():
-        if spiff_id not in known:
-            _open_task_row(case, spiff_task)
+    opened = [_open_task_row(case, spiff_task) for spiff_id, spiff_task in ready.items() if spiff_id not in known]
+    set_committed_value(case.instance, "live_tasks", sorted(
+        [row for row in live_rows if row.state in (OPEN, HELD)] + opened, key=lambda row: (row.created_at, row.id or 0)))
 
 
 def resolve(ext, rule: str, data: dict) -> Assignment:
@@ -58,7 +59,7 @@ def members(assignment: Assignment) -> list[int]:
     return [user.id for user in users_with_role(assignment.candidate_role, assignment.candidate_org_unit_id)]
 
 
-def _open_task_row(case, spiff_task) -> None:
+def _open_task_row(case, spiff_task) -> Task:
     ext = case.uow.ext
     spec = spiff_task.task_spec
     rule = spec.assignee_rule or spec.candidate_rule
@@ -104,6 +105,7 @@ def _open_task_row(case, spiff_task) -> None:
         case.record("task_delegated", {"owner_id": chosen.assignee_id, "deputy_id": deputy.id,
                                        "person": deputy.display_name}, task=row, system=True)
     case.when_tasks_synced(lambda: _tell_about_new_task(row, case, deputy))
+    return row
 
 
 def _tell_about_new_task(row: Task, case, deputy: User | None) -> None:

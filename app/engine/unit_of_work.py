@@ -21,7 +21,7 @@ from SpiffWorkflow.bpmn.specs.defaults import EndEvent
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
 from app import db
@@ -182,6 +182,13 @@ class UnitOfWork:
                 if not db.is_write_conflict(exc):
                     raise
                 log.info("another writer came first, replaying (attempt %s)", attempt)
+            except IntegrityError as exc:
+                # The task rows are written before the instance's version check (`advance`): a step that
+                # another operation opened meanwhile shows as its live row, already there.
+                db.session.rollback()
+                if not _live_task_taken(exc):
+                    raise
+                log.info("a task row was opened by another operation, replaying (attempt %s)", attempt)
             except (sandbox.ScriptLimitExceeded, SpiffWorkflowException, ServiceRefused) as exc:
                 db.session.rollback()
                 if incident is None:
@@ -332,6 +339,11 @@ class FlowRanAway(sandbox.ScriptLimitExceeded):
     def __init__(self, message: str, element: str | None = None):
         super().__init__(message)
         self.element = element
+
+
+def _live_task_taken(exc: IntegrityError) -> bool:
+    """The unique index of live task rows refused one (PostgreSQL names the index, SQLite its column)."""
+    return "uq_tasks_live_spiff_task" in str(exc) or "tasks.spiff_task_id" in str(exc)
 
 
 def _reached_an_end(workflow: BpmnWorkflow) -> bool:

@@ -7,8 +7,7 @@ from flask import current_app, g, request
 from flask_babel import lazy_gettext as _l
 
 from app.calendar import clock
-from app.engine import queries
-from app.engine.models import Event, Instance, Task
+from app.engine.models import OPEN, Event, Instance, Task
 from app.errors import AppError, InvalidData
 from app.web import refuse_changes_by_reviewers
 from app.web.operation_forms import from_json
@@ -66,7 +65,7 @@ def instance_json(instance: Instance) -> dict:
             "started_by": instance.started_by.username if instance.started_by else None,
             "started_at": iso(instance.started_at), "ended_at": iso(instance.ended_at),
             "data": instance.start_data,
-            "tasks": [task_json(t) for t in queries.open_tasks_of([instance.id])[instance.id]]}
+            "tasks": [task_json(t) for t in instance.live_tasks if t.state == OPEN]}
 
 
 def event_json(event: Event) -> dict:
