@@ -1,4 +1,5 @@
 """The pages through Flask's test client: sign-in, CSRF, language, inbox states and access gates."""
+import re
 from datetime import timedelta
 
 from conftest import get_customer, get_user
@@ -148,3 +149,28 @@ def test_case_page_only_for_those_involved(pages, ctx, engine):
     pages.login("rep_n1")
     assert pages.client.get(f"/cases/{instance.id}").status_code == 403
     assert pages.client.get(f"/cases/{instance.id}/diagram.bpmn").status_code == 403
+
+
+def test_the_top_bar_counts_unread_notifications_up_to_99_plus(pages, ctx):
+    """The badge is on every page: it counts only as far as it shows, however many pile up."""
+    from app.domain import notifications
+
+    def badge() -> list[str]:
+        page = pages.client.get("/inbox").get_data(as_text=True)
+        return re.findall(r'data-testid="bar-unread-count">([^<]*)<', page)
+
+    def tell(times: int) -> None:
+        for _ in range(times):
+            notifications.notify([get_user("rep_e2").id], "task_assigned", clock.now(), task="核对")
+        db.session.commit()
+
+    notifications.mark_read(get_user("rep_e2"), clock.now())
+    tell(1)
+    pages.login("rep_e2")
+    assert badge() == ["1"]
+    tell(120)
+    assert badge() == ["99+"]
+    assert notifications.unread_count(get_user("rep_e2")) == 121  # the exact count, for the list and the API
+    db.session.commit()
+    notifications.mark_read(get_user("rep_e2"), clock.now())
+    assert badge() == []

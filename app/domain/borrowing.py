@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from itertools import product
 
-from sqlalchemy import select
+from sqlalchemy import literal, select
 
 from app import db
 from app.calendar import local_text
@@ -50,7 +50,7 @@ def prepare_request(data: dict, requester: org.User, now: datetime, resubmitting
         message = _l("A dossier is lent for 1 to 30 days.")
         raise InvalidData(message, {"days": [message]})
     pending = db.session.scalar(select(Instance.id).where(
-        Instance.process_key == PROCESS_KEY, Instance.status == RUNNING,
+        Instance.process_key == PROCESS_KEY, Instance.status == literal(RUNNING, literal_execute=True),
         Instance.started_by_id == requester.id, Instance.customer_id == customer.id,
         Instance.id != (resubmitting or 0)).limit(1))
     if pending is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, ForeignKeyConstraint, Numeric, String, Text
+from sqlalchemy import ForeignKey, ForeignKeyConstraint, Index, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app import db
@@ -93,10 +93,13 @@ class DossierLoan(db.Model):
     """Read-only access to one dossier for one borrower, granted by a completed borrowing case."""
 
     __tablename__ = "dossier_loans"
+    # A borrower's loan of one dossier that runs now (dossiers.active_loan), found directly however many
+    # loans he and the dossier have had.
+    __table_args__ = (Index("ix_dossier_loans_borrower_customer", "borrower_id", "customer_id", "expires_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
-    borrower_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    borrower_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"), unique=True)
     purpose: Mapped[str] = mapped_column(Text)
     days: Mapped[int]

@@ -81,9 +81,13 @@ def notify(user_ids, kind: str, at: datetime, *, instance_id: int | None = None,
          "email_state": PENDING if user_id in with_email else None} for user_id in sorted(recipients)])
 
 
-def unread_count(user: User) -> int:
-    return db.session.scalar(select(func.count()).select_from(Notification)
-                             .where(Notification.user_id == user.id, Notification.read_at.is_(None)))
+def unread_count(user: User, at_most: int | None = None) -> int:
+    """How many of his notifications he has not read; with `at_most`, counted only that far (the top
+    bar's badge says "99+": its cost stays the same however many pile up)."""
+    unread = select(Notification.id).where(Notification.user_id == user.id, Notification.read_at.is_(None))
+    if at_most is not None:
+        unread = unread.limit(at_most)
+    return db.session.scalar(select(func.count()).select_from(unread.subquery()))
 
 
 def page_of(user: User, page: int, per_page: int):

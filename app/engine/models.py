@@ -25,6 +25,7 @@ STEP, BEFORE_SIGN, AFTER_SIGN, RESUBMIT = "step", "before_sign", "after_sign", "
 # The rows of the inboxes' partial indexes; queries must spell these conditions out to use them.
 OPEN_ASSIGNED = "state = 'open' AND assignee_id IS NOT NULL"
 OPEN_UNCLAIMED = "state = 'open' AND assignee_id IS NULL"
+RUNNING_ONLY = "status = 'running'"
 # A BPMN task is live in one row at a time; a step sent back runs again under the same SpiffWorkflow id.
 LIVE = "state IN ('open', 'held')"
 
@@ -77,7 +78,12 @@ class ProcessDefinition(db.Model):
 
 class Instance(db.Model):
     __tablename__ = "instances"
-    __table_args__ = (UniqueConstraint("unique_key", name="uq_instances_unique_key"),)
+    # The running cases of a customer by who started them (a second request for one dossier is
+    # refused): a partial index, so that the look-up reads the few running ones, not a customer's
+    # history; queries spell out RUNNING_ONLY (with 'running' in the SQL) to use it.
+    __table_args__ = (UniqueConstraint("unique_key", name="uq_instances_unique_key"),
+                      Index("ix_instances_running_customer", "customer_id", "started_by_id",
+                            sqlite_where=text(RUNNING_ONLY), postgresql_where=text(RUNNING_ONLY)))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     definition_id: Mapped[int] = mapped_column(ForeignKey("process_definitions.id"), index=True)

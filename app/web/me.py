@@ -19,9 +19,17 @@ bp = Blueprint("me", __name__)
 
 @bp.app_context_processor
 def inject_unread():
-    """For the top bar: how many notifications the signed-in user has not read (asked only when drawn)."""
-    return {"unread_notifications": lambda: notifications.unread_count(current_user)
-            if current_user.is_authenticated else 0}
+    """For the top bar: how many notifications the signed-in user has not read, up to "99+" (asked only
+    when drawn)."""
+    def badge() -> str:
+        if not current_user.is_authenticated:
+            return ""
+        unread = notifications.unread_count(current_user, at_most=BADGE_MOST + 1)
+        return "" if not unread else f"{BADGE_MOST}+" if unread > BADGE_MOST else str(unread)
+    return {"unread_notifications": badge}
+
+
+BADGE_MOST = 99
 
 
 @bp.route("/notifications")
