@@ -37,6 +37,22 @@ T0 = datetime(2026, 1, 5, 1, 0, tzinfo=UTC)
 CASE_SPACING = timedelta(days=2)
 
 
+def own_borrowing_spec():
+    """The borrowing BPMN as the engine parses it (its parser, its task classes): spec, subprocess
+    specs, and a script engine whose service tasks do nothing, for SpiffWorkflow on its own."""
+    from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+
+    from app.engine.parser import ProcessParser
+
+    class NoServices(PythonScriptEngine):
+        def call_service(self, task, topic=None, **kwargs):
+            return None
+
+    parser = ProcessParser()
+    parser.add_bpmn_file(str(BPMN))
+    return parser.get_spec(PROCESS), parser.get_subprocess_specs(PROCESS), NoServices()
+
+
 def database_url() -> str:
     url = os.environ.get("DATABASE_URL")
     if url:

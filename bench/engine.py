@@ -45,13 +45,6 @@ from bench import common
 WARMUP = 5
 
 
-class _NoServices(PythonScriptEngine):
-    """The project's service tasks call their topic's service; in (b2) it does nothing, as in (b)."""
-
-    def call_service(self, task, topic=None, **kwargs):
-        return None
-
-
 def _stock_round_trip():
     parser = CamundaParser()
     parser.add_bpmn_file(str(common.BPMN))
@@ -64,12 +57,8 @@ def _stock_round_trip():
 
 def _own_round_trip():
     from app.engine import serializer
-    from app.engine.parser import ProcessParser
 
-    parser = ProcessParser()
-    parser.add_bpmn_file(str(common.BPMN))
-    return (parser.get_spec(common.PROCESS), parser.get_subprocess_specs(common.PROCESS), _NoServices(),
-            serializer.dumps, serializer.loads)
+    return (*common.own_borrowing_spec(), serializer.dumps, serializer.loads)
 
 
 def spiff_variant(serialization):

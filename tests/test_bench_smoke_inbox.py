@@ -58,6 +58,11 @@ def test_the_inbox_bench_measures_what_it_says_at_a_tiny_size(bench_database, ca
     assert rows["memberships"] >= rows["users"]
     assert SIZES["open"] <= rows["instances"] < rows["tasks"]
     assert rows["events"] >= 2 * rows["tasks"]  # created and (for most) completed, plus the cases' own
+    # Rows as real cases leave them: customers of the territories, loans of the approved cases, the
+    # people told of every step (the offers of open group steps unread) and of every ended case.
+    assert rows["customers"] >= 10
+    assert 0 < rows["dossier_loans"] < rows["instances"]
+    assert rows["notifications"] > rows["tasks"] and rows["notifications_unread"] >= SIZES["open"]
 
     checks = result["checks"]
     assert checks["assigned_api_items"] == SIZES["assigned"]
@@ -83,3 +88,20 @@ def test_sizes_that_cannot_hold_the_measured_users_are_refused(capsys):
     with pytest.raises(SystemExit):
         bench.parse_args(["--roles", "4"])
     assert "--roles must be at least 5" in capsys.readouterr().err
+
+
+def test_the_cases_it_writes_hold_real_states_the_engine_loads():
+    """Every stage's state is SpiffWorkflow's own, as the engine's serializer writes it: it loads, and
+    waits where the case's row says."""
+    from SpiffWorkflow.util.task import TaskState
+
+    from app.engine import serializer
+    from bench import common
+
+    bench = load_bench()
+    spec, subprocess_specs, _engine = common.own_borrowing_spec()
+    states = bench.real_states()
+    for step, (spec_id, _name, _rule) in enumerate(bench.STEPS):
+        workflow = serializer.loads(states[f"waiting_{step}"], spec, subprocess_specs)
+        assert [t.task_spec.name for t in workflow.get_tasks(state=TaskState.READY, manual=True)] == [spec_id]
+    assert serializer.loads(states["ended"], spec, subprocess_specs).is_completed()
