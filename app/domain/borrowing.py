@@ -19,8 +19,9 @@ from app.calendar import local_text
 from app.domain import org
 from app.domain.customers import Customer, DossierLoan
 from app.domain.dossiers import active_loan, is_owning_rep
+from app.engine import projection
 from app.engine.definitions import Problem
-from app.engine.models import RUNNING, STEP, Instance, Task
+from app.engine.models import RUNNING, STEP, Instance
 from app.engine.parser import ApprovalUserTask, TopicServiceTask
 from app.engine.plugins import CaseStart, Flow, Process, ServiceCall, ServiceRefused, group_rules
 from app.engine.validation import outputs_given, ways_to
@@ -117,8 +118,7 @@ def recorded_consents(instance: Instance, history: list[tuple], requester: org.U
     request was last (re)submitted counts; a step decided again counts with its newest decision."""
     since = max((i for i, (event_type, *_rest) in enumerate(history) if event_type == "request_resubmitted"),
                 default=-1)
-    steps = {task.id: task.spec_id for task in db.session.scalars(
-        select(Task).where(Task.instance_id == instance.id, Task.kind == STEP, Task.approval))}
+    steps = {task.id: task.spec_id for task in projection.case_rows(instance.id) if task.kind == STEP and task.approval}
     by_step: dict[str, list[tuple]] = {}
     for event in history[since + 1:]:
         if event[1] in steps:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import joinedload
 
 from app import db
 from app.domain import org
+from app.engine import projection
 from app.engine.models import DONE, Event, Instance, Task
 from app.engine.plugins import Assignment, AssignmentError, Reroute
 from app.i18n import _l
@@ -34,10 +35,9 @@ def excluded(instance: Instance, spec_id: str) -> dict[int, str]:
     """Who may not decide the approval step `spec_id` of this case, and why: the initiator, and whoever
     decided another approval step of it (deciding the same step again, after a return, is one level)."""
     result: dict[int, str] = {}
-    for user_id in db.session.scalars(select(Task.completed_by_id).where(
-            Task.instance_id == instance.id, Task.approval, Task.state == DONE, Task.spec_id != spec_id)):
-        if user_id is not None:
-            result[user_id] = EARLIER_APPROVAL
+    for task in projection.case_rows(instance.id):
+        if task.approval and task.state == DONE and task.spec_id != spec_id and task.completed_by_id is not None:
+            result[task.completed_by_id] = EARLIER_APPROVAL
     if instance.started_by_id is not None:
         result[instance.started_by_id] = INITIATOR
     return result

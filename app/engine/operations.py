@@ -125,7 +125,7 @@ class ApprovalOperations:
         side = Task(instance_id=step.instance_id, process_key=step.process_key, spiff_task_id=str(uuid.uuid4()),
                     spec_id=step.spec_id, name=str(name), form_key=form_key, state=OPEN, kind=kind,
                     parent_id=step.id, assignee_id=person.id, owner_id=person.id, created_at=now, claimed_at=now)
-        db.session.add(side)
+        projection.add_row(side)
         db.session.flush()
         return side
 

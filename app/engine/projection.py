@@ -10,6 +10,7 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import delete, insert, select
+from sqlalchemy.orm import lazyload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app import db
@@ -24,10 +25,26 @@ from app.i18n import _l
 log = logging.getLogger(__name__)
 
 
+def case_rows(instance_id: int) -> list[Task]:
+    """Every task row of a case, read once per transaction and kept current by this transaction (its
+    changes are on the objects, its new rows are added by `add_row`): what the projection and the
+    checks on a case's earlier decisions (segregation of duties, say) look at, without a query each
+    and without writing the pending changes first."""
+    return db.memo(("case_rows", instance_id), lambda: list(db.session.scalars(
+        # Their case is loaded already: not again with each row (a task's instance is joined by default).
+        select(Task).where(Task.instance_id == instance_id).options(lazyload(Task.instance)).order_by(Task.id))))
+
+
+def add_row(row: Task) -> None:
+    """A new task row of a case, in the session and among the case's rows of this transaction."""
+    rows = case_rows(row.instance_id)
+    db.session.add(row)
+    rows.append(row)
+
+
 def sync_tasks(case, workflow: BpmnWorkflow) -> None:
     ready = {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
-    live_rows = [] if case.opened else db.session.scalars(select(Task).where(
-        Task.instance_id == case.instance.id, Task.state.in_((OPEN, HELD)))).all()
+    live_rows = [] if case.opened else [row for row in case_rows(case.instance.id) if row.state in (OPEN, HELD)]
     steps = [row for row in live_rows if row.kind == STEP]
     for row in steps:
         if row.spiff_task_id not in ready:  # cancelled by the flow (boundary event, end, send-back)
@@ -39,7 +56,10 @@ def sync_tasks(case, workflow: BpmnWorkflow) -> None:
             row.withdraw_further_offers()
             case.record("task_cancelled", {"spec": row.spec_id}, task=row)
     known = {row.spiff_task_id for row in steps}
-    opened = [_open_task_row(case, spiff_task) for spiff_id, spiff_task in ready.items() if spiff_id not in known]
+    # The rules read the organisation only: nothing of this operation needs writing before they do.
+    with db.session.no_autoflush:
+        opened = [_open_task_row(case, spiff_task) for spiff_id, spiff_task in ready.items()
+                  if spiff_id not in known]
     set_committed_value(case.instance, "live_tasks", sorted(
         [row for row in live_rows if row.state in (OPEN, HELD)] + opened, key=lambda row: (row.created_at, row.id or 0)))
 
@@ -91,7 +111,7 @@ def _open_task_row(case, spiff_task) -> Task:
                created_at=case.now,
                further_candidates=[TaskCandidate(role=group.candidate_role, org_unit_id=group.candidate_org_unit_id)
                                    for group in further])
-    db.session.add(row)
+    add_row(row)
     person = db.session.get(User, row.assignee_id) if row.assignee_id else None
     case.record("task_created", {"spec": row.spec_id, "rule": rule, "assignee_id": row.assignee_id,
                                  **({"person": person.display_name} if person else {}),

@@ -272,10 +272,11 @@ class UnitOfWork:
             instance.status = instance.outcome = WITHDRAWN
             instance.ended_at = case.now
         elif completed:
-            instance.status, instance.ended_at, instance.outcome = COMPLETED, case.now, _outcome(workflow)
-            case.record("instance_completed", {"outcome": instance.outcome})
+            outcome = _outcome(workflow)
+            case.record("instance_completed", {"outcome": outcome})
             self.ext.notify([instance.started_by_id], "case_ended", case.now, instance_id=instance.id, by=case.actor,
-                            comment=case.comment, outcome=instance.outcome or COMPLETED)
+                            comment=case.comment, outcome=outcome or COMPLETED)
+            instance.status, instance.ended_at, instance.outcome = COMPLETED, case.now, outcome
         if case.comment:
             instance.last_comment = case.comment[:200]
         instance.state = serializer.dumps(workflow)
@@ -301,6 +302,9 @@ class UnitOfWork:
     def complete_step(self, task: Task, user: User, data: dict, case: CaseContext) -> None:
         """Complete a BPMN step with the decision's data and run the flow on."""
         instance = task.instance
+        # The case's rows as they stand, read before this step changes one of them: the change is then
+        # written with the rows the step opens, in one flush (projection.case_rows).
+        projection.case_rows(instance.id)
         workflow = self.load(instance, case)
         spiff_task = next((t for t in workflow.get_tasks(state=TaskState.READY, manual=True)
                            if str(t.id) == task.spiff_task_id), None)
