@@ -18,6 +18,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import and_, exists, or_, select, true
+from sqlalchemy.orm import joinedload
 
 from app import db
 from app.calendar import clock
@@ -344,7 +345,8 @@ class Policy:
 
 
 def _task(task_id: int) -> Task:
-    task = db.session.get(Task, task_id)
+    # With who started its case: every page and answer about a task names him.
+    task = db.session.get(Task, task_id, options=[joinedload(Task.instance).joinedload(Instance.started_by)])
     if task is None:
         raise NotFound(_l("No such task."))
     return task

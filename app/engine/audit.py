@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import orjson
-from sqlalchemy import String, func, insert, select, text
+from sqlalchemy import String, func, select, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app import db
@@ -67,7 +67,10 @@ def append(instance: Instance | None, rows: list[dict]) -> None:
         head = row["hash"]
     if instance is not None:
         instance.chain_head = head
-    db.session.execute(insert(Event), rows)
+    # The pending changes first (the instance's UPDATE, under its version check), then the events as one
+    # plain executemany: the ORM's bulk insert would split rows with and without a task in two.
+    db.session.flush()
+    db.session.execute(Event.__table__.insert(), rows)
 
 
 class Checkpoint(db.Model):

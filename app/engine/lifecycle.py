@@ -69,7 +69,8 @@ class CaseLifecycle:
             # claim); an administrator's reassignment may override it, on record.
             self.uow.require(user, DECIDE, task)
             now = self.uow.clock.now()
-            task.assignee_id, task.owner_id, task.claimed_at = user.id, user.id, now
+            # The person with his id: the row's `assignee` is read in this session after it (the answer).
+            task.assignee, task.assignee_id, task.owner_id, task.claimed_at = user, user.id, user.id, now
             task.withdraw_further_offers()
             audit.append(task.instance, [{"instance_id": task.instance_id, "task_id": task.id, "type": "task_claimed",
                                           "actor_id": user.id, "at": now, "data": {}}])

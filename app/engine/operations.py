@@ -77,7 +77,8 @@ class ApprovalOperations:
             if why_not:
                 raise _invalid("to", why_not)
             now = self.uow.clock.now()
-            task.assignee_id, task.owner_id, task.claimed_at = to.id, to.id, now
+            # The person with his id: the row's `assignee` is read in this session after it (the answer).
+            task.assignee, task.assignee_id, task.owner_id, task.claimed_at = to, to.id, to.id, now
             self.uow.append(task, "task_transferred", user, now, {"from": user.id, "to": to.id,
                                                                    "person": to.display_name, "comment": comment})
             self.uow.ext.notify([to.id], "task_transferred", now, instance_id=task.instance_id, task_id=task.id,

@@ -113,6 +113,7 @@ def _open_task_row(case, spiff_task) -> Task:
                                    for group in further])
     add_row(row)
     person = db.session.get(User, row.assignee_id) if row.assignee_id else None
+    set_committed_value(row, "assignee", person)  # kept with the row: the operation's answer names him
     case.record("task_created", {"spec": row.spec_id, "rule": rule, "assignee_id": row.assignee_id,
                                  **({"person": person.display_name} if person else {}),
                                  "candidate_role": row.candidate_role,
