@@ -1,7 +1,7 @@
 """The benchmarks at a tiny size, so that they cannot rot: each runs end to end and reports its figures."""
 import json
 
-from bench import compare, engine, http, storage
+from bench import compare, engine, http, storage, timers
 
 
 def last_json_line(capsys) -> dict:
@@ -35,6 +35,13 @@ def test_http_bench_runs_a_real_server_and_checks_every_case(bench_database, cap
     assert result["errors"] == 0, result["error_kinds"]
     assert result["consistency"] == {"ok": True, "cases_checked": 4, "problems": []}
     assert result["completed_cases_per_s"] > 0 and result["latency"]["p50_ms"] > 0
+
+
+def test_timers_bench_fires_every_due_timer_once_with_two_workers(bench_database, capsys):
+    result = timers.main(["--cases", "6", "--workers", "2"])
+    assert last_json_line(capsys)["fired"] == result["fired"] == 6
+    assert result["consistency"] == {"ok": True, "fired": 6, "problems": []}
+    assert sum(result["tries_by_worker"]) >= 6 and result["fired_per_s"] > 0
 
 
 def test_compare_bench_runs_two_commits_in_interleaved_rounds(bench_database, capsys):
