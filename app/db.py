@@ -65,11 +65,22 @@ def memo(key: Hashable, compute: Callable[[], object]):
     return found[key]
 
 
+# The session's identity map holds its objects weakly: a customer that a start hook read and let go would
+# be read again by the assignment rule a moment later. Within a transaction, everything it loaded stays.
+_KEPT = "kept_in_transaction"
+
+
+@event.listens_for(_Session, "loaded_as_persistent")
+def _keep(current: Session, instance) -> None:
+    current.info.setdefault(_KEPT, []).append(instance)
+
+
 # Not after_transaction_end: every flush is a subtransaction of its own.
 @event.listens_for(_Session, "after_commit")
 @event.listens_for(_Session, "after_rollback")
 def _forget_memo(current: Session) -> None:
     current.info.pop(_MEMO, None)
+    current.info.pop(_KEPT, None)
 
 
 def bind(engine: Engine) -> None:
