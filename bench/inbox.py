@@ -384,7 +384,7 @@ def real_states() -> dict[str, bytes]:
         task.data.update({"decision": "approve", "comment": COMMENTS[0]})
         task.run()
         workflow.do_engine_steps()
-    states["ended"] = serializer.dumps(workflow)
+    states["ended"] = serializer.dumps_ended(workflow)  # what the engine keeps of an ended case
     return states
 
 

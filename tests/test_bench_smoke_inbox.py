@@ -104,4 +104,5 @@ def test_the_cases_it_writes_hold_real_states_the_engine_loads():
     for step, (spec_id, _name, _rule) in enumerate(bench.STEPS):
         workflow = serializer.loads(states[f"waiting_{step}"], spec, subprocess_specs)
         assert [t.task_spec.name for t in workflow.get_tasks(state=TaskState.READY, manual=True)] == [spec_id]
-    assert serializer.loads(states["ended"], spec, subprocess_specs).is_completed()
+    passed, waiting = serializer.reached_in(states["ended"], spec, subprocess_specs)
+    assert {"grant_loan", *(spec_id for spec_id, _name, _rule in bench.STEPS)} <= passed and not waiting

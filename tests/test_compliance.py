@@ -205,6 +205,20 @@ def test_the_path_and_the_time_at_each_step(cases):
     assert waiting.waiting == {"consent_territory_rep"} and waiting.time_at["consent_territory_rep"] == timedelta(days=7)
 
 
+def test_an_ended_case_keeps_only_the_path_its_diagram_shows(cases):
+    """It never runs again: its state is the elements it passed, a fraction of a running case's, and
+    nothing can load it as a workflow."""
+    from app.engine import definitions, serializer
+
+    ended, running = cases["approved"], cases["waiting"]
+    assert len(ended.state) * 3 < len(running.state)
+    parsed = definitions.parsed(ended.definition)
+    with pytest.raises(ValueError, match="does not run again"):
+        serializer.loads(ended.state, parsed.spec, parsed.subprocess_specs)
+    assert serializer.reached_in(ended.state, parsed.spec, parsed.subprocess_specs)[0] == timeline.path(
+        ended, clock.now()).passed
+
+
 def test_the_pdf_dossier_is_a_real_pdf_of_the_case(cases, pages):
     pages.login("auditor")
     response = pages.client.get(f"/compliance/cases/{cases['refused'].id}/dossier.pdf")

@@ -3,6 +3,9 @@
 SpiffWorkflow's serializer writes the whole spec into every instance; it is the same for all
 instances of one definition version and is most of the bytes. Here the spec stays out of the
 state and is supplied, parsed once per version, when the state is loaded.
+
+A case that ended never runs again: its state keeps only what its diagram shows, the elements it
+passed (`dumps_ended`, a tenth of the bytes).
 """
 import zlib
 from uuid import UUID
@@ -14,6 +17,7 @@ from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
 from SpiffWorkflow.bpmn.serializer.helpers.spec import TaskSpecConverter
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 from SpiffWorkflow.camunda.serializer.task_spec import UserTaskConverter
+from SpiffWorkflow.util.task import TaskState
 
 from app.engine.parser import ApprovalUserTask, TopicServiceTask
 
@@ -77,6 +81,36 @@ def dumps(workflow: BpmnWorkflow) -> bytes:
 
 def loads(state: bytes, spec, subprocess_specs) -> BpmnWorkflow:
     dct = orjson.loads(zlib.decompress(state))
+    if "ended" in dct:
+        raise ValueError("an ended case's state holds only the path it took: it does not run again")
     dct.pop("format")
     return registry.restore(dct, spec=spec, subprocess_specs=subprocess_specs)
+
+
+def reached(workflow: BpmnWorkflow) -> tuple[set[str], set[str]]:
+    """The BPMN elements a workflow passed, and those it waits at (SpiffWorkflow's own bookkeeping
+    tasks aside)."""
+    passed, waiting = set(), set()
+    for task in workflow.get_tasks():
+        if not getattr(task.task_spec, "bpmn_id", None):
+            continue
+        if task.state == TaskState.COMPLETED:
+            passed.add(task.task_spec.name)
+        elif task.state in (TaskState.READY, TaskState.WAITING, TaskState.STARTED):
+            waiting.add(task.task_spec.name)
+    return passed, waiting
+
+
+def dumps_ended(workflow: BpmnWorkflow) -> bytes:
+    passed, waiting = reached(workflow)
+    ended = {"passed": sorted(passed), "waiting": sorted(waiting)}
+    return zlib.compress(orjson.dumps({"format": FORMAT_VERSION, "ended": ended}), 1)
+
+
+def reached_in(state: bytes, spec, subprocess_specs) -> tuple[set[str], set[str]]:
+    """What `reached` says of a stored state, ended or not."""
+    dct = orjson.loads(zlib.decompress(state))
+    if "ended" in dct:
+        return set(dct["ended"]["passed"]), set(dct["ended"]["waiting"])
+    return reached(loads(state, spec, subprocess_specs))
 

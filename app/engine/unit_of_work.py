@@ -279,7 +279,7 @@ class UnitOfWork:
             instance.status, instance.ended_at, instance.outcome = COMPLETED, case.now, outcome
         if case.comment:
             instance.last_comment = case.comment[:200]
-        instance.state = serializer.dumps(workflow)
+        instance.state = serializer.dumps_ended(workflow) if instance.ended_at else serializer.dumps(workflow)
         audit.append(instance, case.event_rows())  # one statement for all of them, after the instance's UPDATE
 
     def _run_engine(self, workflow: BpmnWorkflow) -> None:

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from lxml import etree
-from SpiffWorkflow.util.task import TaskState
 
 from app.domain.org import User
 from app.engine import definitions, queries, serializer
@@ -82,16 +81,8 @@ def path(instance: Instance, now: datetime) -> Path:
     """The case's path. Elements come from the case's own workflow state (gateways, events and service
     tasks leave no rows); a flow counts as taken when the case passed its source and reached its target."""
     parsed = definitions.parsed(instance.definition)
-    workflow = serializer.loads(instance.state, parsed.spec, parsed.subprocess_specs)
     result = Path()
-    for task in workflow.get_tasks():
-        name = task.task_spec.name
-        if not getattr(task.task_spec, "bpmn_id", None):
-            continue  # SpiffWorkflow's own bookkeeping tasks (Start, End, …)
-        if task.state == TaskState.COMPLETED:
-            result.passed.add(name)
-        elif task.state in (TaskState.READY, TaskState.WAITING, TaskState.STARTED):
-            result.waiting.add(name)
+    result.passed, result.waiting = serializer.reached_in(instance.state, parsed.spec, parsed.subprocess_specs)
     reached = result.passed | result.waiting
     for flow in _sequence_flows(instance.definition.bpmn_xml):
         if flow[1] in result.passed and flow[2] in reached:
