@@ -6,6 +6,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from sqlalchemy import update
+from sqlalchemy.orm import joinedload
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
@@ -44,7 +45,8 @@ def load_user(user_id: str) -> User | None:
     """The signed-in user of this session (Flask-Login asks for every request that carries one), or
     None if the session began before his last sign-out."""
     try:
-        user = db.session.get(User, int(user_id))
+        # With his roles: every page asks the policy, which reads them.
+        user = db.session.get(User, int(user_id), options=[joinedload(User.memberships)])
     except (TypeError, ValueError):
         return None
     if user is None or session.get(SESSION_GENERATION) != user.session_generation:
