@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint, text
+from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint, and_, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app import db
@@ -116,7 +116,7 @@ class Instance(db.Model):
     # The task rows waiting (open or held): read-only here; an operation that runs the flow sets them
     # as it left them (projection.sync_tasks), so that its answer needs no query.
     live_tasks: Mapped[list[Task]] = relationship(
-        primaryjoin="and_(Task.instance_id == Instance.id, Task.state.in_(('open', 'held')))",
+        primaryjoin=lambda: and_(Task.instance_id == Instance.id, Task.state.in_((OPEN, HELD))),
         order_by="(Task.created_at, Task.id)", viewonly=True)
 
     __mapper_args__ = {"version_id_col": version}

@@ -80,7 +80,10 @@ def dumps(workflow: BpmnWorkflow) -> bytes:
 
 
 def loads(state: bytes, spec, subprocess_specs) -> BpmnWorkflow:
-    dct = orjson.loads(zlib.decompress(state))
+    return _restored(orjson.loads(zlib.decompress(state)), spec, subprocess_specs)
+
+
+def _restored(dct: dict, spec, subprocess_specs) -> BpmnWorkflow:
     if "ended" in dct:
         raise ValueError("an ended case's state holds only the path it took: it does not run again")
     dct.pop("format")
@@ -112,5 +115,4 @@ def reached_in(state: bytes, spec, subprocess_specs) -> tuple[set[str], set[str]
     dct = orjson.loads(zlib.decompress(state))
     if "ended" in dct:
         return set(dct["ended"]["passed"]), set(dct["ended"]["waiting"])
-    return reached(loads(state, spec, subprocess_specs))
-
+    return reached(_restored(dct, spec, subprocess_specs))

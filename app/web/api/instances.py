@@ -8,7 +8,15 @@ from app.engine import attachments, queries
 from app.errors import InvalidData, NotFound
 from app.read import case_search
 from app.web import engine, policy
-from app.web.api.common import checked, event_json, instance_json, iso, json_body, token_required
+from app.web.api.common import (
+    checked,
+    event_json,
+    instance_json,
+    instances_json,
+    iso,
+    json_body,
+    token_required,
+)
 from app.web.case_filters import read_filters
 from app.web.files import send_attachment
 from app.web.operation_forms import CopyForm, ReasonForm
@@ -24,7 +32,7 @@ def list_instances():
     words, sort, order), a page at a time (page, per_page up to 200)."""
     result = case_search.page(g.api_user, read_filters(request.args), clock.now(),
                               request.args.get("page", 1, type=int), request.args.get("per_page", 50, type=int))
-    return jsonify({"items": [instance_json(i) for i in result.items], "page": result.page,
+    return jsonify({"items": instances_json(result.items), "page": result.page,
                     "pages": result.pages, "total": result.total})
 
 
@@ -90,7 +98,7 @@ def copy_instance(instance_id: int):
 @token_required
 def copied_instances():
     result = queries.copied_to(g.api_user, request.args.get("page", 1, type=int), 50)
-    return jsonify([instance_json(i) for i in result.items])
+    return jsonify(instances_json(result.items))
 
 
 ADMINISTRATIVE_ACTIONS = ("suspend", "resume", "terminate", "migrate")
