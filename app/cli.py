@@ -104,7 +104,10 @@ def register_audit(app: Flask) -> None:
     @now_option
     def checkpoint():
         """Seal every case chain's current head (run it from cron, e.g. hourly)."""
-        sealed = audit.checkpoint(clock.now())
+        try:
+            sealed = audit.checkpoint(clock.now())
+        except audit.CheckpointRace as exc:
+            raise click.ClickException(str(exc)) from exc
         click.echo(f"checkpoint {sealed.id}: {len(sealed.heads)} case chains, {sealed.hash}")
 
     @audit_group.command("export")

@@ -3,16 +3,19 @@ exported JSON Lines checked by tools/verify_audit.py, and (PostgreSQL) a trigger
 import os
 import subprocess
 import sys
+import threading
+import time
 from itertools import pairwise
 from pathlib import Path
 
 import pytest
 from conftest import get_customer, get_user
-from sqlalchemy import select, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import func, insert, select, text
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from app import db
 from app.engine import audit
+from app.engine.audit import Checkpoint
 from app.engine.models import OPEN, Event, Instance, Task
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -126,4 +129,107 @@ def test_postgresql_refuses_to_change_the_trail(engine, statement):
     with pytest.raises(DBAPIError, match="append-only"):
         db.session.execute(text(statement))
     db.session.rollback()
+    assert audit.verify() == []
+
+
+def checkpoint_chain() -> list[tuple[int, str, str]]:
+    db.session.expire_all()
+    return [tuple(row) for row in db.session.execute(select(Checkpoint.position, Checkpoint.prev_hash, Checkpoint.hash)
+                                                     .order_by(Checkpoint.id))]
+
+
+def assert_linear(chain: list[tuple[int, str, str]]) -> None:
+    assert [position for position, _, _ in chain] == list(range(1, len(chain) + 1))
+    assert [prev for _, prev, _ in chain] == [audit.GENESIS] + [sealed for _, _, sealed in chain[:-1]]
+
+
+def test_two_checkpoints_at_once_take_turns_and_chain_one_after_the_other(app, engine, monkeypatch):
+    borrowing_case(engine)
+    audit.checkpoint(engine.clock.now())
+    db.session.commit()
+    digest, seal, seals = audit._checkpoint_digest, audit._seal, []
+
+    def slow_digest(*args):  # between reading the chain's head and writing after it: the race's window
+        time.sleep(0.3)
+        return digest(*args)
+
+    def counted_seal(now):
+        seals.append(now)
+        return seal(now)
+
+    monkeypatch.setattr(audit, "_checkpoint_digest", slow_digest)
+    monkeypatch.setattr(audit, "_seal", counted_seal)
+    barrier, errors = threading.Barrier(2), []
+
+    def run():
+        with app.app_context():
+            try:
+                barrier.wait()
+                audit.checkpoint(engine.clock.now())
+            except Exception as exc:  # anything else is a failure the assertion shows
+                errors.append(repr(exc))
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    monkeypatch.undo()
+    assert errors == [] and len(seals) == 2  # neither found its place taken: the second waited its turn
+    chain = checkpoint_chain()
+    assert len(chain) == 3
+    assert_linear(chain)
+    assert audit.verify() == []
+
+
+def test_two_checkpoint_commands_started_together_leave_the_trail_intact(engine):
+    borrowing_case(engine)
+    db.session.commit()
+    command = [sys.executable, "-m", "flask", "--app", "app", "audit", "checkpoint"]
+    runs = [subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            for _ in range(3)]
+    for run in runs:
+        assert run.wait(timeout=60) == 0, run.stdout.read()
+    chain = checkpoint_chain()
+    assert len(chain) == 3
+    assert_linear(chain)
+    result = cli("verify")
+    assert result.returncode == 0 and "intact" in result.stdout, result.stderr
+
+
+def test_the_database_refuses_a_second_checkpoint_after_the_same_one(engine):
+    borrowing_case(engine)
+    first = audit.checkpoint(engine.clock.now())
+    with pytest.raises(IntegrityError):
+        db.session.execute(insert(Checkpoint), [{"position": first.position, "at": engine.clock.now(), "heads": {},
+                                                 "prev_hash": first.prev_hash, "hash": "f" * 64}])
+    db.session.rollback()
+    assert len(checkpoint_chain()) == 1
+
+
+def test_a_checkpoint_whose_place_was_taken_tries_once_more_then_gives_up_cleanly(engine, monkeypatch):
+    borrowing_case(engine)
+    audit.checkpoint(engine.clock.now())
+    digest, taken, times = audit._checkpoint_digest, [], [1]
+
+    def taking_the_place(*args):  # a writer that does not take turns comes first, `times` times
+        if len(taken) < times[0]:
+            position = db.session.scalar(select(func.max(Checkpoint.position))) + 1
+            db.session.execute(insert(Checkpoint), [{"position": position, "at": engine.clock.now(), "heads": {},
+                                                     "prev_hash": audit.GENESIS, "hash": "f" * 64}])
+            taken.append(position)
+        return digest(*args)
+
+    monkeypatch.setattr(audit, "_checkpoint_digest", taking_the_place)
+    sealed = audit.checkpoint(engine.clock.now())  # the intruder's row went with the failed try
+    assert (sealed.position, taken) == (2, [2])
+    taken.clear()
+    times[0] = 2
+    with pytest.raises(audit.CheckpointRace):
+        audit.checkpoint(engine.clock.now())
+    monkeypatch.undo()
+    assert len(taken) == 2
+    chain = checkpoint_chain()
+    assert len(chain) == 2
+    assert_linear(chain)
     assert audit.verify() == []

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import orjson
-from sqlalchemy import String, func, select, text
+from sqlalchemy import String, UniqueConstraint, func, select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app import db
@@ -28,6 +29,7 @@ from app.engine.models import Event, Instance
 GENESIS = "0" * 64  # the prev_hash of a case's first event, and of the first checkpoint
 CASELESS = "none"  # a checkpoint's key for the chain of events about no case
 CASELESS_LOCK = 0x61756469  # PostgreSQL advisory lock taken to append to that chain
+CHECKPOINT_LOCK = 0x63686b70  # PostgreSQL advisory lock taken to append a checkpoint
 
 
 def canonical(event: dict) -> bytes:
@@ -75,15 +77,22 @@ def append(instance: Instance | None, rows: list[dict]) -> None:
 
 class Checkpoint(db.Model):
     """Every case chain's head (and that of the events about no case) at one moment, itself chained to
-    the previous checkpoint."""
+    the previous checkpoint. `position` is its place in that chain (1, 2, …): unique, so that the
+    database refuses a second checkpoint after the same one (a fork)."""
 
     __tablename__ = "audit_checkpoints"
+    __table_args__ = (UniqueConstraint("position", name="uq_audit_checkpoints_position"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    position: Mapped[int]
     at: Mapped[datetime] = mapped_column(UTCDateTime())
     heads: Mapped[dict] = mapped_column(JSONDoc)  # {instance id (or CASELESS): [last event id, its hash]}
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class CheckpointRace(RuntimeError):
+    """Another checkpoint took the same place in the chain twice running: nothing was written."""
 
 
 def _checkpoint_digest(prev_hash: str, at: datetime, heads: dict) -> str:
@@ -92,17 +101,39 @@ def _checkpoint_digest(prev_hash: str, at: datetime, heads: dict) -> str:
 
 
 def checkpoint(now: datetime) -> Checkpoint:
-    """Seal every case chain's current head."""
-    newest = (select(Event.instance_id, func.max(Event.id).label("last_id"))
-              .group_by(Event.instance_id).subquery())
-    heads = {CASELESS if instance_id is None else str(instance_id): [event_id, event_hash]
-             for instance_id, event_id, event_hash in db.session.execute(
-                 select(newest.c.instance_id, Event.id, Event.hash).join(Event, Event.id == newest.c.last_id))}
-    previous = db.session.scalar(select(Checkpoint).order_by(Checkpoint.id.desc()).limit(1))
-    prev_hash = previous.hash if previous else GENESIS
-    sealed = Checkpoint(at=now, heads=heads, prev_hash=prev_hash, hash=_checkpoint_digest(prev_hash, now, heads))
-    db.session.add(sealed)
-    db.session.commit()
+    """Seal every case chain's current head, after the newest checkpoint. Runs of it take turns (on
+    PostgreSQL an advisory lock, on SQLite the write lock taken at BEGIN); one that still finds its place
+    taken (a writer not taking turns) tries once more, then gives up with CheckpointRace."""
+    for _ in range(2):
+        try:
+            return _seal(now)
+        except IntegrityError as exc:
+            db.session.rollback()
+            # PostgreSQL names the constraint, SQLite the table and column
+            if "audit_checkpoints" not in str(exc):
+                raise
+    raise CheckpointRace("another checkpoint was written at the same place in the chain; nothing was "
+                         "written, run it again")
+
+
+def _seal(now: datetime) -> Checkpoint:
+    db.session.commit()  # a transaction of its own, whose first read comes after the turn is taken
+    with db.lazy_write_lock(False):
+        if db.dialect() == "postgresql":
+            db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHECKPOINT_LOCK})
+        newest = (select(Event.instance_id, func.max(Event.id).label("last_id"))
+                  .group_by(Event.instance_id).subquery())
+        heads = {CASELESS if instance_id is None else str(instance_id): [event_id, event_hash]
+                 for instance_id, event_id, event_hash in db.session.execute(
+                     select(newest.c.instance_id, Event.id, Event.hash)
+                     .join(Event, Event.id == newest.c.last_id))}
+        previous = db.session.execute(select(Checkpoint.position, Checkpoint.hash)
+                                      .order_by(Checkpoint.position.desc()).limit(1)).first()
+        position, prev_hash = (previous.position + 1, previous.hash) if previous else (1, GENESIS)
+        sealed = Checkpoint(position=position, at=now, heads=heads, prev_hash=prev_hash,
+                            hash=_checkpoint_digest(prev_hash, now, heads))
+        db.session.add(sealed)
+        db.session.commit()
     return sealed
 
 
@@ -163,7 +194,7 @@ def _verify_checkpoints(chains: dict) -> list[Finding]:
     findings = []
     by_id = {event.id: event for events in chains.values() for event in events}
     prev_hash = GENESIS
-    for sealed in db.session.scalars(select(Checkpoint).order_by(Checkpoint.id)):
+    for sealed in db.session.scalars(select(Checkpoint).order_by(Checkpoint.position)):
         if sealed.prev_hash != prev_hash or _checkpoint_digest(prev_hash, sealed.at, sealed.heads) != sealed.hash:
             findings.append(Finding(None, None, f"checkpoint {sealed.id} was altered or removed"))
             break

@@ -275,7 +275,7 @@ SCHEDULED = f"kind = '{SCHEDULE}'"
 class Timer(db.Model):
     """A scheduled wake-up: when an instance's waiting timer event is due (written in the same
     transaction that saves the instance, deleted in the one that fires it), or when a scheduled
-    process next opens cases (one row per process, moved on in the transaction that opens them)."""
+    process next opens cases (one row per process, moved on once a firing has opened them all)."""
 
     __tablename__ = "timers"
     __table_args__ = (
@@ -291,6 +291,10 @@ class Timer(db.Model):
     spiff_task_id: Mapped[str | None] = mapped_column(String(36))
     spec_id: Mapped[str | None] = mapped_column(String(80))
     due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Of a schedule whose firing is under way (engine.timers): the firing, which names the cases it
+    # opens, while `due_at` says when a worker takes it up (its lease's end, or a retry after a
+    # failure). None: the firing is `due_at`.
+    firing_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Failed firings: how often, and why the last one failed (the row stays, due again later).
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(Text)

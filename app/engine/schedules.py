@@ -24,7 +24,9 @@ ours), COUNT (counted from 2000 it means nothing), firings more often than daily
 never fires (BYMONTH=2;BYMONTHDAY=31).
 
 The next firing is one row in the wake-up table (kind `schedule`, at most one per process), fired by
-the same workers as every timer; the flow says what cases a firing opens (Process.scheduled).
+the same workers as every timer, each case in a transaction of its own (engine.timers); the flow says
+what cases a firing opens (Process.scheduled), each with a unique key naming the firing's period and
+its subject, so that a firing resumed after a crash opens only the cases still missing.
 """
 from __future__ import annotations
 
@@ -126,7 +128,8 @@ def sync(definition: ProcessDefinition, now: datetime) -> None:
     again, none if not.
 
     An existing row keeps its time unless the new schedule fires earlier: a redeploy never skips a
-    due firing (a worker that was down catches up) and never fires one twice.
+    due firing (a worker that was down catches up) and never fires one twice. A firing under way (a
+    worker holds it, or retries it) is left to finish; it moves the row on by the newest version.
     """
     row = db.session.scalar(select(Timer).where(Timer.kind == SCHEDULE, Timer.process_key == definition.key))
     if definition.schedule is None:
@@ -138,5 +141,5 @@ def sync(definition: ProcessDefinition, now: datetime) -> None:
         return
     if row is None:
         db.session.add(Timer(kind=SCHEDULE, process_key=definition.key, due_at=due))
-    elif due < row.due_at:
+    elif row.firing_at is None and due < row.due_at:
         row.due_at = due
