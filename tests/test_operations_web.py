@@ -96,6 +96,8 @@ def test_copy_batch_notifications_and_away_through_the_api(api):
     assert copied.status_code == 201 and copied.get_json()["readers"] == ["mgr_north"]
     assert [c["id"] for c in api.get("/copied", "mgr_north").get_json()] == [first["id"]]
     assert api.post(f"/instances/{first['id']}/readers", "rep_n1", {"readers": ["leader"]}).status_code == 403
+    several = api.post(f"/instances/{first['id']}/readers", "rep_e2", {"readers": ["mgr_east", "biz_east"]})
+    assert several.status_code == 201 and sorted(several.get_json()["readers"]) == ["biz_east", "mgr_east"]
 
     ids = [waiting(api, first)["id"], waiting(api, second)["id"], waiting(api, other)["id"]]
     results = api.post("/tasks/approve", "rep_e1", {"tasks": ids, "comment": "同意"}).get_json()["results"]

@@ -14,6 +14,7 @@ PACKAGES = {
     "chart.js": "chart.js/dist",
     "properties-panel": "@bpmn-io/properties-panel/dist/assets",
     "dmn-js": "dmn-js/dist",
+    "swagger-ui": "swagger-ui-dist",
 }
 
 

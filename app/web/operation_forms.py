@@ -46,6 +46,10 @@ class PeopleField(StringField):
 
     people: list[User] = []
 
+    def process_formdata(self, valuelist):
+        # The API sends a list of names (repeated values, see from_json); a page sends one text.
+        super().process_formdata([",".join(valuelist)] if valuelist else valuelist)
+
     def post_validate(self, form, validation_stopped):
         names = [n for n in (self.data or "").replace("、", ",").replace(" ", ",").split(",") if n.strip()]
         self.people = []

@@ -11,6 +11,16 @@ from app.engine import queries
 from app.engine.models import OPEN, Event, Instance, Task
 from app.errors import AppError, InvalidData
 from app.web import refuse_changes_by_reviewers
+from app.web.api.contract import (
+    INTEGER,
+    MOMENT,
+    OBJECT,
+    STRING,
+    array,
+    component,
+    nullable,
+    obj,
+)
 from app.web.operation_forms import from_json
 
 
@@ -30,6 +40,7 @@ def token_required(view):
         g.api_user = user
         refuse_changes_by_reviewers(user)
         return view(*args, **kwargs)
+    wrapper.requires_token = True  # the OpenAPI document's security and 401 (app/web/api/openapi.py)
     return wrapper
 
 
@@ -52,12 +63,38 @@ def iso(moment):
     return moment.isoformat() if moment else None
 
 
+NAME = nullable(STRING)
+TASK_PROPERTIES = {
+    "id": INTEGER, "name": STRING, "process_key": STRING, "instance_id": INTEGER,
+    "form_key": nullable(STRING), "state": {"type": "string", "description": "open, completed, cancelled …"},
+    "assignee": {**NAME, "description": "User name; null while the task waits for its group to claim it."},
+    "candidate_role": NAME, "candidate_org_unit_id": nullable(INTEGER), "due_at": MOMENT, "created_at": MOMENT,
+}
+TASK = component("Task", obj(TASK_PROPERTIES, examples=[{"id": 1, "name": "属地销售代表同意", "process_key": "dossier_borrowing", "instance_id": 1,
+              "form_key": "dossier_consent", "state": "open", "assignee": "rep_e1", "candidate_role": None,
+              "candidate_org_unit_id": None, "due_at": "2026-12-05T02:00:00+00:00",
+              "created_at": "2026-12-02T02:00:00+00:00"}]))
+
+
 def task_json(task: Task) -> dict:
     return {"id": task.id, "name": task.name, "process_key": task.process_key, "instance_id": task.instance_id,
             "form_key": task.form_key, "state": task.state,
             "assignee": task.assignee.username if task.assignee else None,
             "candidate_role": task.candidate_role, "candidate_org_unit_id": task.candidate_org_unit_id,
             "due_at": iso(task.due_at), "created_at": iso(task.created_at)}
+
+
+INSTANCE = component("Instance", obj({
+    "id": INTEGER, "process_key": STRING, "version": INTEGER,
+    "status": {"type": "string", "description": "running, completed, withdrawn, suspended, terminated …"},
+    "outcome": NAME, "started_by": NAME, "started_at": MOMENT, "ended_at": MOMENT,
+    "data": {**OBJECT, "description": "What the case was started with (the start form's data and derived facts)."},
+    "tasks": {**array(TASK), "description": "Its open tasks."},
+}, examples=[{"id": 1, "process_key": "dossier_borrowing", "version": 1, "status": "running", "outcome": None,
+              "started_by": "rep_e2", "started_at": "2026-12-02T02:00:00+00:00", "ended_at": None,
+              "data": {"customer_id": 1, "purpose": "拜访前了解客户合作历史", "days": 7}, "tasks": []}]))
+PAGE = {"page": INTEGER, "pages": INTEGER, "total": INTEGER}
+INSTANCE_PAGE = component("InstancePage", obj({"items": array(INSTANCE), **PAGE}))
 
 
 def instance_json(instance: Instance, waiting: list[Task] | None = None) -> dict:
@@ -77,6 +114,12 @@ def instances_json(instances: list[Instance]) -> list[dict]:
     """A page of cases, their open tasks (with their people) read in one query."""
     waiting = queries.open_tasks_of([instance.id for instance in instances])
     return [instance_json(instance, waiting[instance.id]) for instance in instances]
+
+
+EVENT = component("Event", obj({
+    "id": INTEGER, "type": STRING, "actor": NAME, "at": MOMENT, "task": nullable(INTEGER), "data": OBJECT,
+}, examples=[{"id": 7, "type": "instance_started", "actor": "rep_e2", "at": "2026-12-02T02:00:00+00:00",
+              "task": None, "data": {}}]))
 
 
 def event_json(event: Event) -> dict:

@@ -6,13 +6,36 @@ from app.engine import queries
 from app.errors import InvalidData
 from app.policy import REVIEW
 from app.web import policy
-from app.web.api.common import date_time_arg, event_json, int_arg, token_required
+from app.web.api.common import EVENT, PAGE, date_time_arg, event_json, int_arg, token_required
+from app.web.api.contract import INTEGER, STRING, Example, Param, array, component, error, obj, operation
 
 bp = Blueprint("events", __name__)
+
+MOMENT_WITH_OFFSET = {"type": "string", "format": "date-time"}
+EVENT_PAGE = component("EventPage", obj({"items": array(EVENT), **PAGE}))
 
 
 @bp.route("/events")
 @token_required
+@operation(
+    summary="Search the audit trail",
+    query=(Param("actor", STRING, "User name or id."), Param("process_key", STRING), Param("type", STRING),
+           Param("since", MOMENT_WITH_OFFSET, "From (inclusive), ISO 8601 with offset."),
+           Param("until", MOMENT_WITH_OFFSET, "Until (exclusive), later than `since`."),
+           Param("instance", INTEGER, "A case's id."),
+           Param("page", {"type": "integer", "minimum": 1, "default": 1}),
+           Param("per_page", {"type": "integer", "minimum": 1, "maximum": 200, "default": 50})),
+    responses={200: ("A page of events, newest first.", EVENT_PAGE)},
+    errors=(400, 403),
+    examples=(
+        Example("by_actor", "What rep_e2 did in December", "auditor", 200,
+                query={"actor": "rep_e2", "since": "2026-12-01T00:00:00+08:00"}),
+        Example("bad_moment", "A moment without its offset", "auditor", 400, query={"since": "2026-12-01T00:00"},
+                response=error("invalid", "Some search parameters are not valid.", {"since": [
+                    "Not an ISO 8601 date-time with offset, e.g. 2026-01-01T00:00:00+08:00."]})),
+        Example("not_reviewer", "A sales rep", "rep_e1", 403),
+    ),
+)
 def search_events():
     """The audit trail, newest first (compliance reviewers and process administrators, as on the pages).
 
