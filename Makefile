@@ -34,6 +34,7 @@ extract-messages: $(VENV)/.installed
 	$(BIN)/pybabel extract -F babel.cfg -k _l --ignore-dirs=".venv node_modules" -o app/translations/messages.pot .
 	$(BIN)/pybabel update --ignore-obsolete -i app/translations/messages.pot -d app/translations
 
+demo: export DEMO = 1
 demo: setup
 	$(BIN)/flask db upgrade
 	$(BIN)/flask seed-demo

@@ -142,6 +142,11 @@ def lazy_write_lock(lazy: bool = True):
         _lazy.reset(token)
 
 
+def writes_lazily() -> bool:
+    """Whether transactions begun now take the write lock at their first write (`lazy_write_lock`)."""
+    return _lazy.get()
+
+
 def is_write_conflict(exc: BaseException) -> bool:
     """SQLite refusing a lazily locked transaction's first write: another writer came first."""
     return isinstance(exc, OperationalError) and "database is locked" in str(exc)

@@ -41,3 +41,9 @@ class DefinitionFault(AppError):
     """The process definition failed while running (a runaway script, say); administrators must fix it."""
 
     status, code = 422, "definition_fault"
+
+
+class StorageFault(AppError):
+    """A stored file is damaged, or the file store cannot be reached: nothing a user can correct."""
+
+    status, code = 503, "storage_fault"

@@ -3,8 +3,7 @@ policy, the blueprints, templating and error pages."""
 import logging
 import os
 import threading
-import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask import (
     Flask,
@@ -21,13 +20,15 @@ from flask.globals import app_ctx
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app import db, flows
+from app import db, flows, observability
 from app.calendar import clock, local_text
-from app.config import default_config, secure_cookies
+from app.config import check_deployment, default_config, instance_secret_key, secure_cookies
 from app.domain.accounts import Accounts
-from app.engine.attachments import FileStore
+from app.engine import file_stores
 from app.engine.isolation import Limits
 from app.engine.queries import inbox_count
 from app.engine.runtime import Engine
@@ -37,15 +38,50 @@ from app.extensions import babel, csrf, limiter, login_manager, migrate
 log = logging.getLogger(__name__)
 
 
+class Application(Flask):
+    """Flask, with SQLite's write lock taken only by requests that write: a page or an API read
+    begins its transaction deferred and never waits for a writer. A read request that writes after
+    all (a dossier read is logged) and finds that another writer came first is replayed once, queued
+    for the lock."""
+
+    def full_dispatch_request(self):
+        with db.lazy_write_lock(request.method in READ_METHODS and db.dialect() == "sqlite"):
+            return super().full_dispatch_request()
+
+    def dispatch_request(self):
+        try:
+            return super().dispatch_request()
+        except OperationalError as exc:
+            if not (db.is_write_conflict(exc) and db.writes_lazily()):
+                raise
+            db.session.rollback()
+            log.info("a read request's write met another writer, replaying it")
+        with db.lazy_write_lock(False):
+            return super().dispatch_request()
+
+
+READ_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
 def create_app(config: dict | None = None) -> Flask:
-    app = Flask(__name__, instance_relative_config=True)
+    app = Application(__name__, instance_relative_config=True)
     os.makedirs(app.instance_path, exist_ok=True)
     app.config.update(default_config(app.instance_path))
     app.config.update(config or {})
+    if app.debug or app.testing or app.config["DEMO"]:
+        app.config["SECRET_KEY"] = app.config["SECRET_KEY"] or instance_secret_key(app.instance_path)
+    else:
+        check_deployment(app.config)
+    if app.config["PROXY_HOPS"]:
+        # The client's address, scheme and host as the load balancer saw them: the rate limit counts
+        # per real address, and redirects and cookies use the public URL.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_HOPS"], x_proto=app.config["PROXY_HOPS"],
+                                x_host=app.config["PROXY_HOPS"])
     if "SESSION_COOKIE_SECURE" not in (config or {}):  # debug and test servers speak plain http
         app.config["SESSION_COOKIE_SECURE"] = secure_cookies(app.debug, app.testing)
         app.config["REMEMBER_COOKIE_SECURE"] = app.config["SESSION_COOKIE_SECURE"]
 
+    observability.init_app(app)  # first: its request hooks run before and after every other one
     _open_database(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"))
     login_manager.init_app(app)
@@ -63,6 +99,11 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(api.bp, url_prefix="/api/v1")
     for resource in api.RESOURCES:
         csrf.exempt(resource.bp)  # bearer tokens, no cookies: nothing for CSRF to protect
+    from app.web import health, metrics
+    for blueprint in (health.bp, metrics.bp):  # probes and scrapers: no CSRF, no rate limit
+        app.register_blueprint(blueprint)
+        csrf.exempt(blueprint)
+        limiter.exempt(blueprint)
 
     from app import cli
     cli.register(app)
@@ -101,9 +142,10 @@ def _plug_in_flows(app: Flask) -> None:
     """The engine with every flow plugged in, the policy that answers for them, and the accounts."""
     config = app.config
     extensions, policy, plugged = flows.plug_in(config["FLOW_PACKAGES"], mail=lambda: bool(config["SMTP_HOST"]))
-    app.extensions["engine"] = Engine(clock, extensions, FileStore(config["ATTACHMENTS_DIR"]),
+    app.extensions["engine"] = Engine(clock, extensions, file_stores.from_config(config),
                                       Limits(seconds=config["SANDBOX_SECONDS"], memory_mb=config["SANDBOX_MEMORY_MB"],
-                                             steps=config["ENGINE_STEPS"], operation_seconds=config["ENGINE_SECONDS"]))
+                                             steps=config["ENGINE_STEPS"], operation_seconds=config["ENGINE_SECONDS"]),
+                                      timedelta(seconds=config["SCHEDULE_LEASE_SECONDS"]))
     app.extensions["policy"] = policy
     app.extensions["flows"] = plugged
     app.extensions["accounts"] = Accounts(config["ARGON2_TIME_COST"], config["ARGON2_MEMORY_COST"],
@@ -186,9 +228,10 @@ def _register_error_pages(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
-        reference = uuid.uuid4().hex[:10]
+        reference = observability.current_request_id()  # support finds the request's every log line by it
         log.exception("unexpected error, reference %s", reference)
         message = _l("Something went wrong on our side. Quote reference %(ref)s to support.", ref=reference)
         if wants_json():
-            return jsonify(error={"code": "internal", "message": str(message), "fields": {}}), 500
+            return jsonify(error={"code": "internal", "message": str(message), "fields": {},
+                                  "reference": reference}), 500
         return render_template("error.html", status=500, message=message), 500

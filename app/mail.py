@@ -4,49 +4,55 @@ from __future__ import annotations
 
 import logging
 import smtplib
+from datetime import timedelta
 from email.message import EmailMessage
 
 from flask import current_app
 from flask_babel import force_locale
 
 from app import db, labels
+from app.calendar import clock
 from app.domain import notifications
-from app.domain.notifications import SENT, Notification
+from app.domain.notifications import Notification
 
 log = logging.getLogger(__name__)
 
 
+# How long a sender may take over its batch before another takes it for dead and sends it again.
+CLAIM_LEASE = timedelta(minutes=5)
+
+
 def send_pending(limit: int = 50) -> int:
-    """Send the e-mails of notifications waiting for it; how many were sent. A failure is retried later,
-    a few times, and never stops the others."""
+    """Send the e-mails of notifications waiting for it; how many were sent. The batch is claimed in a
+    transaction of its own, sent holding none (a slow mail server holds up nobody), and the results
+    recorded in another. A failure is retried later, a few times, and never stops the others."""
     config = current_app.config
     if not config.get("SMTP_HOST"):
         return 0
-    waiting = notifications.waiting_for_email(limit)
-    sent = 0
-    if not waiting:
-        db.session.rollback()
+    claimed = notifications.claim_for_email(limit, clock.now(), CLAIM_LEASE)
+    if not claimed:
         return 0
+    messages = [(notification.id, _email(notification, config)) for notification in claimed]
+    db.session.commit()  # whatever composing the messages read: no transaction while we talk to the server
+    sent, failed = [], []
     try:
         with smtplib.SMTP(config["SMTP_HOST"], config["SMTP_PORT"], timeout=10) as smtp:
             if config["SMTP_STARTTLS"]:
                 smtp.starttls()
             if config["SMTP_USER"]:
                 smtp.login(config["SMTP_USER"], config["SMTP_PASSWORD"])
-            for notification in waiting:
+            for notification_id, message in messages:
                 try:
-                    smtp.send_message(_email(notification, config))
-                    notification.email_state = SENT
-                    sent += 1
+                    smtp.send_message(message)
+                    sent.append(notification_id)
                 except smtplib.SMTPException:
-                    log.exception("e-mail for notification %s failed", notification.id)
-                    notifications.email_failed(notification)
+                    log.exception("e-mail for notification %s failed", notification_id)
+                    failed.append(notification_id)
     except (OSError, smtplib.SMTPException):
         log.exception("the mail server at %s cannot be reached", config["SMTP_HOST"])
-        for notification in waiting:
-            notifications.email_failed(notification)
-    db.session.commit()
-    return sent
+        failed = [notification_id for notification_id, _ in messages if notification_id not in sent]
+    notifications.record_emails(sent, failed)
+    return len(sent)
 
 
 def send_all_pending() -> int:

@@ -27,6 +27,8 @@ REQUESTER, CUSTOMER_CODE = "spec_east", "HD-E1-001"
 CONSENTERS = ("rep_e1", "biz_east", "mgr_east")
 APPROVE = {"decision": "approve", "comment": "同意"}
 BENCH_CONFIG = {
+    "SECRET_KEY": "bench-" + "0" * 32,
+    "SINGLE_NODE": True,  # one machine: SQLite and the local attachment folder are acceptable
     "ARGON2_TIME_COST": 1,
     "ARGON2_MEMORY_COST": 1024,
     "API_TOKEN_HOURS": 24 * 365 * 10,

@@ -194,7 +194,8 @@ def run(users: int, cases: int, seconds: float, workers: int) -> dict:
     requesters, customers = prepare_database(app, users, cases)
     port = free_port()
     env = {**os.environ, "DATABASE_URL": app.config["DATABASE_URL"],
-           "LOGIN_FAILURE_LIMIT": "1000000 per minute"}
+           "LOGIN_FAILURE_LIMIT": "1000000 per minute",
+           "SECRET_KEY": common.BENCH_CONFIG["SECRET_KEY"], "SINGLE_NODE": "1"}
     server = subprocess.Popen(
         [str(Path(sys.executable).parent / "gunicorn"), "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
          "--log-level", "warning", "app:create_app()"],

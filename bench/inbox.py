@@ -115,7 +115,8 @@ def sqlalchemy_url(url: str) -> str:
 def make_app(url: str):
     return create_app({
         "DATABASE_URL": sqlalchemy_url(url),
-        "SECRET_KEY": "bench-inbox",
+        "SECRET_KEY": "bench-inbox-" + "0" * 32,
+        "SINGLE_NODE": True,
         "ARGON2_TIME_COST": 1,
         "ARGON2_MEMORY_COST": 1024,
         "LOGIN_FAILURE_LIMIT": "1000 per minute",

@@ -28,6 +28,10 @@ from app.read import timeline
 
 # What every test starts from: the organisation, the customers and their purchases, and the processes
 # as deployed at the start of the session. Everything else (cases and what hangs off them) is cleared.
+# The commands and servers the tests start are a single-node production install (app.config.check_deployment).
+os.environ.setdefault("SECRET_KEY", "test-secret-of-the-suite-" + "0" * 32)
+os.environ.setdefault("SINGLE_NODE", "1")
+
 SEEDED_TABLES = {"users", "roles", "memberships", "org_units", "customers", "purchase_records",
                  "process_definitions"}
 

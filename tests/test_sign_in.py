@@ -210,7 +210,7 @@ print(json.dumps({name: [a.config["SESSION_COOKIE_SECURE"], a.config["REMEMBER_C
 """
     env = {key: value for key, value in os.environ.items()
            if key not in {"SESSION_COOKIE_SECURE", "FLASK_DEBUG", "FLASK_ENV"}}
-    env.update(DATABASE_URL=f"sqlite:///{tmp_path / 'probe.sqlite'}", SECRET_KEY="probe",
+    env.update(DATABASE_URL=f"sqlite:///{tmp_path / 'probe.sqlite'}", SECRET_KEY="probe-" + "0" * 32,
                ATTACHMENTS_DIR=str(tmp_path / "attachments"))
     result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True,
                             timeout=120)

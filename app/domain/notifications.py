@@ -7,10 +7,10 @@ composed when it is read, in the reader's language.
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import ForeignKey, Index, String, func, insert, select, text, update
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import ForeignKey, Index, String, case, func, insert, or_, select, text, update
+from sqlalchemy.orm import Mapped, mapped_column, relationship, selectinload
 
 from app import db
 from app.db_types import JSONDoc, UTCDateTime
@@ -60,6 +60,8 @@ class Notification(db.Model):
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     email_state: Mapped[str | None] = mapped_column(String(10))  # None: no e-mail for it
     email_attempts: Mapped[int] = mapped_column(default=0)
+    # A sender is e-mailing it until then; past it, the sender is taken for dead and another sends it.
+    email_claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     user: Mapped[User] = relationship()
 
@@ -105,14 +107,28 @@ def mark_read(user: User, now: datetime, ids: list[int] | None = None) -> None:
     db.session.commit()
 
 
-def waiting_for_email(limit: int) -> list[Notification]:
-    """Notifications whose e-mail is still to be sent, oldest first, locked for this sender."""
-    return list(db.session.scalars(select(Notification).where(Notification.email_state == PENDING)
-                                   .order_by(Notification.id).limit(limit).with_for_update(skip_locked=True)))
+def claim_for_email(limit: int, now: datetime, lease: timedelta) -> list[Notification]:
+    """Claim the oldest notifications whose e-mail is still to be sent (and not claimed by a live sender)
+    until `now + lease`, and commit: the sender talks to the mail server holding no transaction."""
+    claimed = list(db.session.scalars(
+        select(Notification).where(Notification.email_state == PENDING,
+                                   or_(Notification.email_claimed_until.is_(None),
+                                       Notification.email_claimed_until < now))
+        .options(selectinload(Notification.user))  # the e-mail is composed after the commit
+        .order_by(Notification.id).limit(limit).with_for_update(skip_locked=True)))
+    for notification in claimed:
+        notification.email_claimed_until = now + lease
+    db.session.commit()
+    return claimed
 
 
-def email_failed(notification: Notification) -> None:
-    """A failed e-mail is tried again a few times, then given up."""
-    notification.email_attempts += 1
-    if notification.email_attempts >= MAX_EMAIL_ATTEMPTS:
-        notification.email_state = FAILED
+def record_emails(sent: list[int], failed: list[int]) -> None:
+    """What the mail server said: sent, or failed (tried again a few times, then given up)."""
+    if sent:
+        db.session.execute(update(Notification).where(Notification.id.in_(sent))
+                           .values(email_state=SENT, email_claimed_until=None))
+    if failed:
+        db.session.execute(update(Notification).where(Notification.id.in_(failed)).values(
+            email_attempts=Notification.email_attempts + 1, email_claimed_until=None,
+            email_state=case((Notification.email_attempts + 1 >= MAX_EMAIL_ATTEMPTS, FAILED), else_=PENDING)))
+    db.session.commit()

@@ -1,5 +1,5 @@
-"""Files attached to a case (a complaint letter's scan, photos): checked by content, stored outside
-the web root under their SHA-256, served only to people who may see the case.
+"""Files attached to a case (a complaint letter's scan, photos): checked by content, stored under their
+SHA-256 outside the web root (app.engine.file_stores), served only to people who may see the case.
 
 Only what a case needs is accepted: PDF, JPEG, PNG and common office documents (Word, Excel,
 PowerPoint, both the OOXML and the older OLE2 formats), recognised by their bytes, never by their
@@ -9,7 +9,6 @@ document with macros (VBA), whatever its name.
 """
 from __future__ import annotations
 
-import hashlib
 import io
 import zipfile
 from datetime import datetime
@@ -118,28 +117,6 @@ def checked(filename: str, content: bytes) -> tuple[str, str]:
                      "not its name).", name=name)
         raise InvalidData(message, {"attachments": [message]})
     return name, kind
-
-
-class FileStore:
-    """Attachments' bytes in a directory, each file under its SHA-256 (stored once, however often it is
-    attached), never where the web server serves files from."""
-
-    def __init__(self, directory: str | Path):
-        self.directory = Path(directory)
-
-    def path(self, sha256: str) -> Path:
-        return self.directory / sha256[:2] / sha256
-
-    def store(self, content: bytes) -> str:
-        """Write the bytes under their SHA-256; return it."""
-        sha256 = hashlib.sha256(content).hexdigest()
-        path = self.path(sha256)
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            partial = path.with_suffix(".part")
-            partial.write_bytes(content)
-            partial.replace(path)  # atomic: a reader never sees half a file
-        return sha256
 
 
 def of_case(instance_id: int) -> list[Attachment]:

@@ -145,16 +145,18 @@ class CaseLifecycle:
     def attach(self, instance_id: int, user: User, files: list[tuple[str, bytes]]) -> list[Attachment]:
         """Attach files (name, bytes) to a running case the user takes part in: each is checked by
         content, stored under its hash and listed in the case history. All or none."""
-        instance = db.session.get(Instance, instance_id)
-        if instance is None or self.uow.why_not(user, VIEW, instance):
-            raise NotFound(_l("No such case."))
-        self.uow.require(user, ATTACH, instance)
+        self._attachable(instance_id, user)
         accepted = [(checked(name, content), content) for name, content in files]
+        # The bytes first, outside any transaction (the store may be across the network); a file kept
+        # for a refused or failed attach is only an unreferenced blob, never a row without its bytes.
+        db.session.commit()
+        stored = [(name, kind, content, self.uow.files.store(content)) for (name, kind), content in accepted]
+        instance = self._attachable(instance_id, user)  # again: the case may have ended meanwhile
         now = self.uow.clock.now()
         added = []
         try:
-            for (name, kind), content in accepted:
-                row = Attachment(instance_id=instance.id, sha256=self.uow.files.store(content), filename=name,
+            for name, kind, content, sha256 in stored:
+                row = Attachment(instance_id=instance.id, sha256=sha256, filename=name,
                                  content_type=kind, size=len(content), uploaded_by_id=user.id, uploaded_at=now)
                 db.session.add(row)
                 db.session.flush()
@@ -168,6 +170,13 @@ class CaseLifecycle:
             db.session.rollback()
             raise
         return added
+
+    def _attachable(self, instance_id: int, user: User) -> Instance:
+        instance = db.session.get(Instance, instance_id, populate_existing=True)
+        if instance is None or self.uow.why_not(user, VIEW, instance):
+            raise NotFound(_l("No such case."))
+        self.uow.require(user, ATTACH, instance)
+        return instance
 
 
 def _check_names(data: dict) -> None:

@@ -1,6 +1,6 @@
 """The engine as the application holds it: one per application, its services sharing one unit of work.
 
-    engine = Engine(clock, extensions, FileStore(directory))
+    engine = Engine(clock, extensions, LocalFiles(directory))   (or S3Files: app.engine.file_stores)
     engine.cases        start, claim, complete, attach            (app.engine.lifecycle)
     engine.operations   transfer, signers, send back, withdraw, urge, copy   (app.engine.operations)
     engine.admin        suspend, resume, terminate, reassign, migrate, incidents   (app.engine.administration)
@@ -10,11 +10,13 @@
 """
 from __future__ import annotations
 
+from datetime import timedelta
+
 from app.calendar import Clock
-from app.engine import decisions, spiff_clock
+from app.engine import decisions, spiff_clock, timers
 from app.engine.administration import Administration
-from app.engine.attachments import FileStore
 from app.engine.deployment import Deployment
+from app.engine.file_stores import FileStore
 from app.engine.isolation import Limits
 from app.engine.lifecycle import CaseLifecycle
 from app.engine.models import ProcessDefinition
@@ -27,13 +29,14 @@ spiff_clock.install()
 
 
 class Engine:
-    def __init__(self, clock: Clock, extensions: Extensions, files: FileStore, limits: Limits | None = None):
+    def __init__(self, clock: Clock, extensions: Extensions, files: FileStore, limits: Limits | None = None,
+                 schedule_lease: timedelta = timers.LEASE):
         self.uow = UnitOfWork(clock, extensions, files, limits or Limits())
         self.cases = CaseLifecycle(self.uow)
         self.operations = ApprovalOperations(self.uow)
         self.admin = Administration(self.uow, self.cases)
         self.deployment = Deployment(self.uow)
-        self.timers = Timers(self.uow, self.cases)
+        self.timers = Timers(self.uow, self.cases, schedule_lease)
 
     @property
     def clock(self) -> Clock:

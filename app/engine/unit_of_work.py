@@ -27,8 +27,8 @@ from sqlalchemy.orm.exc import StaleDataError
 from app import db
 from app.calendar import Clock
 from app.engine import audit, decisions, definitions, projection, readers, sandbox, serializer
-from app.engine.attachments import FileStore
 from app.engine.directory import User
+from app.engine.file_stores import FileStore
 from app.engine.isolation import Evaluators, Limits
 from app.engine.models import COMPLETED, DONE, HELD, OPEN, RUNNING, WITHDRAWN, Event, Incident, Instance, Task
 from app.engine.plugins import Extensions, ServiceCall, ServiceRefused
