@@ -102,7 +102,7 @@ def _finish_request(response):
     response.headers[REQUEST_ID_HEADER] = _request_id.get()
     # Only a user the request already loaded: reading current_user here would load one (a database
     # query on /healthz, say). Flask-Login keeps it in g._login_user.
-    user = g.get("_login_user")
+    user = g.get("api_user") or g.get("_login_user")  # the API's bearer, or the page's session user
     user_id = user.id if user is not None and user.is_authenticated else None
     duration_ms = round(request_seconds() * 1000, 1)
     fields = {"method": request.method, "path": request.path, "endpoint": request.endpoint,

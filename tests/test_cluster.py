@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import boto3
@@ -26,8 +27,6 @@ from app.domain import demo
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 SUITE_URL = os.environ.get("DATABASE_URL", "")
-CLUSTER_DATABASE = "cluster_acceptance"
-REDIS_DB = 14
 BUCKET = "cluster-files"
 EXTRA_CUSTOMERS = 2000
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
@@ -56,12 +55,13 @@ class Cluster:
         self.tmp = tmp
         self.processes: dict[str, subprocess.Popen] = {}
         server = make_url(SUITE_URL.replace("postgresql://", "postgresql+psycopg://", 1))
+        database = f"{server.database}_cluster"  # beside the suite's own: suites on other databases never meet
         admin = create_engine(server, isolation_level="AUTOCOMMIT")
         with admin.connect() as connection:
-            connection.execute(text(f"DROP DATABASE IF EXISTS {CLUSTER_DATABASE} WITH (FORCE)"))
-            connection.execute(text(f"CREATE DATABASE {CLUSTER_DATABASE}"))
+            connection.execute(text(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)"))
+            connection.execute(text(f"CREATE DATABASE {database}"))
         admin.dispose()
-        self.url = server.set(database=CLUSTER_DATABASE)
+        self.url = server.set(database=database)
         self.db = create_engine(self.url)
         self.s3_port = free_port()
         self.s3 = ThreadedMotoServer(ip_address="127.0.0.1", port=self.s3_port, verbose=False)
@@ -69,12 +69,13 @@ class Cluster:
         self.s3_client = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{self.s3_port}", region_name="us-east-1",
                                       aws_access_key_id="cluster", aws_secret_access_key="cluster")
         self.s3_client.create_bucket(Bucket=BUCKET)
-        redis.Redis(db=REDIS_DB).flushdb()
+        self.rate_limit_keys = f"cluster-{uuid.uuid4().hex}"  # this run's counts only, in a shared Redis
         base = {key: value for key, value in os.environ.items()
                 if key not in {"SINGLE_NODE", "DEMO", "FLASK_DEBUG", "RATELIMIT_STORAGE_URI", "ATTACHMENTS_DIR"}}
         self.env = {**base, "FLASK_APP": "app",
                     "DATABASE_URL": self.url.render_as_string(hide_password=False).replace("+psycopg", ""),
-                    "SECRET_KEY": "cluster-" + "5" * 56, "REDIS_URL": f"redis://127.0.0.1:6379/{REDIS_DB}",
+                    "SECRET_KEY": "cluster-" + "5" * 56, "REDIS_URL": "redis://127.0.0.1:6379/0",
+                    "RATELIMIT_KEY_PREFIX": self.rate_limit_keys,
                     "S3_BUCKET": BUCKET, "S3_ENDPOINT_URL": f"http://127.0.0.1:{self.s3_port}",
                     "AWS_ACCESS_KEY_ID": "cluster", "AWS_SECRET_ACCESS_KEY": "cluster", "PROXY_HOPS": "1",
                     "SESSION_COOKIE_SECURE": "0", "SCHEDULE_LEASE_SECONDS": "4", "LOG_FORMAT": "json"}
@@ -218,6 +219,9 @@ def test_the_sign_in_rate_limit_is_shared_and_counts_the_real_client(cluster):
         attempts.append(requests.post(f"{node}/api/v1/tokens", json={"username": "rep_e2", "password": "wrong"},
                                       headers={"X-Forwarded-For": "203.0.113.7"}, timeout=10).status_code)
     assert attempts == [401] * 5 + [429]
+    # Counted in Redis, not in each worker's memory, under the client's address as the proxy gave it.
+    counted = [key.decode() for key in redis.Redis().keys(f"*{cluster.rate_limit_keys}*")]
+    assert any("login:203.0.113.7:rep_e2" in key for key in counted), counted
     assert requests.post(f"{node_a}/api/v1/tokens", json={"username": "rep_e2", "password": "wrong"},
                          headers={"X-Forwarded-For": "203.0.113.7"}, timeout=10).status_code == 429
     token(node_b, "rep_e2", address="203.0.113.8")  # someone else, behind the same proxy, still signs in

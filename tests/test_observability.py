@@ -89,6 +89,13 @@ def test_the_access_line_names_the_signed_in_user(app, pages, json_lines):
     assert access["request_id"] == response.headers["X-Request-ID"]
 
 
+def test_the_access_line_names_the_api_caller(app, api, json_lines):
+    assert api.get("/tasks", "rep_e2").status_code == 200
+    access = [line for line in json_lines() if line["logger"] == "app.access"][-1]
+    with app.app_context():
+        assert (access["endpoint"], access["user_id"]) == ("api.tasks.list_tasks", get_user("rep_e2").id)
+
+
 @pytest.mark.parametrize("given", ["edge-7f3a.b_2", "A" * 64])
 def test_a_sane_incoming_request_id_is_kept(app, given, json_lines):
     response = app.test_client().get("/healthz", headers={"X-Request-ID": given})
