@@ -1,7 +1,10 @@
 """The benchmarks at a tiny size, so that they cannot rot: each runs end to end and reports its figures."""
 import json
+import os
 
-from bench import compare, engine, http, storage, timers
+import pytest
+
+from bench import compare, engine, http, read_under_write, storage, timers
 
 
 def last_json_line(capsys) -> dict:
@@ -42,6 +45,13 @@ def test_timers_bench_fires_every_due_timer_once_with_two_workers(bench_database
     assert last_json_line(capsys)["fired"] == result["fired"] == 6
     assert result["consistency"] == {"ok": True, "fired": 6, "problems": []}
     assert sum(result["tries_by_worker"]) >= 6 and result["fired_per_s"] > 0
+
+
+@pytest.mark.skipif(os.environ.get("DATABASE_URL", "sqlite").startswith("postgresql"), reason="SQLite's write lock")
+def test_read_under_write_bench_times_reads_behind_a_writer(bench_database):
+    result = read_under_write.main(["--rounds", "1", "--hold", "0.3"])
+    assert result["hold_ms"] == 300 and result["inbox_read_ms"] > 0
+    assert result["logged_dossier_read_ms"] >= 300  # its write waits for the writer's commit
 
 
 def test_compare_bench_runs_two_commits_in_interleaved_rounds(bench_database, capsys):
