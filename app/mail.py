@@ -20,6 +20,8 @@ log = logging.getLogger(__name__)
 
 # How long a sender may take over its batch before another takes it for dead and sends it again.
 CLAIM_LEASE = timedelta(minutes=5)
+# A failed e-mail waits this long before it is tried again.
+RETRY_AFTER = timedelta(minutes=1)
 
 
 def send_pending(limit: int = 50) -> int:
@@ -51,7 +53,7 @@ def send_pending(limit: int = 50) -> int:
     except (OSError, smtplib.SMTPException):
         log.exception("the mail server at %s cannot be reached", config["SMTP_HOST"])
         failed = [notification_id for notification_id, _ in messages if notification_id not in sent]
-    notifications.record_emails(sent, failed)
+    notifications.record_emails(sent, failed, retry_at=clock.now() + RETRY_AFTER)
     return len(sent)
 
 

@@ -27,7 +27,7 @@ from app.domain import notifications
 from app.domain.customers import DossierRead
 from app.engine.file_stores import S3Files
 from app.errors import StorageFault
-from app.mail import send_pending
+from app.mail import RETRY_AFTER, send_pending
 
 ROOT = Path(__file__).resolve().parent.parent
 BUCKET = "approvals-test"
@@ -280,3 +280,27 @@ def test_concurrent_senders_never_share_a_notification(engine, app):
         get_user("rep_e1").email = get_user("rep_e2").email = None
         db.session.commit()
 
+
+
+def test_a_failed_email_is_tried_again_later_not_at_once(engine, app):
+    get_user("rep_e1").email = "zhangwei@example.com"
+    db.session.commit()
+    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=free_port())  # nothing listens there
+    moment = clock.now()
+    try:
+        borrow(engine)
+        clock.set(moment)
+        assert send_pending() == send_pending() == 0
+        (waiting,) = db.session.scalars(select(notifications.Notification).where(
+            notifications.Notification.email_state == "pending")).all()
+        db.session.refresh(waiting)
+        assert waiting.email_attempts == 1  # the second pass left it alone
+        clock.set(moment + RETRY_AFTER + timedelta(seconds=1))
+        assert send_pending() == 0
+        db.session.refresh(waiting)
+        assert waiting.email_attempts == 2
+    finally:
+        clock.set(None)
+        app.config.update(SMTP_HOST="")
+        get_user("rep_e1").email = None
+        db.session.commit()

@@ -122,13 +122,14 @@ def claim_for_email(limit: int, now: datetime, lease: timedelta) -> list[Notific
     return claimed
 
 
-def record_emails(sent: list[int], failed: list[int]) -> None:
-    """What the mail server said: sent, or failed (tried again a few times, then given up)."""
+def record_emails(sent: list[int], failed: list[int], retry_at: datetime | None = None) -> None:
+    """What the mail server said: sent, or failed (tried again from `retry_at`, a few times, then given
+    up)."""
     if sent:
         db.session.execute(update(Notification).where(Notification.id.in_(sent))
                            .values(email_state=SENT, email_claimed_until=None))
     if failed:
         db.session.execute(update(Notification).where(Notification.id.in_(failed)).values(
-            email_attempts=Notification.email_attempts + 1, email_claimed_until=None,
+            email_attempts=Notification.email_attempts + 1, email_claimed_until=retry_at,
             email_state=case((Notification.email_attempts + 1 >= MAX_EMAIL_ATTEMPTS, FAILED), else_=PENDING)))
     db.session.commit()
