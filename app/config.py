@@ -100,7 +100,7 @@ def default_config(instance_path: str) -> dict:
         # A schedule's firing is one timer worker's for this long without word from it; then another
         # worker resumes it (app.engine.timers).
         "SCHEDULE_LEASE_SECONDS": float(os.environ.get("SCHEDULE_LEASE_SECONDS", "300")),
-        # Logs (app.observability): `json` or `text` (default: text in debug and tests, else json).
+        # Logs (app.observability): `json` or `text` (default: text in debug, demo and tests, else json).
         "LOG_FORMAT": os.environ.get("LOG_FORMAT", ""),
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
         # When set, /metrics wants `Authorization: Bearer <token>`.

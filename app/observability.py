@@ -76,8 +76,9 @@ def _setting(app: Flask, name: str, default: str) -> str:
 
 def configure_logging(app: Flask) -> None:
     """The root logger writes through one handler of ours (replacing the one an earlier application of
-    this process installed). LOG_FORMAT: `text` in debug and test mode, `json` otherwise."""
-    log_format = _setting(app, "LOG_FORMAT", "text" if app.debug or app.testing else "json").lower()
+    this process installed). LOG_FORMAT: `text` in debug, demo and test mode, `json` otherwise."""
+    readable = app.debug or app.testing or app.config.get("DEMO")
+    log_format = _setting(app, "LOG_FORMAT", "text" if readable else "json").lower()
     root = logging.getLogger()
     for old in [h for h in root.handlers if isinstance(h, StderrHandler)]:
         root.removeHandler(old)
