@@ -49,6 +49,7 @@ from app.i18n import _l
 VIEW_TASK, CHANGE, REVIEW = "view_task", "change", "review"
 READ_DOSSIER, EDIT_DOSSIER, SEE_ACCESS_LOG, SEE_STARS = "read_dossier", "edit_dossier", "see_access_log", "see_stars"
 RECORD_VISIT, ANALYSE_COMPLAINTS = "record_visit", "analyse_complaints"
+RECORD_PURCHASES = "record_purchases"
 SET_AWAY, END_AWAY = "set_away", "end_away"
 
 # Who reads the complaints analysis: these roles every branch, those only the branches they work in.
@@ -57,6 +58,8 @@ OWN_BRANCH_ANALYSTS = frozenset({org.BRANCH_MANAGER, org.SALES_MANAGER})
 # Who sees a customer's stars besides whoever may read its dossier.
 BRANCH_STAR_READERS = (org.CUSTOMER_SPECIALIST, org.BRANCH_MANAGER, org.SALES_MANAGER, org.BUSINESS_SUPERVISOR)
 HQ_STAR_READERS = (org.HQ_MARKETING, org.LEADERSHIP, org.DEPUTY_GM, org.AUDITOR)
+# Who enters and imports purchase records: these roles for their branch's customers; HQ administrators all.
+PURCHASE_CLERKS = frozenset({org.BUSINESS_SUPERVISOR, org.CUSTOMER_SPECIALIST, org.SALES_MANAGER})
 
 READ_ONLY = _l("Compliance reviewers read cases; they do not change them.")
 ADMINISTRATORS_ONLY = _l("Only process administrators may do this.")
@@ -263,6 +266,28 @@ def _analyse_complaints(user, branch_id: int | None = None, **_):
     return None
 
 
+def purchase_branches(user: org.User) -> frozenset[int] | None:
+    """The branches whose customers' purchase records `user` enters and imports (None: every branch, an
+    HQ administrator; empty: none)."""
+    if user.has_role(org.ADMIN):
+        return None
+    return frozenset(unit.id for m in user.memberships if m.role.code in PURCHASE_CLERKS
+                     for unit in [org.branch_of(m.org_unit)] if unit is not None)
+
+
+def _record_purchases(user: org.User, customer: Customer | None = None, **_):
+    """Enter or import purchase records (no customer: any at all; else: this customer's): the customer's
+    branch's business department, customer specialists and sales manager, and HQ administrators (a
+    compliance reviewer is none of them). `purchase_branches` is the list form."""
+    allowed = purchase_branches(user)
+    if allowed is not None and not allowed:
+        return _l("Purchase records are entered by the branch's business department, customer specialists and "
+                  "sales manager, and by HQ administrators.")
+    if customer is not None and allowed is not None and customer.branch.id not in allowed:
+        return _l("This customer is not one of your branch's.")
+    return None
+
+
 def _set_away(user, person: org.User, **_):
     """One's own away periods; an administrator's for someone who is away."""
     if person.id != user.id and not user.has_role(org.ADMIN):
@@ -294,7 +319,7 @@ RULES: dict[str, Callable] = {
         URGE: _urge, ATTACH: _attach, COPY: _copy}.items()},
     READ_DOSSIER: _read_dossier, EDIT_DOSSIER: _edit_dossier, SEE_ACCESS_LOG: _see_access_log,
     SEE_STARS: _see_stars, RECORD_VISIT: _record_visit, ANALYSE_COMPLAINTS: _analyse_complaints,
-    SET_AWAY: _set_away, END_AWAY: _end_away,
+    SET_AWAY: _set_away, END_AWAY: _end_away, RECORD_PURCHASES: _record_purchases,
 }
 
 

@@ -109,7 +109,7 @@ def open_tasks(instance: Instance) -> dict[str, Task]:
 def test_a_fresh_demo_tells_a_coherent_story(engine):
     now = at(2026, 12, 2, 10, 30)
     clock.set(now)
-    assert demo.seed_cases(engine) == len(demo.CUSTOMERS) + 2 + len(demo.DEMO_CASES) + 1
+    assert demo.seed_cases(engine) == len(demo.CUSTOMERS) + 2 + len(demo.DEMO_CASES) + 1 + 1  # + a registration
     assert clock.now() == now  # the catch-up gave the clock back as it found it
     cases = db.session.scalars(select(Instance).order_by(Instance.id)).all()
 

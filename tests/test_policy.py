@@ -41,6 +41,7 @@ from app.policy import (
     EDIT_DOSSIER,
     END_AWAY,
     READ_DOSSIER,
+    RECORD_PURCHASES,
     RECORD_VISIT,
     REVIEW,
     RULES,
@@ -109,6 +110,9 @@ TABLE: dict[str, tuple[str, dict, frozenset[str]]] = {
     SEE_STARS: ("HD-E1-001", {}, frozenset({"rep_e1", "spec_east", "mgr_east", "salesmgr_east", "biz_east",
                                             "hq_mkt", "leader", "deputy_gm", "auditor"})),
     RECORD_VISIT: ("HD-E1-001", {}, frozenset({"rep_e1", "salesmgr_east", "mgr_east", "hq_mkt"})),
+    # Orders of a customer: its branch's business department, customer specialist and sales manager; HQ's
+    # administrators (tests/test_purchases.py: the page and the API).
+    RECORD_PURCHASES: ("HD-E1-001", {}, frozenset({"biz_east", "spec_east", "salesmgr_east", "admin"})),
     ANALYSE_COMPLAINTS: ("east branch", {}, frozenset({"mgr_east", "salesmgr_east",
                                                        "deputy_gm", "leader", "hq_mkt", "auditor"})),
     # Away periods.

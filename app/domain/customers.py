@@ -60,6 +60,9 @@ class Customer(db.Model):
     big_customer: Mapped[bool] = mapped_column(default=False)
     key_customer: Mapped[bool] = mapped_column(default=False)
     key_follow_up: Mapped[bool] = mapped_column(default=False)
+    # 统一社会信用代码 of its business licence, given at registration (app.domain.registration); unique
+    # where known, so a second registration of one licence is caught.
+    licence_number: Mapped[str | None] = mapped_column(String(18), unique=True)
 
     territory: Mapped[OrgUnit] = relationship(lazy="joined")
     purchases: Mapped[list[PurchaseRecord]] = relationship(
@@ -75,7 +78,26 @@ class Customer(db.Model):
 Instance.__table__.append_constraint(ForeignKeyConstraint(["customer_id"], ["customers.id"]))
 
 
+class PurchaseImport(db.Model):
+    """One file imported from the sales system (app.domain.purchases): all its rows or none. Its SHA-256
+    is unique, so the same file never comes in twice."""
+
+    __tablename__ = "purchase_imports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    filename: Mapped[str] = mapped_column(String(200), default="")
+    rows: Mapped[int]
+    imported_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    imported_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    imported_by: Mapped[User] = relationship()
+
+
 class PurchaseRecord(db.Model):
+    """An order (seed 000 "购油记录") with its actual delivery: entered by the branch or imported. The
+    dossier's system-generated fields and every figure the flows use come from these."""
+
     __tablename__ = "purchase_records"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -85,8 +107,17 @@ class PurchaseRecord(db.Model):
     product: Mapped[str] = mapped_column(String(80))
     quantity_tons: Mapped[Decimal] = mapped_column(Numeric(12, 2))
     amount_yuan: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    delivered_tons: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    on_time: Mapped[bool | None]
+    # The file it came in with (None: entered on a page or by the API, or from before imports were kept).
+    import_id: Mapped[int | None] = mapped_column(ForeignKey("purchase_imports.id", ondelete="SET NULL"),
+                                                  index=True)
+    entered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    entered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     customer: Mapped[Customer] = relationship(back_populates="purchases")
+    entered_by: Mapped[User | None] = relationship()
+    import_batch: Mapped[PurchaseImport | None] = relationship()
 
 
 class DossierLoan(db.Model):

@@ -182,7 +182,8 @@ def seed(now: datetime, hash_password) -> dict:
 def seed_cases(engine) -> int:
     """Open what the star rating's and the credit rating's schedules opened at their latest firings,
     file a few borrowing requests and record a complaint, so the demo inboxes are not empty; only into
-    an empty system. Returns the number of cases opened."""
+    an empty system, with a new customer's registration waiting for its check. Returns the number of
+    cases opened."""
     if db.session.scalar(select(func.count(Instance.id))):
         return 0
     _catch_up(engine, SCHEDULED)
@@ -199,7 +200,31 @@ def seed_cases(engine) -> int:
                  {"customer_id": customer.id, "channel": "phone", "category": "delivery",
                   "received_at": (engine.clock.now() - timedelta(hours=1)).isoformat(),
                   "content": "客户来电：本周两次配送迟到半天以上，影响车队出车，要求说明原因并保证准时。"})
+    seed_registration(engine)
     return db.session.scalar(select(func.count(Instance.id)))
+
+
+# A new customer's registration waiting for the east branch's customer specialist (spec_east), filed by
+# rep_e1 with the two documents seed 001 asks for (placeholder files).
+DEMO_REGISTRATION = {
+    "name": "上海临港新能源物流有限公司", "kind": DIRECT, "territory": "E1", "address": "上海市浦东新区临港大道 88 号",
+    "licence_number": "91310115MA1K4Q8R2X", "legal_representative": "陈国栋", "contact1_name": "陈立",
+    "contact1_mobile": "13800138000", "contact2_name": "", "contact2_mobile": "", "other_contacts": "",
+    "invoice_type": "增值税专用发票", "monthly_demand_tons": "120", "equipment": "50 吨储油罐 2 座",
+    "transport": "自有槽车 3 辆", "business_scope": "道路货物运输；仓储服务；成品油（柴油）零售",
+    "visit_notes": "拜访陈总：车队 40 辆重卡，月用柴油约 120 吨，希望月结。",
+}
+DEMO_DOCUMENTS = [("营业执照（扫描件）.pdf", b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"),
+                  ("法定代表人身份证（复印件）.pdf",
+                   b"%PDF-1.4\n1 0 obj << /Type /Catalog /Lang (zh) >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n")]
+
+
+def seed_registration(engine) -> Instance:
+    """File the demo's registration of a new customer, waiting for the customer specialist."""
+    rep = db.session.scalar(select(org.User).where(org.User.username == "rep_e1"))
+    instance = engine.cases.start("customer_registration", rep, dict(DEMO_REGISTRATION))
+    engine.cases.attach(instance.id, rep, DEMO_DOCUMENTS)
+    return instance
 
 
 def _catch_up(engine, process_keys: tuple[str, ...]) -> None:

@@ -1,5 +1,5 @@
-"""Customer list, dossier page (access-gated and logged), the rep's edit of a dossier, and the dossier's
-access log."""
+"""Customer list, dossier page (access-gated and logged), the rep's edit of a dossier, the dossier's
+access log, and the branch's purchase records (entered one by one, or imported from the sales system)."""
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -7,12 +7,22 @@ from sqlalchemy import select
 
 from app import db
 from app.calendar import clock
-from app.domain import credit_rating, dossier_upkeep, dossiers, star_rating, visits
+from app.domain import credit_rating, dossier_upkeep, dossiers, purchases, registration, star_rating, visits
 from app.domain.customers import Customer
-from app.errors import Forbidden, InvalidData
-from app.policy import EDIT_DOSSIER, RECORD_VISIT, SEE_ACCESS_LOG, readable_customer_ids
+from app.engine import attachments
+from app.errors import Conflict, Forbidden, InvalidData
+from app.policy import (
+    EDIT_DOSSIER,
+    RECORD_PURCHASES,
+    RECORD_VISIT,
+    SEE_ACCESS_LOG,
+    VIEW,
+    purchase_branches,
+    readable_customer_ids,
+)
 from app.web import policy
 from forms.dossier_update import FIELD_LABELS, DossierEditForm
+from forms.purchases import PurchaseImportForm, PurchaseRecordForm
 from forms.visits import VisitRecordForm
 
 bp = Blueprint("customers", __name__)
@@ -29,7 +39,8 @@ def index():
                             | Customer.code.contains(needle, autoescape=True))
     customers = db.session.scalars(query).all()
     readable = readable_customer_ids(current_user, clock.now())
-    return render_template("customers/index.html", customers=customers, readable=readable, needle=needle)
+    return render_template("customers/index.html", customers=customers, readable=readable, needle=needle,
+                           may_enter_purchases=policy().may(current_user, RECORD_PURCHASES))
 
 
 @bp.route("/customers/<int:customer_id>")
@@ -47,8 +58,17 @@ def dossier(customer_id: int):
                            changes=dossier_upkeep.changes_of(customer.id, 20), field_labels=FIELD_LABELS,
                            may_edit=policy().may(current_user, EDIT_DOSSIER, customer),
                            visit_records=visits.of_customer(customer.id),
+                           **_registration(customer),
                            may_record_visit=policy().may(current_user, RECORD_VISIT, customer),
                            may_see_log=policy().may(current_user, SEE_ACCESS_LOG, customer))
+
+
+def _registration(customer) -> dict:
+    """The case that registered the customer and its documents, for those who may see that case."""
+    case = registration.registration_of(customer.id)
+    if case is None or not policy().may(current_user, VIEW, case):
+        return {"registration_case": None, "registration_files": []}
+    return {"registration_case": case, "registration_files": attachments.of_case(case.id)}
 
 
 @bp.route("/customers/<int:customer_id>/edit", methods=["GET", "POST"])
@@ -93,3 +113,52 @@ def record_visit(customer_id: int):
             flash(_l("Visit recorded."), "success")
             return redirect(url_for("customers.dossier", customer_id=customer.id))
     return render_template("customers/visit.html", customer=customer, form=form), 400 if form.errors else 200
+
+
+def _purchases_page(entry: PurchaseRecordForm, upload: PurchaseImportForm, refused=None, status: int = 200):
+    branches = purchase_branches(current_user)
+    return render_template("customers/purchases.html", entry=entry, upload=upload, refused=refused,
+                           customers=purchases.customers_of(branches), records=purchases.recent(branches),
+                           columns=[(column, purchases.COLUMN_WORDS[column]) for column in purchases.COLUMNS]
+                           ), status
+
+
+@bp.route("/customers/purchases", methods=["GET", "POST"])
+@login_required
+def purchase_records():
+    """The branch's purchase records: one order entered by hand (POST), or a file imported (below);
+    its business department, customer specialists and sales manager, and HQ administrators."""
+    policy().require(current_user, RECORD_PURCHASES)
+    entry = PurchaseRecordForm()
+    if entry.validate_on_submit():
+        try:
+            record = purchases.record(current_user, entry.values(), purchase_branches(current_user), clock.now())
+        except (InvalidData, Forbidden) as exc:  # another branch's customer: 403, what was typed kept
+            for name, messages in exc.fields.items():
+                getattr(entry, name).errors = [*getattr(entry, name).errors, *messages]
+            return _purchases_page(entry, PurchaseImportForm(formdata=None), status=exc.status)
+        flash(_l("Order of %(code)s recorded.", code=record.customer.code), "success")
+        return redirect(url_for("customers.purchase_records"))
+    return _purchases_page(entry, PurchaseImportForm(formdata=None), status=400 if entry.errors else 200)
+
+
+@bp.route("/customers/purchases/import", methods=["POST"])
+@login_required
+def import_purchases():
+    """A file of orders from the sales system: all its rows or none; the bad rows listed by number."""
+    policy().require(current_user, RECORD_PURCHASES)
+    upload = PurchaseImportForm()
+    entry = PurchaseRecordForm(formdata=None)
+    if not upload.validate_on_submit():
+        return _purchases_page(entry, upload, status=400)
+    storage = upload.file.data
+    try:
+        batch = purchases.import_file(current_user, storage.filename, storage.read(),
+                                      purchase_branches(current_user), clock.now())
+    except purchases.RowsRefused as exc:
+        return _purchases_page(entry, upload, refused=exc, status=400)
+    except (InvalidData, Conflict) as exc:
+        upload.file.errors = [*upload.file.errors, exc.message]
+        return _purchases_page(entry, upload, status=exc.status)
+    flash(_l("%(count)s order(s) imported from %(file)s.", count=batch.rows, file=batch.filename), "success")
+    return redirect(url_for("customers.purchase_records"))

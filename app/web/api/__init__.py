@@ -5,9 +5,20 @@ Errors are {"error": {"code", "message", "fields"}} with 400, 401, 403, 404, 409
 """
 from flask import Blueprint
 
-from app.web.api import customers, events, incidents, instances, me, openapi, processes, tasks, tokens
+from app.web.api import (
+    customers,
+    events,
+    incidents,
+    instances,
+    me,
+    openapi,
+    processes,
+    purchases,
+    tasks,
+    tokens,
+)
 
-RESOURCES = (tokens, processes, instances, tasks, customers, events, me, incidents)
+RESOURCES = (tokens, processes, instances, tasks, customers, purchases, events, me, incidents)
 bp = Blueprint("api", __name__)
 for resource in RESOURCES:
     bp.register_blueprint(resource.bp)
