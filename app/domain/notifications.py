@@ -37,6 +37,7 @@ TEXTS = {
     "complaint_dismissed": _l("%(by)s closed case %(case)s: not a complaint"),
     "case_ended": _l("Your case %(case)s has ended: %(outcome)s"),
     "case_ended_by": _l("Your case %(case)s has ended: %(outcome)s, by %(by)s"),
+    "customer_class_changed": _l("Customer class changed: %(task)s"),  # app.domain.classes
 }
 
 

@@ -7,7 +7,17 @@ from sqlalchemy import select
 
 from app import db
 from app.calendar import clock
-from app.domain import credit_rating, dossier_upkeep, dossiers, purchases, registration, star_rating, visits
+from app.domain import (
+    classes,
+    credit_rating,
+    dossier_upkeep,
+    dossiers,
+    purchase_analysis,
+    purchases,
+    registration,
+    star_rating,
+    visits,
+)
 from app.domain.customers import Customer
 from app.engine import attachments
 from app.errors import Conflict, Forbidden, InvalidData
@@ -27,6 +37,9 @@ from forms.visits import VisitRecordForm
 
 bp = Blueprint("customers", __name__)
 
+# Each class kind's query parameter on the customer list.
+CLASS_FILTERS = {classes.ABC: "abc", classes.VOLUME: "tier", classes.ATTITUDE: "attitude"}
+
 
 @bp.route("/customers")
 @login_required
@@ -37,9 +50,16 @@ def index():
         # The words as typed: "%" and "_" match only themselves.
         query = query.where(Customer.name.contains(needle, autoescape=True)
                             | Customer.code.contains(needle, autoescape=True))
+    # The classes as filters: ?abc=A&tier=3&attitude=loyal (an unknown value is ignored).
+    chosen = {kind: request.args.get(CLASS_FILTERS[kind], "") for kind in CLASS_FILTERS}
+    query = classes.filter_customers(query, abc=chosen[classes.ABC], tier=chosen[classes.VOLUME],
+                                     attitude=chosen[classes.ATTITUDE])
     customers = db.session.scalars(query).all()
     readable = readable_customer_ids(current_user, clock.now())
     return render_template("customers/index.html", customers=customers, readable=readable, needle=needle,
+                           class_filters=[(CLASS_FILTERS[kind], classes.KINDS[kind], chosen[kind],
+                                           [(value, classes.value_words(kind, value)) for value in classes.VALUES[kind]])
+                                          for kind in CLASS_FILTERS],
                            may_enter_purchases=policy().may(current_user, RECORD_PURCHASES))
 
 
@@ -58,7 +78,8 @@ def dossier(customer_id: int):
                            changes=dossier_upkeep.changes_of(customer.id, 20), field_labels=FIELD_LABELS,
                            may_edit=policy().may(current_user, EDIT_DOSSIER, customer),
                            visit_records=visits.of_customer(customer.id),
-                           **_registration(customer),
+                           **_registration(customer), **classes.dossier_context(customer.id),
+                           purchase_analyses=purchase_analysis.of_customer(customer.id),
                            may_record_visit=policy().may(current_user, RECORD_VISIT, customer),
                            may_see_log=policy().may(current_user, SEE_ACCESS_LOG, customer))
 
