@@ -28,7 +28,7 @@ from app.calendar import local
 from app.db_types import JSONDoc, UTCDateTime
 from app.domain import org
 from app.domain.customers import Customer, PurchaseRecord
-from app.engine.models import Instance
+from app.engine import queries
 from app.engine.plugins import CaseStart, Flow, Process, ServiceCall
 from app.errors import Conflict, Forbidden, InvalidData
 from app.i18n import _l
@@ -297,8 +297,7 @@ def prepare_start(data: dict, _starter, now: datetime, resubmitting: int | None 
         message = _l("Classes are computed for today or a day before.")
         raise InvalidData(message, {"as_of": [message]})
     unique_key = f"{PROCESS_KEY}:{branch.code}:{as_of.isoformat()}"
-    existing = db.session.scalar(select(Instance.id).where(Instance.unique_key == unique_key,
-                                                           Instance.id != (resubmitting or 0)))
+    existing = queries.case_with_key(unique_key, besides=resubmitting)
     if existing is not None:
         message = _l("%(branch)s's classes were already computed for %(day)s (case %(id)s).",
                      branch=branch.name, day=as_of.isoformat(), id=existing)

@@ -22,7 +22,7 @@ from app.calendar import local
 from app.db_types import JSONDoc, UTCDateTime
 from app.domain import org
 from app.domain.customers import DIRECT, DISTRIBUTOR, Customer, PurchaseRecord
-from app.engine.models import Instance
+from app.engine import queries
 from app.engine.plugins import CaseStart, Flow, Process, ServiceCall
 from app.errors import Conflict, InvalidData
 from app.i18n import _l
@@ -125,8 +125,7 @@ def prepare_start(data: dict, _starter, now: datetime, resubmitting: int | None 
         raise InvalidData(_l("Unknown customer."), {"customer_id": [_l("Unknown customer.")]})
     quarter = _checked_quarter(data.get("quarter"), now)
     unique_key = f"{PROCESS_KEY}:{customer.code}:{quarter}"
-    existing = db.session.scalar(select(Instance.id).where(Instance.unique_key == unique_key,
-                                                           Instance.id != (resubmitting or 0)))
+    existing = queries.case_with_key(unique_key, besides=resubmitting)
     if existing is not None:
         message = _l("%(customer)s already has a credit rating for %(quarter)s (case %(id)s).",
                      customer=customer.name, quarter=quarter, id=existing)

@@ -20,7 +20,7 @@ from app.db_types import UTCDateTime
 from app.domain import org
 from app.domain.customers import Customer
 from app.domain.star_rating import MONTH
-from app.engine.models import Instance
+from app.engine import queries
 from app.engine.plugins import CaseStart, Flow, Process, ServiceCall
 from app.errors import Conflict, InvalidData
 from app.i18n import _l
@@ -113,8 +113,7 @@ def prepare_start(data: dict, _starter, now: datetime, resubmitting: int | None 
         message = _l("Give this month or an earlier one, as YYYY-MM.")
         raise InvalidData(message, {"month": [message]})
     unique_key = f"{PROCESS_KEY}:{branch.code}:{month}"
-    existing = db.session.scalar(select(Instance.id).where(Instance.unique_key == unique_key,
-                                                           Instance.id != (resubmitting or 0)))
+    existing = queries.case_with_key(unique_key, besides=resubmitting)
     if existing is not None:
         message = _l("%(branch)s already reports %(month)s (case %(id)s).", branch=branch.name, month=month,
                      id=existing)

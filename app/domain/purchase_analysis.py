@@ -22,7 +22,6 @@ from app.domain.complaints import is_key_customer
 from app.domain.customers import Customer, PurchaseRecord
 from app.domain.star_rating import MONTH, previous_month
 from app.engine import queries
-from app.engine.models import Instance
 from app.engine.plugins import Assignment, AssignmentError, CaseStart, Flow, Process, ServiceCall
 from app.errors import Conflict, InvalidData
 from app.i18n import _l
@@ -152,8 +151,7 @@ def prepare_start(data: dict, _starter, now: datetime, resubmitting: int | None 
         message = _l("Only a month that has ended can be analysed.")
         raise InvalidData(message, {"month": [message]})
     unique_key = f"{PROCESS_KEY}:{territory.code}:{month}"
-    existing = db.session.scalar(select(Instance.id).where(Instance.unique_key == unique_key,
-                                                           Instance.id != (resubmitting or 0)))
+    existing = queries.case_with_key(unique_key, besides=resubmitting)
     if existing is not None:
         message = _l("%(territory)s already has a purchase analysis for %(month)s (case %(id)s).",
                      territory=territory.name, month=month, id=existing)

@@ -21,7 +21,7 @@ from app.calendar import local
 from app.db_types import UTCDateTime
 from app.domain import org
 from app.domain.customers import Customer, PurchaseRecord
-from app.engine.models import Instance
+from app.engine import queries
 from app.engine.plugins import CaseStart, Flow, Process, ServiceCall
 from app.errors import Conflict, DefinitionFault, InvalidData
 from app.i18n import _l
@@ -115,7 +115,7 @@ def prepare_start(data: dict, _starter, now: datetime, resubmitting: int | None 
     branch = _branch(data.get("branch"))
     month = _checked_month(data.get("month"), now)
     unique_key = f"{PROCESS_KEY}:{branch.code}:{month}"
-    existing = db.session.scalar(select(Instance.id).where(Instance.unique_key == unique_key))
+    existing = queries.case_with_key(unique_key)
     if existing is not None:
         message = _l("%(branch)s already has a star rating for %(month)s (case %(id)s).",
                      branch=branch.name, month=month, id=existing)

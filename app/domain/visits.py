@@ -23,7 +23,6 @@ from app.domain import org, star_rating
 from app.domain.assignment import person_named
 from app.domain.customers import Customer, PurchaseRecord
 from app.engine import queries
-from app.engine.models import Instance
 from app.engine.plugins import CaseStart, Flow, Process, ServiceCall
 from app.errors import Conflict, InvalidData
 from app.i18n import _l
@@ -181,8 +180,7 @@ def prepare_plan(data: dict, _starter, now: datetime, resubmitting: int | None =
         message = _l("A month is written YYYY-MM, e.g. 2026-10.")
         raise InvalidData(message, {"month": [message]})
     unique_key = f"{PLAN_KEY}:{rep.username}:{month}"
-    existing = db.session.scalar(select(Instance.id).where(Instance.unique_key == unique_key,
-                                                           Instance.id != (resubmitting or 0)))
+    existing = queries.case_with_key(unique_key, besides=resubmitting)
     if existing is not None:
         message = _l("%(name)s already has a visit plan for %(month)s (case %(id)s).", name=rep.display_name,
                      month=month, id=existing)
@@ -240,7 +238,7 @@ def prepare_summary(data: dict, _starter, now: datetime, resubmitting: int | Non
         message = _l("Name the Monday the summary is due, as YYYY-MM-DD.")
         raise InvalidData(message, {"monday": [message]})
     unique_key = f"{SUMMARY_KEY}:{branch.code}:{monday.isoformat()}"
-    if db.session.scalar(select(Instance.id).where(Instance.unique_key == unique_key)) is not None:
+    if queries.case_with_key(unique_key) is not None:
         message = _l("%(branch)s's summary for that week exists already.", branch=branch.name)
         raise Conflict(message, {"monday": [message]})
     return CaseStart(data={"branch_id": branch.id, "branch_code": branch.code, "branch_name": branch.name,

@@ -24,6 +24,13 @@ from app.engine.models import (
 )
 
 
+def case_with_key(unique_key: str, besides: int | None = None) -> int | None:
+    """The case that holds a flow's unique key (one per branch and month, say), other than `besides`
+    (the case whose request is being resubmitted); None if there is none."""
+    return db.session.scalar(select(Instance.id).where(Instance.unique_key == unique_key,
+                                                       Instance.id != (besides or 0)))
+
+
 def offered_to(user: User):
     """Unclaimed tasks offered to a role the user holds in that org unit (first or further group)."""
     if not user.memberships:
