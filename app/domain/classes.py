@@ -310,8 +310,7 @@ def prepare_start(data: dict, _starter, now: datetime, resubmitting: int | None 
 def scheduled_starts(due: datetime) -> list[dict]:
     """What the schedule opens (the 1st of each month): every branch's classes as of that day."""
     day = local(due).date().isoformat()
-    return [{"branch": code, "as_of": day} for code in db.session.scalars(
-        select(org.OrgUnit.code).where(org.OrgUnit.kind == org.BRANCH).order_by(org.OrgUnit.code))]
+    return [{"branch": code, "as_of": day} for code in org.unit_codes(org.BRANCH)]
 
 
 def _classify(kind: str, call: ServiceCall) -> dict:

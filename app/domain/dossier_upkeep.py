@@ -126,8 +126,7 @@ def prepare_start(data: dict, _starter, now: datetime, resubmitting: int | None 
 def scheduled_starts(due: datetime) -> list[dict]:
     """What the schedule opens (the 25th of each month): this month's report of every branch."""
     month = local(due).strftime("%Y-%m")
-    return [{"branch": code, "month": month} for code in db.session.scalars(
-        select(org.OrgUnit.code).where(org.OrgUnit.kind == org.BRANCH).order_by(org.OrgUnit.code))]
+    return [{"branch": code, "month": month} for code in org.unit_codes(org.BRANCH)]
 
 
 def collect(call: ServiceCall) -> dict:

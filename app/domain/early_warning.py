@@ -142,8 +142,7 @@ def prepare_routine(data: dict, _starter, now: datetime, resubmitting: int | Non
 def routine_starts(due: datetime) -> list[dict]:
     """What the schedule opens (the 3rd of each month): last month's routine report of every branch."""
     month = star_rating.previous_month(due)
-    return [{"branch": code, "month": month} for code in db.session.scalars(
-        select(org.OrgUnit.code).where(org.OrgUnit.kind == org.BRANCH).order_by(org.OrgUnit.code))]
+    return [{"branch": code, "month": month} for code in org.unit_codes(org.BRANCH)]
 
 
 WARNINGS_LISTED = "warnings_listed"  # the event recording a routine report's customers

@@ -41,6 +41,12 @@ def department_of(unit: OrgUnit, function: str) -> OrgUnit | None:
                                                    OrgUnit.function == function))
 
 
+def unit_codes(kind: str) -> list[str]:
+    """The codes of every unit of a kind (each branch, each territory), in order: whom a schedule opens
+    a case for."""
+    return list(db.session.scalars(select(OrgUnit.code).where(OrgUnit.kind == kind).order_by(OrgUnit.code)))
+
+
 def headquarters() -> OrgUnit | None:
     return db.session.scalar(select(OrgUnit).where(OrgUnit.kind == HQ))
 

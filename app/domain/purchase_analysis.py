@@ -166,8 +166,7 @@ def prepare_start(data: dict, _starter, now: datetime, resubmitting: int | None 
 def scheduled_starts(due: datetime) -> list[dict]:
     """What the schedule opens on the 1st at 00:00: the month just ended, for every territory."""
     month = previous_month(due)
-    return [{"territory": code, "month": month} for code in db.session.scalars(
-        select(org.OrgUnit.code).where(org.OrgUnit.kind == org.TERRITORY).order_by(org.OrgUnit.code))]
+    return [{"territory": code, "month": month} for code in org.unit_codes(org.TERRITORY)]
 
 
 def analysis_rep(data: dict) -> Assignment:

@@ -128,8 +128,7 @@ def prepare_start(data: dict, _starter, now: datetime, resubmitting: int | None 
 def scheduled_starts(due: datetime) -> list[dict]:
     """What the schedule opens at `due` (the 1st, 00:00 in Shanghai): last month's rating, per branch."""
     month = previous_month(due)
-    return [{"branch": code, "month": month} for code in db.session.scalars(
-        select(org.OrgUnit.code).where(org.OrgUnit.kind == org.BRANCH).order_by(org.OrgUnit.code))]
+    return [{"branch": code, "month": month} for code in org.unit_codes(org.BRANCH)]
 
 
 # -- the services the BPMN calls -------------------------------------------------------------------

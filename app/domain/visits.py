@@ -249,8 +249,7 @@ def prepare_summary(data: dict, _starter, now: datetime, resubmitting: int | Non
 def summary_starts(due: datetime) -> list[dict]:
     """What the schedule opens on Monday morning: every branch's summary of the week before."""
     monday = local(due).date()
-    return [{"branch": code, "monday": monday.isoformat()} for code in db.session.scalars(
-        select(org.OrgUnit.code).where(org.OrgUnit.kind == org.BRANCH).order_by(org.OrgUnit.code))]
+    return [{"branch": code, "monday": monday.isoformat()} for code in org.unit_codes(org.BRANCH)]
 
 
 def summary_rows(call: ServiceCall) -> dict:
