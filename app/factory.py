@@ -92,9 +92,24 @@ def create_app(config: dict | None = None) -> Flask:
     limiter.init_app(app)
     _plug_in_flows(app)
 
-    from app.web import admin, api, assets, auth, cases, complaints, compliance, customers, me, modeler, tasks
+    from app.web import (
+        admin,
+        api,
+        assets,
+        auth,
+        cases,
+        complaints,
+        compliance,
+        contracts,
+        customers,
+        leads,
+        me,
+        modeler,
+        relationships,
+        tasks,
+    )
     for blueprint in (auth.bp, tasks.bp, cases.bp, me.bp, customers.bp, complaints.bp, compliance.bp, admin.bp,
-                      modeler.bp, assets.bp):
+                      modeler.bp, assets.bp, leads.bp, relationships.bp, contracts.bp):
         app.register_blueprint(blueprint)
     app.register_blueprint(api.bp, url_prefix="/api/v1")
     for resource in api.RESOURCES:

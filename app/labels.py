@@ -23,6 +23,8 @@ ROLES = {
     "finance": _l("Finance department"),
     "auditor": _l("Compliance reviewer"),
     "admin": _l("Process administrator"),
+    "legal": _l("Legal department"),
+    "contract_admin": _l("Contract administrator"),
 }
 
 STATUSES = STATUS_WORDS

@@ -22,7 +22,7 @@ from sqlalchemy.orm import joinedload
 
 from app import db
 from app.calendar import clock
-from app.domain import dossiers, org, segregation, visits
+from app.domain import contracts, dossiers, leads, org, patrols, segregation, visits
 from app.domain.customers import Customer, DossierLoan, DossierRead
 from app.engine.models import OPEN, RUNNING, CaseReader, Instance, ProcessDefinition, Task
 from app.engine.plugins import (
@@ -51,6 +51,9 @@ READ_DOSSIER, EDIT_DOSSIER, SEE_ACCESS_LOG, SEE_STARS = "read_dossier", "edit_do
 RECORD_VISIT, ANALYSE_COMPLAINTS = "record_visit", "analyse_complaints"
 RECORD_PURCHASES = "record_purchases"
 SET_AWAY, END_AWAY = "set_away", "end_away"
+SEE_LEADS, LOG_CONTACT, SEE_CONTACTS, SET_LEAD_RHYTHM = "see_leads", "log_contact", "see_contacts", "set_lead_rhythm"
+SET_RELATIONSHIP_MANAGER = "set_relationship_manager"
+SEE_CONTRACTS, TRACK_CONTRACT = "see_contracts", "track_contract"  # app.domain.contracts
 
 # Who reads the complaints analysis: these roles every branch, those only the branches they work in.
 ALL_BRANCH_ANALYSTS = frozenset({org.DEPUTY_GM, org.LEADERSHIP, org.HQ_MARKETING, org.AUDITOR})
@@ -288,6 +291,63 @@ def _record_purchases(user: org.User, customer: Customer | None = None, **_):
     return None
 
 
+def _see_leads(user: org.User, _subject=None, **_):
+    """The lead list: a territory's rep (his territories'), a branch's sales manager and manager (the
+    branch's), process administrators and compliance reviewers (all)."""
+    if not leads.may_list_leads(user):
+        return _l("Leads are for the territory's rep, the branch's managers, process administrators and "
+                  "compliance reviewers.")
+    return None
+
+
+def _log_contact(user: org.User, customer: Customer, **_):
+    """A contact with a potential customer: its territory's rep, its branch's sales manager and manager."""
+    if not leads.may_log_contact(user, customer):
+        return _l("Only the territory's rep and the branch's managers log contacts with a potential customer.")
+    return None
+
+
+def _see_contacts(user: org.User, customer: Customer, *, now: datetime | None = None, **_):
+    """The contact log: whoever logs contacts, and whoever may read the dossier or see its access log."""
+    if leads.may_log_contact(user, customer) or user.has_role(org.AUDITOR) or user.has_role(org.ADMIN):
+        return None
+    if dossiers.ground(user, customer, now or clock.now()) is not None:
+        return None
+    return _l("The contact log is for the territory's rep, the branch's managers and those who may read the "
+              "dossier.")
+
+
+def _set_lead_rhythm(user: org.User, branch=None, **_):
+    """A branch's rhythm of contacts: its sales manager, and process administrators."""
+    if branch is None:
+        allowed = bool(leads.rhythm_branches(user))
+    else:
+        allowed = leads.may_set_rhythm(user, branch)
+    return None if allowed else _l("Only the branch's sales manager sets its rhythm of contacts.")
+
+
+def _see_contracts(user: org.User, customer: Customer | None = None, **_):
+    """A customer's contracts (no customer: the list of those one may see): app.domain.contracts.may_see."""
+    allowed = contracts.may_list(user) if customer is None else contracts.may_see(user, customer)
+    return None if allowed else _l("Contracts are for the customer's rep, its branch's contract administrators and "
+                                   "managers, the legal department, the deputy general manager and compliance.")
+
+
+def _track_contract(user: org.User, customer: Customer | None = None, **_):
+    """Payments and documents received against a contract: the contract administrators of its branch."""
+    if not contracts.may_track(user, customer):
+        return _l("Payments and documents are entered by the contract administrators of the customer's branch.")
+    return None
+
+
+def _set_relationship_manager(user: org.User, customer: Customer | None = None, **_):
+    """A customer's relationship manager (seed 004 关系管理): the manager of its branch (no customer: any
+    branch's manager, for the list)."""
+    allowed = patrols.may_set_relationship_manager(user, customer) if customer is not None \
+        else bool(patrols.relationship_branches(user))
+    return None if allowed else _l("Only the branch manager of the customer's branch sets its relationship manager.")
+
+
 def _set_away(user, person: org.User, **_):
     """One's own away periods; an administrator's for someone who is away."""
     if person.id != user.id and not user.has_role(org.ADMIN):
@@ -319,7 +379,11 @@ RULES: dict[str, Callable] = {
         URGE: _urge, ATTACH: _attach, COPY: _copy}.items()},
     READ_DOSSIER: _read_dossier, EDIT_DOSSIER: _edit_dossier, SEE_ACCESS_LOG: _see_access_log,
     SEE_STARS: _see_stars, RECORD_VISIT: _record_visit, ANALYSE_COMPLAINTS: _analyse_complaints,
-    SET_AWAY: _set_away, END_AWAY: _end_away, RECORD_PURCHASES: _record_purchases,
+    SET_AWAY: _set_away, END_AWAY: _end_away, RECORD_PURCHASES: _record_purchases, SEE_LEADS: _see_leads,
+    SEE_CONTACTS: _see_contacts, **{action: _changes(rule) for action, rule in {
+        LOG_CONTACT: _log_contact, SET_LEAD_RHYTHM: _set_lead_rhythm}.items()},
+    SET_RELATIONSHIP_MANAGER: _changes(_set_relationship_manager),
+    SEE_CONTRACTS: _see_contracts, **{action: _changes(rule) for action, rule in {TRACK_CONTRACT: _track_contract}.items()},
 }
 
 

@@ -18,15 +18,13 @@ from forms.common import ApproveOrReturnForm, BranchMonthForm, Dated
 
 
 class DossierEditForm(FlaskForm):
-    """What the rep of the territory types; the code and the system-generated fields are not here."""
+    """What the rep of the territory types; the code, the system-generated fields and the registered data
+    (changed through the specialist's check: forms.registration) are not here."""
 
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
-    address = StringField(_l("Address"), validators=[Length(max=200)])
     registered_capital_wan = DecimalField(_l("Registered capital (10k yuan)"), places=2,
                                           validators=[Optional(), NumberRange(min=0)])
     cooperation_since = DateField(_l("Cooperating since"), validators=[
         Optional(), Dated(operator.le, _l("Cooperation cannot have started after today."))])
-    business_scope = TextAreaField(_l("Business scope"), validators=[Length(max=2000)])
     product_lines = StringField(_l("Product lines purchased"), validators=[Length(max=200)])
     main_products = StringField(_l("Main products"), validators=[Length(max=200)])
     downstream_market = StringField(_l("Downstream market"), validators=[Length(max=200)])
@@ -42,7 +40,6 @@ class DossierEditForm(FlaskForm):
     status = StringField(_l("Status"), validators=[Length(max=40)])
     phone = StringField(_l("Phone"), validators=[Length(max=30)])
     settlement_method = StringField(_l("Settlement method"), validators=[Length(max=60)])
-    bank_account = StringField(_l("Bank account"), validators=[Length(max=80)])
     delivery_route = StringField(_l("Delivery route"), validators=[Length(max=200)])
     order_cycle = StringField(_l("Order cycle"), validators=[Length(max=60)])
     visit_cycle = StringField(_l("Visit cycle"), validators=[Length(max=60)])
@@ -51,8 +48,9 @@ class DossierEditForm(FlaskForm):
         return {name: self[name].data for name in dossier_upkeep.KIND_OF}
 
 
-# Each typed field's label, for the diff of a report (from the edit form: one place for them).
-FIELD_LABELS = {name: getattr(DossierEditForm, name).args[0] for name in dossier_upkeep.KIND_OF}
+# Each changeable field's label, for the diff of a report (from the forms that change them: one place).
+FIELD_LABELS = {**{name: getattr(DossierEditForm, name).args[0] for name in dossier_upkeep.KIND_OF},
+                **dossier_upkeep.REGISTERED_FIELDS}
 
 
 class DossierUpdateStartForm(BranchMonthForm):

@@ -94,10 +94,14 @@ def clean_state(app):
     with app.app_context():
         db.session.rollback()
         clear_runtime_rows()
+        # Customers a test (or the demo's leads) created go again, with their orders; the demo's stay.
+        made = select(Customer.id).where(Customer.code.not_in([c["code"] for c in demo.CUSTOMERS]))
+        db.session.execute(delete(PurchaseRecord).where(PurchaseRecord.customer_id.in_(made)))
+        db.session.execute(delete(Customer).where(Customer.id.in_(made)))
         db.session.execute(update(User).values(locale=None))  # a test may have switched a language
         db.session.execute(update(Customer).values(resource_guarantee=False, extra_discount_yuan_per_ton=0,
                                                    credit_grade=None, big_customer=False, key_customer=False,
-                                                   key_follow_up=False))
+                                                   key_follow_up=False, potential=False))
         db.session.execute(delete(ProcessDefinition)
                            .where(ProcessDefinition.id.not_in(app.config["BASELINE_DEFINITIONS"])))
         db.session.commit()

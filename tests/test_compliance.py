@@ -281,7 +281,8 @@ def test_the_segregation_report_lists_overrides(engine, pages):
 SEES_THE_CASE = {"rep_e2": True, "rep_e1": True, "biz_east": True, "auditor": True, "admin": True,
                  "mgr_east": False, "rep_n1": False, "hq_mkt": False, "deputy_gm": False, "spec_east": False,
                  "biz_north": False, "mgr_north": False, "salesmgr_east": False, "salesmgr_north": False,
-                 "fin_li": False, "sales_dept": False, "leader": False}
+                 "fin_li": False, "sales_dept": False, "leader": False, "legal": False, "contract_admin": False,
+                 "contract_admin_n": False}
 
 
 def test_the_visibility_table_covers_every_demo_user():

@@ -14,7 +14,7 @@ from sqlalchemy import delete, select
 
 from app import db, labels
 from app.calendar import clock
-from app.domain import credit_rating, demo, star_rating
+from app.domain import credit_rating, demo, org, star_rating
 from app.domain.customers import Customer, PurchaseRecord
 from app.domain.star_rating import StarRating
 from app.engine.models import OPEN, Event, Instance, Task
@@ -109,7 +109,10 @@ def open_tasks(instance: Instance) -> dict[str, Task]:
 def test_a_fresh_demo_tells_a_coherent_story(engine):
     now = at(2026, 12, 2, 10, 30)
     clock.set(now)
-    assert demo.seed_cases(engine) == len(demo.CUSTOMERS) + 2 + len(demo.DEMO_CASES) + 1 + 1  # + a registration
+    # the star ratings, the credit ratings, the classes of each branch, the requests, a complaint, a
+    # registration and the leads
+    assert demo.seed_cases(engine) == (len(demo.CUSTOMERS) + 2 + 2 + len(demo.DEMO_CASES) + 1 + 1
+                                       + len(demo.DEMO_LEADS))
     assert clock.now() == now  # the catch-up gave the clock back as it found it
     cases = db.session.scalars(select(Instance).order_by(Instance.id)).all()
 
@@ -218,3 +221,31 @@ def test_the_pages_name_the_schedule_as_initiator(app):
 def test_a_schedule_in_words(ctx, rule, words):
     with ctx.test_request_context(), force_locale("en"):
         assert labels.schedule_words(rule) == words
+
+
+
+def test_last_months_orders_come_in_as_the_branchs_import(ctx):
+    """`seed` keeps the last full month of orders apart and imports them, one file per branch, by its
+    business department, through the import (what the purchases page shows as an import)."""
+    from app.domain.customers import PurchaseImport
+    from app.errors import Conflict
+
+    today, now = date(2031, 5, 20), at(2031, 5, 20, 9, 0)
+    east = db.session.scalar(select(org.OrgUnit).where(org.OrgUnit.code == "east"))
+    orders = [(code, r) for code in ("HD-E1-001", "HD-E2-001")
+              for r in demo._purchases(code, get_customer(code).monthly_demand_tons, today)
+              if demo._last_month(r.ordered_on, today)]
+    try:
+        demo._import(east, orders, today, now)
+        (batch,) = db.session.scalars(select(PurchaseImport).where(PurchaseImport.imported_at == now)).all()
+        assert (batch.imported_by.username, batch.filename, batch.rows) == (
+            "biz_east", "销售系统订单-华东分公司-2031-04.csv", len(orders))
+        records = db.session.scalars(select(PurchaseRecord).where(PurchaseRecord.import_id == batch.id)).all()
+        assert sorted((r.customer.code, r.ordered_on, r.quantity_tons, r.on_time) for r in records) == sorted(
+            (code, r.ordered_on, r.quantity_tons, r.on_time) for code, r in orders)
+        with pytest.raises(Conflict):  # the same export twice adds nothing
+            demo._import(east, orders, today, now)
+    finally:
+        db.session.rollback()
+        db.session.execute(delete(PurchaseRecord).where(PurchaseRecord.ordered_on >= date(2031, 1, 1)))
+        db.session.commit()

@@ -44,7 +44,7 @@ def dossier(ctx):
 def test_the_rep_edits_his_own_dossier_and_every_change_is_kept(dossier):
     clock.set(at(2026, 10, 10, 9, 0))
     changes = dossier_upkeep.edit(dossier, get_user("rep_e1"), {"phone": "021-58300000", "status": "暂停供货",
-                                                                "address": dossier.address}, clock.now())
+                                                                "equipment": dossier.equipment}, clock.now())
     assert sorted((c.field, c.kind, c.new) for c in changes) == [("phone", "dynamic", "021-58300000"),
                                                                  ("status", "dynamic", "暂停供货")]
     assert get_customer(E1).phone == "021-58300000"

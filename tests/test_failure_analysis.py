@@ -395,3 +395,61 @@ def test_charts_are_drawn_and_the_page_fits_a_phone(browser, base_url, complaint
         page.screenshot(path=str(browsing.ARTIFACTS / "failure-analysis-phone.png"), full_page=True)
     assert problems == []  # no script error, no CSP refusal
     page.context.close()
+
+
+# -- failures by responsible person (seed 004 失误分析制度) --------------------------------------------
+
+def test_failures_of_every_kind_by_person_and_whose_recurred(engine, complaint, branch):
+    from decimal import Decimal
+
+    from app.domain import early_warning, returns
+    from app.domain.customers import PurchaseRecord
+
+    complaint("HD-E1-001", "2026-03-10 10:00", responsible="配送车队")  # the quarter before last
+    complaint("HD-E1-002", "2026-05-10 10:00", responsible="配送车队")  # last quarter: it recurred
+    complaint("HB-N1-001", "2026-03-02 09:00", responsible="财务部")  # not again
+    # A return of an E1 customer's order answers to the E1 rep (张伟), in May.
+    order = PurchaseRecord(customer_id=get_customer("HD-E1-002").id, ordered_on=date(2026, 4, 20),
+                           delivered_on=date(2026, 4, 22), product="0号柴油", quantity_tons=Decimal("30"),
+                           amount_yuan=Decimal("216000"))
+    db.session.add(order)
+    db.session.commit()
+    try:
+        clock.set(at("2026-05-12 10:00"))
+        engine.cases.start(returns.PROCESS_KEY, get_user("rep_e1"), {
+            "customer_id": order.customer_id, "purchase_id": order.id, "kind": "return", "tons": "5",
+            "return_reason": "demand_misjudged", "reason_text": "", "note": "下游需求判断失误"})
+        # A core customer's warning whose measures the deputy general manager has not set by their day.
+        core = get_customer("HD-E2-001")
+        core.big_customer = True
+        db.session.commit()
+        clock.set(at("2026-06-01 09:00"))
+        engine.cases.start(early_warning.PROCESS_KEY, get_user("rep_e2"), {
+            "customer_id": core.id, "indicator": "overdue_receivables", "level": "breaks", "detail": "逾期 60 天"})
+        now = at("2026-07-15 10:00")
+        rows = {row.person: row for row in fa.by_person(None, None, None, now)}
+        assert rows["配送车队"].counts == {fa.COMPLAINT: 2, fa.RETURN: 0, fa.LATE_PAYMENT: 0, fa.LATE_MEASURES: 0}
+        assert (rows["配送车队"].before, rows["配送车队"].last, rows["配送车队"].recurred) == (1, 1, True)
+        assert (rows["财务部"].total, rows["财务部"].recurred) == (1, False)
+        assert rows["张伟"].counts[fa.RETURN] == 1 and rows["张伟"].last == 1
+        assert rows["马志远"].counts[fa.LATE_MEASURES] == 1
+        assert list(rows)[0] == "配送车队"  # most first
+        # The branches and the dates narrow it as they narrow the complaints.
+        north = {row.person for row in fa.by_person(frozenset({branch["north"]}), None, None, now)}
+        assert north == {"财务部"}
+        may = {row.person for row in fa.by_person(None, date(2026, 5, 1), date(2026, 5, 31), now)}
+        assert may == {"配送车队", "张伟"}
+        # Measures set in time are no failure.
+        assert "马志远" not in {row.person for row in fa.by_person(None, None, None, at("2026-06-01 12:00"))}
+    finally:
+        db.session.rollback()
+        db.session.execute(delete(returns.ReturnRequest))
+        db.session.execute(delete(PurchaseRecord).where(PurchaseRecord.id == order.id))
+        db.session.commit()
+
+
+def test_the_page_lists_failures_by_person(pages, complaint):
+    complaint("HD-E1-001", "2026-03-10 10:00", responsible="配送车队")
+    pages.login("deputy_gm")
+    page = pages.client.get("/complaints/analysis").get_data(as_text=True)
+    assert 'data-testid="by-person"' in page and 'data-person="配送车队"' in page

@@ -188,10 +188,10 @@ def test_cooperation_does_not_start_after_today(pages):
     clock.set(MONDAY)
     customer = get_customer("HD-E1-001")
     pages.login("rep_e1")
-    refused = pages.submit(f"/customers/{customer.id}/edit", {"name": customer.name, "address": "新地址 1 号",
+    refused = pages.submit(f"/customers/{customer.id}/edit", {"equipment": "新油罐 1 座",
                                                               "cooperation_since": "2027-03-02"})
     html = refused.get_data(as_text=True)
-    assert refused.status_code == 400 and field_errors(html, "cooperation_since") and "新地址 1 号" in html
+    assert refused.status_code == 400 and field_errors(html, "cooperation_since") and "新油罐 1 座" in html
     assert get_customer("HD-E1-001").cooperation_since == date(2012, 3, 1)
 
 

@@ -40,14 +40,21 @@ from app.policy import (
     CHANGE,
     EDIT_DOSSIER,
     END_AWAY,
+    LOG_CONTACT,
     READ_DOSSIER,
     RECORD_PURCHASES,
     RECORD_VISIT,
     REVIEW,
     RULES,
     SEE_ACCESS_LOG,
+    SEE_CONTACTS,
+    SEE_CONTRACTS,
+    SEE_LEADS,
     SEE_STARS,
     SET_AWAY,
+    SET_LEAD_RHYTHM,
+    SET_RELATIONSHIP_MANAGER,
+    TRACK_CONTRACT,
     VIEW_TASK,
     readable_customer_ids,
 )
@@ -67,6 +74,7 @@ EVERYONE = frozenset({
     "fin_li", "sales_dept", "hq_mkt", "leader", "deputy_gm",  # headquarters
     "auditor",                                 # compliance reviewer
     "admin",                                   # process administrator
+    "legal", "contract_admin", "contract_admin_n",  # HQ legal; the branches' contract administrators
 })
 
 # The subjects the rows are asked about (built by the `subjects` fixture):
@@ -92,7 +100,8 @@ TABLE: dict[str, tuple[str, dict, frozenset[str]]] = {
     COMPLETE: ("rep task", {}, frozenset({"rep_e1"})),
     ACT: ("rep task", {}, frozenset({"rep_e1"})),
     # Whom rep_e1 may hand his task on to: active people of his branch, not himself, not the initiator.
-    TAKE_OVER: ("rep task", {"by": "rep_e1"}, frozenset({"biz_east", "mgr_east", "salesmgr_east", "spec_east"})),
+    TAKE_OVER: ("rep task", {"by": "rep_e1"}, frozenset({"biz_east", "mgr_east", "salesmgr_east", "spec_east",
+                                                        "contract_admin"})),
     WITHDRAW: ("running case", {}, frozenset({"rep_e2"})),
     URGE: ("rep task", {}, frozenset({"rep_e2"})),
     ATTACH: ("running case", {}, frozenset({"rep_e2", "rep_e1", "biz_east", "admin"})),  # who work on it
@@ -115,6 +124,19 @@ TABLE: dict[str, tuple[str, dict, frozenset[str]]] = {
     RECORD_PURCHASES: ("HD-E1-001", {}, frozenset({"biz_east", "spec_east", "salesmgr_east", "admin"})),
     ANALYSE_COMPLAINTS: ("east branch", {}, frozenset({"mgr_east", "salesmgr_east",
                                                        "deputy_gm", "leader", "hq_mkt", "auditor"})),
+    # Leads (app.domain.leads): the reps, the branches' managers, administrators and compliance see them;
+    # the territory's rep and the branch's managers log contacts; the sales manager sets the rhythm.
+    SEE_LEADS: (None, {}, frozenset({"rep_e1", "rep_e2", "rep_n1", "mgr_east", "mgr_north", "salesmgr_east",
+                                     "salesmgr_north", "auditor", "admin"})),
+    LOG_CONTACT: ("HD-E1-001", {}, frozenset({"rep_e1", "salesmgr_east", "mgr_east"})),
+    SEE_CONTACTS: ("HD-E1-001", {}, frozenset({"rep_e1", "salesmgr_east", "mgr_east", "auditor", "admin"})),
+    SET_LEAD_RHYTHM: (None, {}, frozenset({"salesmgr_east", "salesmgr_north", "admin"})),
+    # Relationship managers (app.domain.patrols): the customer's branch manager names one.
+    SET_RELATIONSHIP_MANAGER: ("HD-E1-001", {}, frozenset({"mgr_east"})),
+    # Contracts (app.domain.contracts): who reads them; the branch's contract administrator tracks them.
+    SEE_CONTRACTS: ("HD-E1-001", {}, frozenset({"rep_e1", "contract_admin", "salesmgr_east", "mgr_east", "legal",
+                                                "deputy_gm", "leader", "auditor", "admin"})),
+    TRACK_CONTRACT: ("HD-E1-001", {}, frozenset({"contract_admin"})),
     # Away periods.
     SET_AWAY: ("rep_e1", {}, frozenset({"rep_e1", "admin"})),
     END_AWAY: ("rep_e1's away", {}, frozenset({"rep_e1", "admin"})),
@@ -191,7 +213,7 @@ def test_the_table_covers_every_rule_and_every_demo_user():
     roles = {role for _, _, _, memberships in demo.USERS for role, _ in memberships}
     assert roles == {org.SALES_REP, org.CUSTOMER_SPECIALIST, org.BUSINESS_SUPERVISOR, org.BRANCH_MANAGER,
                      org.SALES_MANAGER, org.DEPUTY_GM, org.HQ_MARKETING, org.LEADERSHIP, org.SALES_DEPARTMENT,
-                     org.FINANCE, org.AUDITOR, org.ADMIN}
+                     org.FINANCE, org.AUDITOR, org.ADMIN, org.LEGAL, org.CONTRACT_ADMIN}
     for action, (_, _, allowed) in TABLE.items():
         assert allowed <= EVERYONE, f"{action}: unknown users {sorted(allowed - EVERYONE)}"
 

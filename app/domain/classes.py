@@ -8,7 +8,33 @@
   above a threshold and five below it (processes/volume_tier.dmn; the seed's are cigarettes in 件, ours
   read tons: 1 ≥ 500, 2 ≥ 300, 3 ≥ 100 — the threshold —, 4 ≥ 50, 5 ≥ 20, 6 ≥ 10, 7 ≥ 5, 8 below).
 
-A process administrator edits the boundaries in the decision tables, which deploy with
+- Value class (003 "顾客价值管理"): core (核心客户), general (一般客户) and problem (问题客户) customers
+  from five dimensions, each scored 0–100 from what the system knows, over the same 12 months:
+  - contribution (贡献度): the customer's amount against the branch's average customer (the ABC
+    figures): 50 × amount / average, at most 100 (an average customer 50, twice the average or more
+    100, nothing bought 0);
+  - support (支持度): how regularly it buys from us, 100 × the months with an order / 12; where the
+    dossier states its monthly demand, the mean of that and of 100 × the monthly average tons bought /
+    the demand (the share of its demand bought from us, at most 100);
+  - credit (信用度): the latest credit grade rated by the end of the day computed for (credit_rating; if
+    never rated, the grade on the dossier): AAA 100, AA 85, A 70, B 50, C 30; rated without a grade (a
+    bad debt, or too few points) 0; never rated and no grade 50 (not known);
+  - growth (成长性): the tons of the window's last 6 months against its first 6: 50 + half the change in
+    per cent, between 0 and 100 (doubled or more 100, the same 50, stopped 0); bought only in the last
+    6 months 100, in neither 0;
+  - influence (影响力): the loyalty the rep judged (the attitude as of that day): loyal 100, not judged
+    80, brand-switching 60, no loyalty 40; less 10 for each complaint received in the window (20 for a
+    major one; one closed as not a complaint does not count) and 15 for each urgent early-warning
+    report about the customer opened in the window; not below 0.
+  The weights are a decision table of their own (processes/customer_value_weights.dmn, 30 / 20 / 20 /
+  15 / 15, a rule per branch if one wants its own), read by a business rule task before the service;
+  the weighted score is Σ weight × score / Σ weights. processes/customer_value.dmn gives the class from
+  the weighted score and the credit score (the five scores are its inputs too): problem whatever the
+  score without a credit grade (credit < 30), core from 70 with a grade of A or better (credit ≥ 70),
+  problem under 40, general the rest. SpiffWorkflow reads one decision per DMN file, hence two files.
+  The class row keeps every figure, the five scores, the weights and the weighted score.
+
+A process administrator edits the boundaries and the weights in the decision tables, which deploy with
 processes/customer_classes.bpmn; the schedule of that process recomputes every branch on the 1st of each
 month. A row of `customer_classes` is written only when a customer's class changes (or is first given);
 a move is an event of the recomputing case and its territory's sales rep is told.
@@ -24,25 +50,41 @@ from sqlalchemy import ForeignKey, Index, String, func, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app import db
-from app.calendar import local
+from app.calendar import day_start, end_of_day, local
 from app.db_types import JSONDoc, UTCDateTime
-from app.domain import org
-from app.domain.customers import Customer, PurchaseRecord
+from app.domain import early_warning, org
+from app.domain.complaints import MAJOR, Complaint
+from app.domain.credit_rating import CreditRating
+from app.domain.customers import Customer, PurchaseRecord, trading
 from app.engine import queries
-from app.engine.plugins import CaseStart, Flow, Process, ServiceCall
+from app.engine.models import WITHDRAWN, Instance
+from app.engine.plugins import CaseStart, Flow, Process, ServiceCall, ServiceRefused
 from app.errors import Conflict, Forbidden, InvalidData
 from app.i18n import _l
 
 PROCESS_KEY = "customer_classes"
-ABC, VOLUME, ATTITUDE = "abc", "volume", "attitude"
-DECISIONS = {ABC: "customer_abc", VOLUME: "volume_tier"}  # the decision of each kind, in its .dmn
-OUTPUTS = {ABC: "abc_class", VOLUME: "tier"}  # the output of each decision table
-KINDS = {ABC: _l("ABC class by purchase amount"), VOLUME: _l("Volume tier"), ATTITUDE: _l("Attitude")}
+ABC, VOLUME, VALUE, ATTITUDE = "abc", "volume", "value", "attitude"
+# The decision of each kind, in its .dmn, and its output.
+DECISIONS = {ABC: "customer_abc", VOLUME: "volume_tier", VALUE: "customer_value"}
+OUTPUTS = {ABC: "abc_class", VOLUME: "tier", VALUE: "value_class"}
+KINDS = {ABC: _l("ABC class by purchase amount"), VOLUME: _l("Volume tier"), VALUE: _l("Value class"),
+         ATTITUDE: _l("Attitude")}
 # Attitude (seed 002 "按客户对待产品的态度"): set by the territory's rep with a reason when he judges it.
 LOYAL, SWITCHING, NO_LOYALTY = "loyal", "switching", "no_loyalty"
 ATTITUDES = {LOYAL: _l("Loyal customer"), SWITCHING: _l("Brand-switching customer"),
              NO_LOYALTY: _l("No brand loyalty")}
-VALUES = {ABC: ("A", "B", "C"), VOLUME: tuple(str(tier) for tier in range(1, 9)), ATTITUDE: tuple(ATTITUDES)}
+# Value (seed 003 "顾客价值管理"): see the module's docstring for how each dimension is scored.
+CORE, GENERAL, PROBLEM = "core", "general", "problem"
+VALUE_CLASSES = {CORE: _l("Core customer"), GENERAL: _l("General customer"), PROBLEM: _l("Problem customer")}
+DIMENSIONS = {"contribution": _l("Contribution"), "support": _l("Support"), "credit": _l("Credit"),
+              "growth": _l("Growth"), "influence": _l("Influence")}
+CREDIT_SCORES = {"AAA": 100, "AA": 85, "A": 70, "B": 50, "C": 30}
+NO_GRADE_SCORE, UNRATED_SCORE = 0, 50  # rated without a grade; never rated
+LOYALTY_SCORES = {LOYAL: 100, SWITCHING: 60, NO_LOYALTY: 40}
+UNJUDGED_LOYALTY = 80
+COMPLAINT_POINTS, MAJOR_COMPLAINT_POINTS, WARNING_POINTS = 10, 20, 15  # what each takes off influence
+VALUES = {ABC: ("A", "B", "C"), VOLUME: tuple(str(tier) for tier in range(1, 9)), VALUE: tuple(VALUE_CLASSES),
+          ATTITUDE: tuple(ATTITUDES)}
 WINDOW_MONTHS = 12  # the classes read the last 12 full months before the day they are computed for
 MOVED = "customer_class_changed"  # the event and the notification of a customer moving class
 
@@ -57,10 +99,11 @@ class CustomerClass(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
-    kind: Mapped[str] = mapped_column(String(10))  # abc | volume | attitude
-    value: Mapped[str] = mapped_column(String(10))  # A/B/C, the tier 1-8, or an attitude
+    kind: Mapped[str] = mapped_column(String(10))  # abc | volume | value | attitude
+    value: Mapped[str] = mapped_column(String(10))  # A/B/C, the tier 1-8, core/general/problem, or an attitude
     previous: Mapped[str | None] = mapped_column(String(10))  # the class it moved from (None: the first)
-    # What gave it: amounts, shares, tons, as text; an attitude's {"reason": the rep's words}.
+    # What gave it: amounts, shares, tons, a value's scores and weights, as text; an attitude's
+    # {"reason": the rep's words}.
     figures: Mapped[dict] = mapped_column(JSONDoc)
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime())
     # The decision table's version: the process version whose .dmn decided (and its case).
@@ -97,7 +140,8 @@ def _branch_ids(branch_id: int | None) -> list[int]:
 
 
 def _bought(branch_id: int, as_of: date) -> list[tuple[int, str, Decimal, Decimal]]:
-    """Every customer of the branch with what it bought in the window: (id, code, yuan, tons)."""
+    """Every customer of the branch with what it bought in the window: (id, code, yuan, tons). A potential
+    customer (not traded yet, app.domain.leads) is in no class until its first order makes it a customer."""
     start, end = window(as_of)
     territory = select(org.OrgUnit.id).where(org.OrgUnit.parent_id == branch_id)
     bought = (select(PurchaseRecord.customer_id, func.sum(PurchaseRecord.amount_yuan).label("yuan"),
@@ -107,7 +151,7 @@ def _bought(branch_id: int, as_of: date) -> list[tuple[int, str, Decimal, Decima
     rows = db.session.execute(
         select(Customer.id, Customer.code, func.coalesce(bought.c.yuan, 0), func.coalesce(bought.c.tons, 0))
         .outerjoin(bought, bought.c.customer_id == Customer.id)
-        .where(Customer.territory_id.in_(territory)))
+        .where(Customer.territory_id.in_(territory), trading()))
     return [(cid, code, Decimal(yuan), Decimal(tons)) for cid, code, yuan, tons in rows]
 
 
@@ -144,23 +188,175 @@ def _percent(value: Decimal) -> str:
     return str(value.quantize(Decimal("0.0001")))
 
 
+# -- the value class's figures --------------------------------------------------------------------------
+
+def _branch_customers(branch_id: int):
+    """A select of the ids of the branch's customers, potential ones left out (for `in_`)."""
+    return select(Customer.id).where(Customer.territory_id.in_(
+        select(org.OrgUnit.id).where(org.OrgUnit.parent_id == branch_id)), trading())
+
+
+def _months_after(day: date, months: int) -> date:
+    index = day.year * 12 + day.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def _score(value) -> Decimal:
+    """A dimension's score: between 0 and 100, to one decimal."""
+    return min(max(Decimal(value), Decimal(0)), Decimal(100)).quantize(Decimal("0.1"))
+
+
+def _purchase_months(customers, start: date, end: date) -> dict[int, dict]:
+    """Each customer's months with an order and its tons in the window's first and last 6 months."""
+    middle = _months_after(start, WINDOW_MONTHS // 2)
+    found: dict[int, dict] = {}
+    for customer_id, day, tons in db.session.execute(
+            select(PurchaseRecord.customer_id, PurchaseRecord.ordered_on, func.sum(PurchaseRecord.quantity_tons))
+            .where(PurchaseRecord.customer_id.in_(customers), PurchaseRecord.ordered_on >= start,
+                   PurchaseRecord.ordered_on < end)
+            .group_by(PurchaseRecord.customer_id, PurchaseRecord.ordered_on)):
+        one = found.setdefault(customer_id, {"months": set(), "earlier": Decimal(0), "recent": Decimal(0)})
+        one["months"].add((day.year, day.month))
+        one["recent" if day >= middle else "earlier"] += Decimal(tons)
+    return found
+
+
+def _credit_grades(customers, as_of: date) -> dict[int, tuple[bool, str | None, str | None]]:
+    """Each rated customer's latest rating by the end of `as_of`: (rated, grade or None, quarter)."""
+    latest = {}
+    for rating in db.session.scalars(select(CreditRating).where(
+            CreditRating.customer_id.in_(customers), CreditRating.rated_at < end_of_day(as_of))
+            .order_by(CreditRating.quarter, CreditRating.rated_at, CreditRating.id)):
+        latest[rating.customer_id] = (True, rating.grade, rating.quarter)
+    return latest
+
+
+def _attitudes(customers, as_of: date) -> dict[int, str]:
+    """Each judged customer's attitude as it stood at the end of `as_of`."""
+    return {customer_id: value for customer_id, value in db.session.execute(
+        select(CustomerClass.customer_id, CustomerClass.value).where(
+            CustomerClass.kind == ATTITUDE, CustomerClass.customer_id.in_(customers),
+            CustomerClass.computed_at < end_of_day(as_of)).order_by(CustomerClass.id))}
+
+
+def _complaints(customers, start: date, end: date) -> dict[int, tuple[int, int]]:
+    """Each customer's complaints received in the window, not closed as no complaint: (all, major)."""
+    counts: dict[int, tuple[int, int]] = {}
+    for customer_id, severity in db.session.execute(
+            select(Complaint.customer_id, func.coalesce(Complaint.severity, Complaint.proposed_severity))
+            .where(Complaint.customer_id.in_(customers), Complaint.received_at >= day_start(start),
+                   Complaint.received_at < day_start(end), Complaint.dismissed_at.is_(None))):
+        every, major = counts.get(customer_id, (0, 0))
+        counts[customer_id] = (every + 1, major + (severity == MAJOR))
+    return counts
+
+
+def _warnings(customers, start: date, end: date) -> dict[int, int]:
+    """Each customer's urgent early-warning reports opened in the window (not withdrawn)."""
+    return {customer_id: count for customer_id, count in db.session.execute(
+        select(Instance.customer_id, func.count(Instance.id)).where(
+            Instance.process_key == early_warning.PROCESS_KEY, Instance.customer_id.in_(customers),
+            Instance.started_at >= day_start(start), Instance.started_at < day_start(end),
+            Instance.status != WITHDRAWN).group_by(Instance.customer_id))}
+
+
+def dimension_scores(branch_id: int, as_of: date) -> dict[int, dict]:
+    """Each customer of the branch: the figures of the five value dimensions and their scores (0–100),
+    as the module's docstring reads them."""
+    abc = abc_figures(branch_id, as_of)
+    if not abc:
+        return {}
+    start, end = window(as_of)
+    customers = _branch_customers(branch_id)
+    bought = _purchase_months(customers, start, end)
+    dossier = {customer_id: (demand, grade) for customer_id, demand, grade in db.session.execute(
+        select(Customer.id, Customer.monthly_demand_tons, Customer.credit_grade).where(Customer.id.in_(customers)))}
+    grades, attitudes = _credit_grades(customers, as_of), _attitudes(customers, as_of)
+    complaints, warnings = _complaints(customers, start, end), _warnings(customers, start, end)
+    figures = {}
+    for customer_id, amounts in abc.items():
+        amount, branch_amount = Decimal(amounts["amount_yuan"]), Decimal(amounts["branch_amount_yuan"])
+        average = branch_amount / amounts["customers"]
+        contribution = _score(50 * amount / average) if average else _score(0)
+        months = bought.get(customer_id, {"months": set(), "earlier": Decimal(0), "recent": Decimal(0)})
+        monthly_tons = (months["earlier"] + months["recent"]) / WINDOW_MONTHS
+        regularity = Decimal(100 * len(months["months"])) / WINDOW_MONTHS
+        demand, dossier_grade = dossier[customer_id]
+        demand_share = min(100 * monthly_tons / demand, Decimal(100)) if demand and demand > 0 else None
+        support = _score((regularity + demand_share) / 2 if demand_share is not None else regularity)
+        rated, grade, quarter = grades.get(customer_id, (False, dossier_grade, None))
+        credit = _score(CREDIT_SCORES[grade] if grade in CREDIT_SCORES else NO_GRADE_SCORE if rated else UNRATED_SCORE)
+        earlier, recent = months["earlier"], months["recent"]
+        change = (recent - earlier) * 100 / earlier if earlier else None
+        growth = _score(50 + change / 2 if change is not None else 100 if recent else 0)
+        attitude = attitudes.get(customer_id)
+        every, major = complaints.get(customer_id, (0, 0))
+        warned = warnings.get(customer_id, 0)
+        influence = _score(LOYALTY_SCORES.get(attitude, UNJUDGED_LOYALTY) - COMPLAINT_POINTS * (every - major)
+                           - MAJOR_COMPLAINT_POINTS * major - WARNING_POINTS * warned)
+        figures[customer_id] = {
+            **_period(as_of), "amount_yuan": amounts["amount_yuan"], "branch_amount_yuan": amounts["branch_amount_yuan"],
+            "customers": amounts["customers"], "branch_average_yuan": str(average.quantize(Decimal("0.01"))),
+            "months_with_orders": len(months["months"]), "monthly_tons": str(monthly_tons.quantize(Decimal("0.001"))),
+            "monthly_demand_tons": str(demand) if demand else None,
+            "demand_share": str(_score(demand_share)) if demand_share is not None else None,
+            "credit_grade": grade, "credit_rated": rated, "credit_quarter": quarter,
+            "earlier_tons": str(earlier), "recent_tons": str(recent),
+            "change": _percent(change) if change is not None else None,
+            "attitude": attitude, "complaints": every, "major_complaints": major, "warnings": warned,
+            "contribution": str(contribution), "support": str(support), "credit": str(credit),
+            "growth": str(growth), "influence": str(influence)}
+    return figures
+
+
+def value_weights(data: dict) -> dict[str, Decimal]:
+    """The weight of each dimension as the weights table (customer_value_weights.dmn) put them in the
+    case's data (weight_<dimension>): numbers, none negative, not all nought."""
+    weights = {}
+    for dimension in DIMENSIONS:
+        try:
+            weights[dimension] = Decimal(str(data[f"weight_{dimension}"]))
+        except (KeyError, ArithmeticError, ValueError):
+            weights[dimension] = Decimal(-1)
+    if any(not weight.is_finite() or weight < 0 for weight in weights.values()) or not sum(weights.values()):
+        raise ServiceRefused(_l("The value weights table must give every dimension a weight of 0 or more, "
+                                "not all 0 (weight_contribution, weight_support, weight_credit, weight_growth, "
+                                "weight_influence)."))
+    return weights
+
+
+def value_figures(branch_id: int, as_of: date, weights: dict[str, Decimal]) -> dict[int, dict]:
+    """Each customer of the branch: its dimension scores, the weights and the weighted score
+    (Σ weight × score / Σ weights, 0–100)."""
+    total = sum(weights.values())
+    figures = dimension_scores(branch_id, as_of)
+    for one in figures.values():
+        score = sum(weights[d] * Decimal(one[d]) for d in DIMENSIONS) / total
+        one["weights"] = {d: f"{weights[d].normalize():f}" for d in DIMENSIONS}
+        one["score"] = str(score.quantize(Decimal("0.01")))
+    return figures
+
+
 def decision_inputs(kind: str, figures: dict) -> dict:
     """What a kind's decision table decides on."""
     if kind == ABC:
         return {"amount": float(figures["amount_yuan"]), "share_before": float(figures["share_before"])}
+    if kind == VALUE:
+        return {"score": float(figures["score"]), **{d: float(figures[d]) for d in DIMENSIONS}}
     return {"monthly_tons": float(figures["monthly_tons"])}
 
 
-FIGURES = {ABC: abc_figures, VOLUME: volume_figures}
+FIGURES = {ABC: abc_figures, VOLUME: volume_figures}  # the value class's need the weights: value_figures
 
 
-def compute(kind: str, as_of: date, decide: Callable[[dict], dict], branch_id: int | None = None
-            ) -> dict[int, tuple[str, dict]]:
+def compute(kind: str, as_of: date, decide: Callable[[dict], dict], branch_id: int | None = None,
+            figures_of: Callable[[int, date], dict[int, dict]] | None = None) -> dict[int, tuple[str, dict]]:
     """The class of `kind` of every customer of a branch (or of every branch) as of a day, from the
-    purchase records: {customer id: (class, figures)}; `decide(inputs)` applies the kind's decision."""
+    purchase records: {customer id: (class, figures)}; `decide(inputs)` applies the kind's decision,
+    `figures_of(branch id, day)` gives the figures (the kind's FIGURES if not given)."""
     classes = {}
     for branch in _branch_ids(branch_id):
-        for customer_id, figures in FIGURES[kind](branch, as_of).items():
+        for customer_id, figures in (figures_of or FIGURES[kind])(branch, as_of).items():
             value = str(decide(decision_inputs(kind, figures))[OUTPUTS[kind]] or "")
             classes[customer_id] = (value, {**figures, "as_of": as_of.isoformat()})
     return classes
@@ -229,12 +425,13 @@ def customers_in_class(kind: str, value: str):
                                                    CustomerClass.value == value)
 
 
-def filter_customers(statement, abc: str | None = None, tier: str | None = None, attitude: str | None = None):
-    """A select of customers narrowed to those whose current ABC class is `abc`, volume tier `tier` and
-    attitude `attitude` (each if given and known; an unknown value is ignored)."""
-    for kind, value in ((ABC, abc), (VOLUME, tier), (ATTITUDE, attitude)):
-        if value and value in VALUES[kind]:
-            statement = statement.where(Customer.id.in_(customers_in_class(kind, value)))
+def filter_customers(statement, abc: str | None = None, tier: str | None = None, attitude: str | None = None,
+                     value: str | None = None):
+    """A select of customers narrowed to those whose current ABC class is `abc`, volume tier `tier`,
+    value class `value` and attitude `attitude` (each if given and known; an unknown value is ignored)."""
+    for kind, chosen in ((ABC, abc), (VOLUME, tier), (VALUE, value), (ATTITUDE, attitude)):
+        if chosen and chosen in VALUES[kind]:
+            statement = statement.where(Customer.id.in_(customers_in_class(kind, chosen)))
     return statement
 
 
@@ -243,6 +440,8 @@ def value_words(kind: str, value: str | None) -> str:
         return "—"
     if kind == ATTITUDE:
         return str(ATTITUDES.get(value, value))
+    if kind == VALUE:
+        return str(VALUE_CLASSES.get(value, value))
     return str(_l("Class %(value)s", value=value) if kind == ABC else _l("Tier %(value)s", value=value))
 
 
@@ -273,22 +472,15 @@ def set_attitude(customer: Customer, value: str, reason: str, by: org.User, now:
 def dossier_context(customer_id: int) -> dict:
     """What templates/customers/_classes.html reads."""
     return {"classes": current_classes(customer_id), "class_history": history(customer_id),
-            "class_kinds": KINDS, "class_words": value_words}
+            "class_kinds": KINDS, "class_words": value_words, "value_dimensions": DIMENSIONS,
+            "attitude_words": ATTITUDES}
 
 
 # -- the process -------------------------------------------------------------------------------------------
 
-def _branch(code) -> org.OrgUnit:
-    branch = db.session.scalar(select(org.OrgUnit).where(org.OrgUnit.code == str(code or ""),
-                                                         org.OrgUnit.kind == org.BRANCH))
-    if branch is None:
-        raise InvalidData(_l("Unknown branch."), {"branch": [_l("Unknown branch.")]})
-    return branch
-
-
 def prepare_start(data: dict, _starter, now: datetime, resubmitting: int | None = None) -> CaseStart:
     """A recomputation of one branch's classes as of a day (today if none), never twice for one day."""
-    branch = _branch(data.get("branch"))
+    branch = org.branch_named(data.get("branch"))
     try:
         as_of = date.fromisoformat(str(data.get("as_of") or local(now).date().isoformat()))
     except ValueError:
@@ -313,11 +505,12 @@ def scheduled_starts(due: datetime) -> list[dict]:
     return [{"branch": code, "as_of": day} for code in org.unit_codes(org.BRANCH)]
 
 
-def _classify(kind: str, call: ServiceCall) -> dict:
+def _classify(kind: str, call: ServiceCall, figures_of: Callable[[int, date], dict[int, dict]] | None = None
+              ) -> dict:
     data, case = call.data, call.case
     instance = case.instance
     definition = instance.definition
-    classes = compute(kind, date.fromisoformat(data["as_of"]), call.decide, data["branch_id"])
+    classes = compute(kind, date.fromisoformat(data["as_of"]), call.decide, data["branch_id"], figures_of)
     moves = store(kind, classes, case.now, definition_id=definition.id, instance_id=instance.id,
                   table_version=f"{definition.key} v{definition.version}")
     for move in moves:
@@ -341,11 +534,19 @@ def classify_volume(call: ServiceCall) -> dict:
     return _classify(VOLUME, call)
 
 
+def classify_value(call: ServiceCall) -> dict:
+    """Service task `classify_customers_value`: the branch's value classes (processes/customer_value.dmn)
+    from the five dimension scores weighted as the weights table before it put in the case's data."""
+    weights = value_weights(call.data)
+    return _classify(VALUE, call, lambda branch_id, as_of: value_figures(branch_id, as_of, weights))
+
+
 FLOW = Flow(
     name="customer_classes",
     processes={PROCESS_KEY: Process(start=prepare_start, scheduled=scheduled_starts,
                                     starters=frozenset({org.ADMIN}))},
-    services={"classify_customers_abc": classify_abc, "classify_customers_volume": classify_volume},
+    services={"classify_customers_abc": classify_abc, "classify_customers_volume": classify_volume,
+              "classify_customers_value": classify_value},
     tables=(CustomerClass,),
     event_words={MOVED: _l("Customer class changed")},
     outcome_words={"classes_recomputed": _l("Classes recomputed")},

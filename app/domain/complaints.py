@@ -22,6 +22,7 @@ from app.db_types import UTCDateTime
 from app.domain import credit_rating, org, star_rating
 from app.domain.assignment import person_named
 from app.domain.customers import Customer
+from app.domain.patrols import copy_to_relationship_manager
 from app.engine.models import Event
 from app.engine.plugins import CaseStart, Flow, Process, ServiceCall
 from app.errors import InvalidData
@@ -134,6 +135,7 @@ def register(call: ServiceCall) -> dict:
                           category=data["category"], content=data["content"], received_at=received_at,
                           recorded_at=case.now, repeat=bool(earlier))
     db.session.add(complaint)
+    copy_to_relationship_manager(case, data["customer_id"])  # seed 004 关系管理: he hears of every complaint
     return {}
 
 

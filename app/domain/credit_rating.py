@@ -21,7 +21,7 @@ from app import db
 from app.calendar import local
 from app.db_types import JSONDoc, UTCDateTime
 from app.domain import org
-from app.domain.customers import DIRECT, DISTRIBUTOR, Customer, PurchaseRecord
+from app.domain.customers import DIRECT, DISTRIBUTOR, Customer, PurchaseRecord, trading
 from app.engine import queries
 from app.engine.plugins import CaseStart, Flow, Process, ServiceCall
 from app.errors import Conflict, InvalidData
@@ -146,7 +146,7 @@ def scheduled_starts(due: datetime) -> list[dict]:
     """What the schedule opens at the start of a quarter: the last quarter's rating of every customer."""
     quarter = previous_quarter(due)
     return [{"customer_id": customer_id, "quarter": quarter}
-            for customer_id in db.session.scalars(select(Customer.id).order_by(Customer.code))]
+            for customer_id in db.session.scalars(select(Customer.id).where(trading()).order_by(Customer.code))]
 
 
 # -- the services the BPMN calls ------------------------------------------------------------------

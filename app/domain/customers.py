@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, ForeignKeyConstraint, Index, Numeric, String, Text
+from sqlalchemy import ForeignKey, ForeignKeyConstraint, Index, Numeric, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app import db
@@ -63,6 +63,11 @@ class Customer(db.Model):
     # 统一社会信用代码 of its business licence, given at registration (app.domain.registration); unique
     # where known, so a second registration of one licence is caught.
     licence_number: Mapped[str | None] = mapped_column(String(18), unique=True)
+    legal_representative: Mapped[str] = mapped_column(String(60), default="")  # as the licence names him
+    # A potential customer (潜在客户, seed 001 §8.1): meets the key-customer conditions, has not traded with
+    # the company yet. Its dossier comes from a lead (app.domain.leads); its first order ends it.
+    potential: Mapped[bool] = mapped_column(default=False, server_default=false())
+    relationship_manager_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # 关系经理 (app.domain.patrols)
 
     territory: Mapped[OrgUnit] = relationship(lazy="joined")
     purchases: Mapped[list[PurchaseRecord]] = relationship(
@@ -71,6 +76,13 @@ class Customer(db.Model):
     @property
     def branch(self) -> OrgUnit:
         return self.territory.parent
+
+
+def trading():
+    """Customers the company trades with: a potential customer (app.domain.leads) is in none of the flows
+    that rate, plan or watch customers (stars, credit, classes, analyses, visits, warnings, patrols)
+    until its first order makes it one."""
+    return Customer.potential.is_(False)
 
 
 # The customer a case is about (CaseStart.customer_id) is one of these: the engine keeps the id, the

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from app import db
 from app.calendar import local
-from app.domain import complaints, credit_rating, org, star_rating
+from app.domain import classes, complaints, credit_rating, org, purchases, star_rating
 from app.domain.customers import DIRECT, DISTRIBUTOR, Customer, PurchaseRecord
 from app.engine import definitions, schedules
 from app.engine.models import OPEN, Instance, Task
@@ -26,6 +26,7 @@ ORG_UNITS = [
     ("hq_leadership", "公司领导", org.DEPARTMENT, "hq", "leadership"),
     ("hq_compliance", "合规审查室", org.DEPARTMENT, "hq", "compliance"),
     ("hq_process", "流程管理室", org.DEPARTMENT, "hq", "process_admin"),
+    ("hq_legal", "法务部", org.DEPARTMENT, "hq", "legal"),
     ("east", "华东分公司", org.BRANCH, "hq", None),
     ("E1", "华东一片区（浦东）", org.TERRITORY, "east", None),
     ("E2", "华东二片区（苏州）", org.TERRITORY, "east", None),
@@ -54,6 +55,9 @@ USERS = [
     ("deputy_gm", "马志远", "hq_leadership", [(org.DEPUTY_GM, "hq")]),
     ("auditor", "林晓", "hq_compliance", [(org.AUDITOR, "hq_compliance")]),
     ("admin", "系统管理员", "hq_process", [(org.ADMIN, "hq_process")]),
+    ("legal", "吕文静", "hq_legal", [(org.LEGAL, "hq_legal")]),
+    ("contract_admin", "许志华", "east", [(org.CONTRACT_ADMIN, "east")]),
+    ("contract_admin_n", "董丽萍", "north", [(org.CONTRACT_ADMIN, "north")]),
 ]
 
 CUSTOMERS = [
@@ -132,8 +136,8 @@ PRODUCTS = {"0号柴油": (7200, 7600), "92号汽油": (8200, 8600), "95号汽�
 PURCHASE_MONTHS = 6
 
 # The scheduled processes whose cases the demo opens as their schedules do: last month's star rating of
-# every branch, last quarter's credit rating of every customer.
-SCHEDULED = (star_rating.PROCESS_KEY, credit_rating.PROCESS_KEY)
+# every branch, last quarter's credit rating of every customer, the classes of every branch as of the 1st.
+SCHEDULED = (star_rating.PROCESS_KEY, credit_rating.PROCESS_KEY, classes.PROCESS_KEY)
 TICK = timedelta(seconds=1)
 
 
@@ -167,16 +171,44 @@ def seed(now: datetime, hash_password) -> dict:
         created["users"] += 1
 
     known = set(db.session.scalars(select(Customer.code)))
+    today = local(now).date()
+    exported: dict[str, list[PurchaseRecord]] = {}  # last month's orders, by branch: they are imported
     for fields in CUSTOMERS:
         if fields["code"] in known:
             continue
         values = dict(fields)
         customer = Customer(territory=units[values.pop("territory")], **values)
-        customer.purchases = _purchases(customer.code, customer.monthly_demand_tons, local(now).date())
+        records = _purchases(customer.code, customer.monthly_demand_tons, today)
+        customer.purchases = [r for r in records if not _last_month(r.ordered_on, today)]
+        exported.setdefault(customer.territory.parent.code, []).extend(
+            (customer.code, r) for r in records if _last_month(r.ordered_on, today))
         db.session.add(customer)
         created["customers"] += 1
     db.session.commit()
+    for branch_code, orders in sorted(exported.items()):
+        _import(units[branch_code], orders, today, now)
     return created
+
+
+def _month_before(today: date) -> str:
+    index = today.year * 12 + today.month - 2
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+def _last_month(day: date, today: date) -> bool:
+    return f"{day:%Y-%m}" == _month_before(today)
+
+
+def _import(branch: org.OrgUnit, orders: list[tuple[str, PurchaseRecord]], today: date, now: datetime) -> None:
+    """Last month's orders of a branch come in as the sales system exports them, imported by the branch's
+    business department as the import page does (so the demo has an import to show)."""
+    clerk = org.users_with_role(org.BUSINESS_SUPERVISOR, org.department_of(branch, "business").id)[0]
+    lines = [",".join(purchases.HEADERS[column][0] for column in purchases.COLUMNS)]
+    for code, r in sorted(orders, key=lambda order: (order[1].ordered_on, order[0])):
+        lines.append(",".join((code, r.product, str(r.quantity_tons), str(r.amount_yuan), r.ordered_on.isoformat(),
+                               r.delivered_on.isoformat(), str(r.delivered_tons), "是" if r.on_time else "否")))
+    purchases.import_file(clerk, f"销售系统订单-{branch.name}-{_month_before(today)}.csv", ("\n".join(lines) + "\n").encode(),
+                          frozenset({branch.id}), now)
 
 
 def seed_cases(engine) -> int:
@@ -201,6 +233,7 @@ def seed_cases(engine) -> int:
                   "received_at": (engine.clock.now() - timedelta(hours=1)).isoformat(),
                   "content": "客户来电：本周两次配送迟到半天以上，影响车队出车，要求说明原因并保证准时。"})
     seed_registration(engine)
+    seed_leads(engine)
     return db.session.scalar(select(func.count(Instance.id)))
 
 
@@ -263,7 +296,89 @@ def _purchases(code: str, monthly_tons: Decimal, today: date) -> list[PurchaseRe
             ordered = month_start + timedelta(days=rng.randint(0, 26))
             if ordered > today:
                 continue
+            late = rng.random() < 0.1  # one delivery in ten is late, and then perhaps short
             records.append(PurchaseRecord(ordered_on=ordered, delivered_on=ordered + timedelta(days=rng.randint(0, 2)),
                                           product=product, quantity_tons=tons,
-                                          amount_yuan=(tons * price).quantize(Decimal("0.01"))))
+                                          amount_yuan=(tons * price).quantize(Decimal("0.01")),
+                                          delivered_tons=tons - (Decimal(rng.randint(0, 2)) if late else 0),
+                                          on_time=not late))
     return records
+
+
+# The demo's leads, one in each stage of seed 002 (市场信息采集 → 收集拟似客户 → 筛选确定潜在客户 → 选择目标客户
+# → 转变为现实客户): (rep, territory, candidate's name, kind, expected tons, source, what was learned,
+# the decisions taken so far as (step, user, decision, comment), contacts as (days ago, kind, notes),
+# whether its first order is in).
+DEMO_LEADS = [
+    ("rep_e1", "E1", "上海外高桥冷链物流有限公司", DIRECT, "180", "rep_feedback",
+     "客户车队 35 辆冷藏车，现由两家民营加油站供油，对价格和开票不满意。", [], [], False),
+    ("rep_e2", "E2", "苏州工业园区通达客运有限公司", DIRECT, "260", "industry_meeting",
+     "江苏道路运输协会年会上结识，公交及客运车辆 120 台，正在招标柴油供应商。",
+     [("screen_candidate", "rep_e2", "propose", "符合重点客户条件，尚未与我司发生业务")], [], False),
+    ("rep_e1", "E1", "上海临港重型装备制造有限公司", DIRECT, "420", "internet",
+     "网上招标信息：新建厂区需要柴油及润滑油，年用量约 5000 吨。",
+     [("screen_candidate", "rep_e1", "propose", "年用量大，符合重点客户条件"),
+      ("confirm_potential", "salesmgr_east", "approve", "同意，建立潜在客户档案")],
+     [(12, "telephone", "电话联系采购部王经理，介绍我司柴油产品和配送能力。"),
+      (8, "materials", "寄送公司宣传资料和产品目录。"),
+      (3, "visit", "上门拜访，了解油库容量，对方希望月结。")], False),
+    ("rep_e2", "E2", "昆山华通建材贸易有限公司", DISTRIBUTOR, "300", "customer_referral",
+     "老客户昆山港城公交介绍：建材经销商，下游工地用油量大。",
+     [("screen_candidate", "rep_e2", "propose", "分销能力强"),
+      ("confirm_potential", "salesmgr_east", "approve", ""),
+      ("develop_potential", "rep_e2", "propose_target", "两次拜访，意向明确，请选为目标客户")],
+     [(6, "visit", "拜访总经理，对方愿意试订一车。")], False),
+    ("rep_e1", "E1", "上海浦东机场地勤服务有限公司", DIRECT, "150", "supplier",
+     "设备供应商提供线索：机场地勤车辆更新，计划更换供油单位。",
+     [("screen_candidate", "rep_e1", "propose", ""), ("confirm_potential", "salesmgr_east", "approve", ""),
+      ("develop_potential", "rep_e1", "propose_target", "已报价"),
+      ("choose_target", "salesmgr_east", "approve", "选为目标客户，争取本月首单")],
+     [(5, "telephone", "报价已发出，等待对方确认首单。")], False),
+    ("rep_e1", "E1", "上海东海港务拖轮有限公司", DIRECT, "90", "industry_meeting",
+     "港口行业会议：拖轮船队用油，原供应商合同到期。",
+     [("screen_candidate", "rep_e1", "propose", ""), ("confirm_potential", "salesmgr_east", "approve", ""),
+      ("develop_potential", "rep_e1", "propose_target", ""), ("choose_target", "salesmgr_east", "approve", "")],
+     [(20, "visit", "拜访船队负责人。"), (10, "telephone", "确认首单数量。")], True),
+]
+
+
+def seed_leads(engine) -> list[Instance]:
+    """Open the demo's leads and take each as far as its stage: a candidate waiting for the rep's screening,
+    one for the sales manager's confirmation, a potential customer with its contacts being developed, one
+    waiting to be chosen as a target, a target waiting for its first order, and one whose first order
+    made it a customer."""
+    from app.domain import leads
+
+    users = {u.username: u for u in db.session.scalars(select(org.User))}
+    now = engine.clock.now()
+    opened = []
+    for rep, territory, name, kind, tons, source, learned, steps, contacts, ordered in DEMO_LEADS:
+        leftover = db.session.scalar(select(Customer).where(Customer.name == name, Customer.potential.is_(True)))
+        if leftover is not None or db.session.scalar(select(Customer.id).where(Customer.name == name)):
+            continue  # seeded before (its cases were cleared since): not twice
+        instance = engine.cases.start(leads.PROCESS_KEY, users[rep], {
+            "territory": territory, "source": source, "learned": learned, "name": name, "kind": kind,
+            "address": "", "contact1_name": "联系人", "contact1_mobile": "", "contact2_name": "",
+            "contact2_mobile": "", "other_contacts": "", "expected_monthly_tons": tons, "main_products": "",
+            "downstream_market": ""})
+        for spec, username, decision, comment in steps:
+            task = db.session.scalar(select(Task).where(Task.instance_id == instance.id, Task.state == OPEN,
+                                                        Task.spec_id == spec))
+            engine.cases.complete(task.id, users[username], {"decision": decision, "comment": comment})
+        db.session.expire_all()
+        instance = db.session.get(Instance, instance.id)
+        if instance.customer_id is not None:
+            customer = db.session.get(Customer, instance.customer_id)
+            for days_ago, contact_kind, notes in contacts:
+                leads.log_contact(customer, users[rep], {"kind": contact_kind, "notes": notes,
+                                                         "contacted_on": local(now).date() - timedelta(days=days_ago)},
+                                  now)
+            if ordered:
+                clerk = users["spec_east"]
+                purchases.record(clerk, {
+                    purchases.CUSTOMER_CODE: customer.code, purchases.PRODUCT: "0号柴油",
+                    purchases.TONS: Decimal("30"), purchases.AMOUNT: Decimal("216000"),
+                    purchases.ORDERED_ON: local(now).date(), purchases.DELIVERED_ON: None,
+                    purchases.DELIVERED_TONS: None, purchases.ON_TIME: None}, frozenset({customer.branch.id}), now)
+        opened.append(instance)
+    return opened

@@ -5,6 +5,11 @@ Seed 003's field kinds: static fields (who the customer is: name, address, scope
 (status, phone, settlement, route, cycles …) are typed by the rep; the code (the numbering scheme) is
 never retyped; system-generated fields (purchase totals, stars, grades, preferences) are computed and
 never typed. Every change is kept, field by field, with who made it and when (DossierChange).
+
+The registered data (the business licence's: name, licence number, legal representative, address,
+business scope; and the bank account money goes to) is not typed either: a change the customer asks
+for goes through the customer specialist's check (app.domain.registration, 003: 对申请信息变更的客户要认真
+审核，严格把关，避免欺诈), and approved, it is kept here as a change of kind `registered` like the others.
 """
 from __future__ import annotations
 
@@ -27,15 +32,19 @@ from app.i18n import _l
 
 PROCESS_KEY = "dossier_update"
 
-STATIC, DYNAMIC = "static", "dynamic"
+STATIC, DYNAMIC, REGISTERED = "static", "dynamic", "registered"
 # The fields a rep types, by kind (the order of the edit form).
 FIELDS = {
-    STATIC: ("name", "address", "registered_capital_wan", "cooperation_since", "business_scope", "product_lines",
-             "main_products", "downstream_market", "contact1_name", "contact1_mobile", "contact2_name",
-             "contact2_mobile", "other_contacts", "invoice_type", "monthly_demand_tons", "equipment", "transport"),
-    DYNAMIC: ("status", "phone", "settlement_method", "bank_account", "delivery_route", "order_cycle", "visit_cycle"),
+    STATIC: ("registered_capital_wan", "cooperation_since", "product_lines", "main_products", "downstream_market",
+             "contact1_name", "contact1_mobile", "contact2_name", "contact2_mobile", "other_contacts",
+             "invoice_type", "monthly_demand_tons", "equipment", "transport"),
+    DYNAMIC: ("status", "phone", "settlement_method", "delivery_route", "order_cycle", "visit_cycle"),
 }
 KIND_OF = {name: kind for kind, names in FIELDS.items() for name in names}
+# Changed only through the specialist's check (the process customer_data_change), with their words.
+REGISTERED_FIELDS = {"name": _l("Name"), "licence_number": _l("Unified social credit code"),
+                     "legal_representative": _l("Legal representative"), "address": _l("Address"),
+                     "business_scope": _l("Business scope"), "bank_account": _l("Bank account")}
 
 
 class DossierChange(db.Model):
@@ -69,22 +78,44 @@ def _text(value) -> str:
     return str(value)
 
 
-def edit(customer: Customer, user: org.User, values: dict, now: datetime) -> list[DossierChange]:
-    """The owning rep's edit of his dossier (the policy lets only him: seed 000): every field that
-    changed becomes a DossierChange row, in one transaction. Fields that are not typed (the code,
-    system-generated ones) are refused."""
-    unknown = sorted(set(values) - set(KIND_OF))
-    if unknown:
-        message = _l("These fields are not typed: %(fields)s.", fields=", ".join(unknown))
-        raise InvalidData(message, {name: [message] for name in unknown})
+def refuse_untyped(names) -> None:
+    """InvalidData naming the fields of `names` a rep does not type: the registered data (through the
+    specialist's check), the code and the system-generated fields (never)."""
+    registered = sorted(set(names) & set(REGISTERED_FIELDS))
+    untyped = sorted(set(names) - set(KIND_OF) - set(REGISTERED_FIELDS))
+    fields = {}
+    if registered:
+        message = _l("These are registered data: the customer asks for a change and the customer specialist "
+                     "checks it (%(fields)s).", fields=", ".join(registered))
+        fields.update({name: [message] for name in registered})
+    if untyped:
+        message = _l("These fields are not typed: %(fields)s.", fields=", ".join(untyped))
+        fields.update({name: [_l("Not a typed field.")] for name in untyped})
+    if fields:
+        raise InvalidData(message, fields)
+
+
+def record(customer: Customer, user: org.User, values: dict, now: datetime) -> list[DossierChange]:
+    """Set the dossier's fields to `values`, each one that changed a DossierChange row by `user` (of kind
+    `registered` for the registered data). Not committed."""
     changes = []
     for name, value in values.items():
         before = getattr(customer, name)
         if _text(before) != _text(value):
-            changes.append(DossierChange(customer_id=customer.id, field=name, kind=KIND_OF[name], old=_text(before),
-                                         new=_text(value), changed_by_id=user.id, changed_at=now))
+            changes.append(DossierChange(customer_id=customer.id, field=name, kind=KIND_OF.get(name, REGISTERED),
+                                         old=_text(before), new=_text(value), changed_by_id=user.id,
+                                         changed_at=now))
             setattr(customer, name, value)
     db.session.add_all(changes)
+    return changes
+
+
+def edit(customer: Customer, user: org.User, values: dict, now: datetime) -> list[DossierChange]:
+    """The owning rep's edit of his dossier (the policy lets only him: seed 000): every field that
+    changed becomes a DossierChange row, in one transaction. Fields that are not typed (the registered
+    data, the code, system-generated ones) are refused."""
+    refuse_untyped(values)
+    changes = record(customer, user, values, now)
     db.session.commit()
     return changes
 
@@ -104,10 +135,7 @@ def reported_in(instance_id: int) -> list[DossierChange]:
 
 def prepare_start(data: dict, _starter, now: datetime, resubmitting: int | None = None) -> CaseStart:
     """One branch's report of one month, that month or one that has ended; never a second one."""
-    branch = db.session.scalar(select(org.OrgUnit).where(org.OrgUnit.code == str(data.get("branch", "")),
-                                                         org.OrgUnit.kind == org.BRANCH))
-    if branch is None:
-        raise InvalidData(_l("No such branch."), {"branch": [_l("No such branch.")]})
+    branch = org.branch_named(data.get("branch"))
     month = str(data.get("month", "")).strip()
     if not MONTH.match(month) or month > local(now).strftime("%Y-%m"):
         message = _l("Give this month or an earlier one, as YYYY-MM.")

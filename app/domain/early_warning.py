@@ -22,7 +22,8 @@ from app import db
 from app.calendar import local
 from app.domain import assignment, credit_rating, org, star_rating
 from app.domain.complaints import Complaint
-from app.domain.customers import Customer, PurchaseRecord
+from app.domain.customers import Customer, PurchaseRecord, trading
+from app.domain.patrols import copy_to_relationship_manager
 from app.engine import queries
 from app.engine.models import RUNNING, Instance
 from app.engine.plugins import Assignment, AssignmentError, CaseStart, Flow, Process, ServiceCall
@@ -121,15 +122,12 @@ def urgent_starts(due: datetime) -> list[dict]:
     month = star_rating.previous_month(due)
     return [{"customer_id": customer.id, "indicator": breach.indicator, "level": breach.level,
              "detail": breach.detail, "month": month}
-            for customer in db.session.scalars(select(Customer).order_by(Customer.code))
+            for customer in db.session.scalars(select(Customer).where(trading()).order_by(Customer.code))
             for breach in breaches(customer, month, due)]
 
 
 def prepare_routine(data: dict, _starter, now: datetime, resubmitting: int | None = None) -> CaseStart:
-    branch = db.session.scalar(select(org.OrgUnit).where(org.OrgUnit.code == str(data.get("branch", "")),
-                                                         org.OrgUnit.kind == org.BRANCH))
-    if branch is None:
-        raise InvalidData(_l("No such branch."), {"branch": [_l("No such branch.")]})
+    branch = org.branch_named(data.get("branch"))
     month = str(data.get("month", ""))
     if not star_rating.MONTH.match(month) or month >= local(now).strftime("%Y-%m"):
         message = _l("Only a month that has ended can be reported.")
@@ -158,10 +156,12 @@ def warning_list(call: ServiceCall) -> dict:
     indicators it broke or neared in the month, recorded in the case for the routine report."""
     territories = select(org.OrgUnit.id).where(org.OrgUnit.parent_id == call.data["branch_id"])
     rows = []
-    for customer in db.session.scalars(select(Customer).where(Customer.territory_id.in_(territories))
+    for customer in db.session.scalars(select(Customer).where(Customer.territory_id.in_(territories), trading())
                                        .order_by(Customer.code)):
         rows.append({"code": customer.code, "name": customer.name, "tier": tier_of(customer),
                      "breaches": [asdict(b) for b in breaches(customer, call.data["month"], call.case.now)]})
+        if rows[-1]["breaches"]:  # seed 004 关系管理: the relationship manager hears of his customer's warnings
+            copy_to_relationship_manager(call.case, customer.id)
     call.case.record(WARNINGS_LISTED, {"rows": rows}, system=True)  # what the report is about, kept
     return {}
 

@@ -2,8 +2,12 @@
 
 Counts the `complaints` rows (one per complaint case) by category, branch, responsible person or
 unit and month, the share sent up to the deputy general manager, how long acknowledgement and
-feedback take, repeat complaints, and whether last quarter's biggest categories went down. Plain
-functions over the database; the pages (app/web/complaints.py) only parse the request and render.
+feedback take, repeat complaints, and whether last quarter's biggest categories went down. Besides the
+complaints, seed 004's 失误分析制度 counts every kind of failure by the person who answers for it
+(`by_person`): complaints (their responsible), returns and exchanges and contract instalments not paid
+by their day (the rep of the customer's territory), warnings whose measures came late (who had the
+step), and whether a person's failures of the quarter before last recurred last quarter. Plain functions over the database; the pages
+(app/web/complaints.py) only parse the request and render.
 
 Times: months, quarters and the date filter are Asia/Shanghai calendar days (`received_at`, stored
 in UTC). Percentiles are `statistics.quantiles(..., n=10, method="inclusive")` (linear
@@ -15,7 +19,7 @@ from __future__ import annotations
 import statistics
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import func, select
@@ -23,8 +27,9 @@ from sqlalchemy.orm import joinedload
 
 from app import db, exports
 from app.calendar import COMPANY_TZ, day_start, local
-from app.domain import org
+from app.domain import contracts, early_warning, org, returns, warning_totals
 from app.domain.complaints import CATEGORIES, Complaint
+from app.engine.models import OPEN, STEP, Task
 from app.errors import InvalidData
 from app.i18n import _l
 
@@ -128,6 +133,10 @@ class Analysis:
     repeats: int
     repeat_customers: list[RepeatCustomer]
     quarters: QuarterComparison
+    # Return and exchange requests filed in the same days and branches, by reason (app.domain.returns).
+    returns_by_reason: list[Count] = field(default_factory=list)
+    # Every kind of failure by the person who answers for it, with last quarters' recurrence.
+    by_person: list[PersonRow] = field(default_factory=list)
 
     @property
     def escalated_share(self) -> float | None:
@@ -199,6 +208,16 @@ def repeat_customers(rows: Sequence[Complaint], limit: int = TOP_REPEAT_CUSTOMER
     return [RepeatCustomer(cid, customers[cid].code, customers[cid].name, n, totals[cid]) for cid, n in ranked]
 
 
+def returns_by_reason(branch_ids: frozenset[int] | None, since: date | None = None,
+                      until: date | None = None) -> list[Count]:
+    """Return and exchange requests filed from `since` to `until` in the branches, by reason: every reason
+    (none is 0), most first, then in returns.REASONS' order."""
+    counter = returns.by_reason(branch_ids, since, until)
+    order = {code: i for i, code in enumerate(returns.REASONS)}
+    return [Count(key, str(returns.REASONS.get(key, key)), n) for key, n in
+            sorted(counter.items(), key=lambda item: (-item[1], order.get(item[0], len(order)), item[0]))]
+
+
 # -- quarters --------------------------------------------------------------------------------------
 
 def _quarter_start(index: int) -> datetime:
@@ -233,6 +252,97 @@ def quarter_comparison(branch_ids: frozenset[int] | None, now: datetime) -> Quar
                              [QuarterRow(c.key, c.count, later[c.key]) for c in top])
 
 
+# -- failures by responsible person (seed 004 失误分析制度) --------------------------------------------
+
+COMPLAINT, RETURN, LATE_PAYMENT, LATE_MEASURES = "complaint", "return", "late_payment", "late_measures"
+FAILURE_KINDS = {COMPLAINT: _l("Complaints"), RETURN: _l("Returns and exchanges"),
+                 LATE_PAYMENT: _l("Payments not in on time"), LATE_MEASURES: _l("Warnings acted on late")}
+# The warning steps whose lateness is a failure: the measures against a customer's or a branch's warning.
+MEASURES_STEPS = {(early_warning.PROCESS_KEY, "set_measures"), (warning_totals.PROCESS_KEY, "set_measures")}
+
+
+@dataclass(frozen=True)
+class Failure:
+    kind: str
+    person: str  # the display name of who answers for it; "" = not determined
+    at: datetime
+
+
+@dataclass(frozen=True)
+class PersonRow:
+    person: str
+    counts: dict[str, int]  # by kind, in the selection
+    before: int  # every kind, the quarter before last
+    last: int  # every kind, last quarter
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def recurred(self) -> bool:
+        """Failures of the quarter before last came again last quarter."""
+        return self.before > 0 and self.last > 0
+
+
+def _rep_names(territory_ids: set[int]) -> dict[int, str]:
+    names = {}
+    for territory_id in territory_ids:
+        reps = org.users_with_role(org.SALES_REP, territory_id)
+        names[territory_id] = reps[0].display_name if reps else ""
+    return names
+
+
+def failures(branch_ids: frozenset[int] | None, since: date | None, until: date | None,
+             now: datetime) -> list[Failure]:
+    """Every failure in the branches (None: all) from `since` to `until` (company days, both included):
+    complaints received, returns filed, measures due then."""
+    found = [Failure(COMPLAINT, responsible_of(c), c.received_at) for c in complaints(branch_ids, since, until)]
+    filed = returns.filed(branch_ids, since, until)
+    reps = _rep_names({r.customer.territory_id for r in filed})
+    found += [Failure(RETURN, reps[r.customer.territory_id], r.requested_at) for r in filed]
+    late_payments = contracts.late_instalments(branch_ids, since, until)
+    reps = _rep_names({item.contract.customer.territory_id for item in late_payments})
+    found += [Failure(LATE_PAYMENT, reps[item.contract.customer.territory_id], day_start(item.due_on))
+              for item in late_payments]
+    query = select(Task).where(
+        Task.kind == STEP, Task.process_key.in_({key for key, _ in MEASURES_STEPS}),
+        Task.spec_id.in_({spec for _, spec in MEASURES_STEPS}), Task.due_at.is_not(None),
+        (Task.completed_at > Task.due_at) | ((Task.state == OPEN) & (Task.due_at < now)))
+    if since is not None:
+        query = query.where(Task.due_at >= day_start(since))
+    if until is not None:
+        query = query.where(Task.due_at < day_start(until + timedelta(days=1)))
+    for task in db.session.scalars(query):
+        if branch_ids is None or (task.instance.start_data or {}).get("branch_id") in branch_ids:
+            person = task.completed_by or task.assignee
+            found.append(Failure(LATE_MEASURES, person.display_name if person else "", task.due_at))
+    return found
+
+
+def _quarter_days(index: int) -> tuple[date, date]:
+    """The first and the last day of calendar quarter number `index` (year * 4 + quarter - 1)."""
+    first = date(index // 4, index % 4 * 3 + 1, 1)
+    return first, date((index + 1) // 4, (index + 1) % 4 * 3 + 1, 1) - timedelta(days=1)
+
+
+def by_person(branch_ids: frozenset[int] | None, since: date | None, until: date | None,
+              now: datetime) -> list[PersonRow]:
+    """Each person's failures by kind from `since` to `until` (company days, both included), most first,
+    with his failures of the last two full quarters before `now` (whatever the dates), so that the page
+    says whose problems recurred."""
+    here = local(now)
+    current = here.year * 4 + (here.month - 1) // 3
+    before = Counter(f.person for f in failures(branch_ids, *_quarter_days(current - 2), now))
+    last = Counter(f.person for f in failures(branch_ids, *_quarter_days(current - 1), now))
+    counts: dict[str, Counter] = {}
+    for failure in failures(branch_ids, since, until, now):
+        counts.setdefault(failure.person, Counter())[failure.kind] += 1
+    rows = [PersonRow(person, {kind: kinds[kind] for kind in FAILURE_KINDS}, before[person], last[person])
+            for person, kinds in counts.items()]
+    return sorted(rows, key=lambda row: (-row.total, row.person))
+
+
 # -- the whole analysis ------------------------------------------------------------------------------
 
 def analyse(branch_ids: frozenset[int] | None, since: date | None, until: date | None,
@@ -252,6 +362,8 @@ def analyse(branch_ids: frozenset[int] | None, since: date | None, until: date |
         repeats=sum(1 for c in rows if c.repeat),
         repeat_customers=repeat_customers(rows),
         quarters=quarter_comparison(branch_ids, now),
+        returns_by_reason=returns_by_reason(branch_ids, since, until),
+        by_person=by_person(branch_ids, since, until, now),
     )
     return analysis, rows
 

@@ -38,6 +38,11 @@ TEXTS = {
     "case_ended": _l("Your case %(case)s has ended: %(outcome)s"),
     "case_ended_by": _l("Your case %(case)s has ended: %(outcome)s, by %(by)s"),
     "customer_class_changed": _l("Customer class changed: %(task)s"),  # app.domain.classes
+    "lead_converted": _l("A potential customer placed its first order: %(task)s"),  # app.domain.leads
+    "lead_contact_due": _l("Time to contact your potential customer: %(task)s"),  # app.domain.leads
+    "patrol_due": _l("A patrol is due soon: %(task)s"),  # app.domain.patrols
+    "relationship_copy": _l("Case %(case)s about a customer you are relationship manager of was copied to you"),  # app.domain.patrols
+    "contract_overdue": _l("A contract's payment or document is overdue: %(task)s"),  # app.domain.contracts
 }
 
 

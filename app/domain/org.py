@@ -7,8 +7,10 @@ from sqlalchemy import select
 
 from app import db
 from app.engine.directory import Membership, OrgUnit, Role, User, users_with_role
+from app.errors import InvalidData
+from app.i18n import _l
 
-__all__ = ["Membership", "OrgUnit", "Role", "User", "users_with_role"]
+__all__ = ["Membership", "OrgUnit", "Role", "User", "users_with_role", "branch_named"]
 
 # Kinds of org unit.
 HQ, BRANCH, TERRITORY, DEPARTMENT = "hq", "branch", "territory", "department"
@@ -26,6 +28,8 @@ SALES_DEPARTMENT = "sales_department"
 FINANCE = "finance"
 AUDITOR = "auditor"
 ADMIN = "admin"
+LEGAL = "legal"  # the legal department (法务部门): reviews contracts before they are signed
+CONTRACT_ADMIN = "contract_admin"  # a branch's contract administrator (合同管理人员): tracks signed contracts
 
 
 def branch_of(unit: OrgUnit | None) -> OrgUnit | None:
@@ -57,3 +61,11 @@ def colleagues(user: User) -> list[User]:
     branch = branch_of(user.org_unit)
     people = db.session.scalars(select(User).where(User.active, User.id != user.id).order_by(User.username))
     return [person for person in people if branch_of(person.org_unit) == branch]
+
+
+def branch_named(code) -> OrgUnit:
+    """The branch whose code a start form names (its field `branch`); InvalidData on that field if none."""
+    branch = db.session.scalar(select(OrgUnit).where(OrgUnit.code == str(code or ""), OrgUnit.kind == BRANCH))
+    if branch is None:
+        raise InvalidData(_l("No such branch."), {"branch": [_l("No such branch.")]})
+    return branch

@@ -19,7 +19,7 @@ from app import db
 from app.db_types import UTCDateTime
 from app.domain import org
 from app.domain.complaints import is_key_customer
-from app.domain.customers import Customer, PurchaseRecord
+from app.domain.customers import Customer, PurchaseRecord, trading
 from app.domain.star_rating import MONTH, previous_month
 from app.engine import queries
 from app.engine.plugins import Assignment, AssignmentError, CaseStart, Flow, Process, ServiceCall
@@ -125,7 +125,7 @@ def figures(customer_ids: list[int], month: str) -> dict[int, dict]:
 
 def key_customers(territory_id: int) -> list[Customer]:
     return [customer for customer in db.session.scalars(
-        select(Customer).where(Customer.territory_id == territory_id).order_by(Customer.code))
+        select(Customer).where(Customer.territory_id == territory_id, trading()).order_by(Customer.code))
         if is_key_customer(customer)]
 
 

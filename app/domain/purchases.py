@@ -27,7 +27,7 @@ from sqlalchemy.orm import joinedload
 
 from app import db
 from app.calendar import local
-from app.domain import org
+from app.domain import leads, org
 from app.domain.customers import Customer, PurchaseImport, PurchaseRecord
 from app.errors import Conflict, Forbidden, InvalidData
 from app.i18n import _l
@@ -360,6 +360,7 @@ def record(user: org.User, values: dict, branches: frozenset[int] | None, now: d
         raise InvalidData(_l("Some fields are not valid."), errors)
     entry = _record(customer, values, user, now)
     db.session.add(entry)
+    leads.first_orders([entry], user, now)  # a potential customer's first order converts it
     db.session.commit()
     return entry
 
@@ -447,8 +448,10 @@ def import_file(user: org.User, filename: str, data: bytes, branches: frozenset[
     batch = PurchaseImport(sha256=sha256_of(data), filename=(filename or "")[:200], rows=len(orders),
                            imported_by_id=user.id, imported_at=now)
     db.session.add(batch)
-    db.session.add_all([_record(customer, values, user, now, batch) for customer, values in orders])
+    records = [_record(customer, values, user, now, batch) for customer, values in orders]
+    db.session.add_all(records)
     try:
+        leads.first_orders(records, user, now)  # a potential customer's first order converts it
         db.session.commit()
     except IntegrityError:  # the same file, at the same moment, by someone else
         db.session.rollback()

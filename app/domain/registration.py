@@ -12,6 +12,14 @@ belongs to the territory and is kept by the branch's business department (000).
 Duplicates (the same name, or the same licence number, among customers and among registrations still
 in progress) are refused when the rep files, when the specialist approves and when the code is given,
 each naming what it duplicates; a refusal consumes no number.
+
+A change a customer asks for to its registered data (its licence's data and its bank account:
+app.domain.dossier_upkeep.REGISTERED_FIELDS; 003: 对申请信息变更的客户要认真审核，严格把关，避免欺诈) goes
+through the same check, as the process `customer_data_change`: the rep files what the customer asked
+for, the same specialist checks it against the same duplicates (and wants the new licence or ID copy
+attached when the name, the licence number or the legal representative changes), and approved, the
+service task `apply_customer_changes` writes it into the dossier, each field kept as a dossier change
+that the month's report carries to headquarters. The rep cannot type these fields himself.
 """
 from __future__ import annotations
 
@@ -24,7 +32,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app import db
-from app.domain import org
+from app.domain import dossier_upkeep, org
 from app.domain.customers import DIRECT, DISTRIBUTOR, Customer
 from app.engine import attachments
 from app.engine.models import Event, Instance
@@ -33,16 +41,21 @@ from app.errors import Conflict, InvalidData
 from app.i18n import _l
 
 PROCESS_KEY = "customer_registration"
+CHANGE_KEY = "customer_data_change"
 KINDS = (DISTRIBUTOR, DIRECT)
 # 统一社会信用代码: 18 characters, digits and capital letters.
 LICENCE = re.compile(r"^[0-9A-Z]{18}$")
 # What the rep types, kept on the customer as typed (the code and the system-generated fields never are).
-CUSTOMER_FIELDS = ("name", "kind", "address", "licence_number", "business_scope", "contact1_name", "contact1_mobile",
+CUSTOMER_FIELDS = ("name", "kind", "address", "licence_number", "legal_representative", "business_scope",
+                   "contact1_name", "contact1_mobile",
                    "contact2_name", "contact2_mobile", "other_contacts", "invoice_type", "monthly_demand_tons",
                    "equipment", "transport")
 # The files 001 asks for (营业执照, 法定代表人身份证复印件): each a field of the request form.
 DOCUMENTS = ("licence_scan", "id_copy")
 REGISTERED = "customer_registered"
+CHANGED = "customer_data_changed"
+# A change of these needs its proof attached: the new licence, or the new legal representative's ID.
+LICENCE_BOUND = ("name", "licence_number", "legal_representative")
 
 
 class CustomerCodeCounter(db.Model):
@@ -67,36 +80,39 @@ def licence_of(value) -> str:
     return str(value or "").strip().upper()
 
 
-def duplicates(name: str, licence: str, *, leave_out: int | None = None) -> dict[str, list]:
-    """Field errors for a registration of `name` and `licence` that another customer or another running
-    registration (not case `leave_out`) already has: each names the customer's code or the case."""
+def duplicates(name: str, licence: str, *, leave_out: int | None = None,
+               customer_id: int | None = None) -> dict[str, list]:
+    """Field errors for a registration (or a change) to `name` and `licence` that another customer (not
+    `customer_id`, the one changing) or another running registration or change (not case `leave_out`)
+    already has: each names the customer's code or the case. An empty name or licence is not looked for."""
     found: dict[str, list] = {}
     wanted = _same(name)
+    others = Customer.id != (customer_id or 0)
     if licence:
-        holder = db.session.scalar(select(Customer).where(Customer.licence_number == licence))
+        holder = db.session.scalar(select(Customer).where(Customer.licence_number == licence, others))
         if holder is not None:
             found["licence_number"] = [_l("Customer %(code)s (%(name)s) has this licence number already.",
                                           code=holder.code, name=holder.name)]
     if wanted:
-        for code, existing in db.session.execute(select(Customer.code, Customer.name).order_by(Customer.code)):
+        for code, existing in db.session.execute(select(Customer.code, Customer.name).where(others)
+                                                 .order_by(Customer.code)):
             if _same(existing) == wanted:
                 found.setdefault("name", []).append(_l("Customer %(code)s has this name already.", code=code))
                 break
     running = db.session.execute(select(Instance.id, Instance.start_data).where(
-        Instance.process_key == PROCESS_KEY, Instance.ended_at.is_(None), Instance.id != (leave_out or 0))
-        .order_by(Instance.id))
+        Instance.process_key.in_((PROCESS_KEY, CHANGE_KEY)), Instance.ended_at.is_(None),
+        Instance.id != (leave_out or 0)).order_by(Instance.id))
     for case_id, data in running:
-        data = data or {}
+        data = data or {}  # a change case holds the new values of the fields it changes only
         if licence and "licence_number" not in found and licence_of(data.get("licence_number")) == licence:
-            found["licence_number"] = [_l("Registration case %(id)s of this licence number is in progress.",
-                                          id=case_id)]
+            found["licence_number"] = [_l("Case %(id)s for this licence number is in progress.", id=case_id)]
         if wanted and "name" not in found and _same(data.get("name", "")) == wanted:
-            found["name"] = [_l("Registration case %(id)s of this name is in progress.", id=case_id)]
+            found["name"] = [_l("Case %(id)s for this name is in progress.", id=case_id)]
     return found
 
 
-def _refuse_duplicates(name: str, licence: str, leave_out: int | None) -> None:
-    found = duplicates(name, licence, leave_out=leave_out)
+def _refuse_duplicates(name: str, licence: str, leave_out: int | None, customer_id: int | None = None) -> None:
+    found = duplicates(name, licence, leave_out=leave_out, customer_id=customer_id)
     if found:
         raise Conflict(next(iter(found.values()))[0], found)
 
@@ -138,12 +154,20 @@ def prepare_registration(data: dict, user, _now, resubmitting: int | None = None
 
 
 def check_before_approval(instance_id: int) -> dict[str, list]:
-    """What keeps the specialist from approving case `instance_id`: a duplicate that came meanwhile, or
-    a missing document (both files of 001 must be attached)."""
+    """What keeps the specialist from approving case `instance_id`, a registration or a change: a
+    duplicate that came meanwhile, or a missing document (a registration needs both files of 001; a
+    change of the licence's data needs its proof)."""
     instance = db.session.get(Instance, instance_id)
     data = instance.start_data or {}
-    problems = duplicates(data.get("name", ""), licence_of(data.get("licence_number")), leave_out=instance_id)
-    if len(attachments.of_case(instance_id)) < len(DOCUMENTS):
+    problems = duplicates(data.get("name", ""), licence_of(data.get("licence_number")), leave_out=instance_id,
+                          customer_id=instance.customer_id if instance.process_key == CHANGE_KEY else None)
+    files = len(attachments.of_case(instance_id))
+    if instance.process_key == CHANGE_KEY:
+        if set(data.get("changes", {})) & set(LICENCE_BOUND) and not files:
+            problems.setdefault("decision", []).append(_l(
+                "A change of the name, the licence number or the legal representative needs the new licence "
+                "or ID copy attached: send the case back to the rep to attach it."))
+    elif files < len(DOCUMENTS):
         problems.setdefault("decision", []).append(_l(
             "The licence scan and the legal representative's ID copy must both be attached: send the case back "
             "to the rep to attach them."))
@@ -234,6 +258,80 @@ def archive(call: ServiceCall) -> dict:
     return {"customer_id": customer.id, "customer_code": customer.code, "filed_with": filed_with}
 
 
+# -- changes to registered data ----------------------------------------------------------------------
+
+def _registered_value(name: str, value) -> str:
+    return licence_of(value) if name == "licence_number" else str(value or "").strip()
+
+
+def proposed_changes(customer: Customer, data: dict) -> dict[str, dict]:
+    """{field: {"old": …, "new": …}} for each registered field `data` gives a value that differs from the
+    dossier's (a field `data` leaves out or leaves empty keeps its value: registered data is replaced,
+    never blanked)."""
+    changes = {}
+    for name in dossier_upkeep.REGISTERED_FIELDS:
+        old, new = getattr(customer, name) or "", _registered_value(name, data.get(name))
+        if new and new != old:
+                changes[name] = {"old": old, "new": new}
+    return changes
+
+
+def _running_change(customer_id: int, besides: int | None) -> int | None:
+    return db.session.scalar(select(Instance.id).where(
+        Instance.process_key == CHANGE_KEY, Instance.customer_id == customer_id, Instance.ended_at.is_(None),
+        Instance.id != (besides or 0)).limit(1))
+
+
+def prepare_change(data: dict, user, _now, resubmitting: int | None = None) -> CaseStart:
+    """The rep files the change a customer of his territory asked for: something must differ, a new licence
+    number be well-formed, a new name be given, and neither be another's; one change of a customer at a
+    time."""
+    try:
+        customer = db.session.get(Customer, int(data.get("customer_id") or 0))
+    except (TypeError, ValueError):
+        customer = None
+    if customer is None or customer.territory_id not in {t.id for t in territories_of(user)}:
+        raise _invalid("customer_id", _l("File changes for customers of your own territory only."))
+    changes = proposed_changes(customer, data)
+    if not changes:
+        raise _invalid("name", _l("Nothing differs from the registered data: change at least one field."))
+    if "licence_number" in changes and not LICENCE.match(changes["licence_number"]["new"]):
+        raise _invalid("licence_number", _l("A unified social credit code is 18 digits and capital letters."))
+    running = _running_change(customer.id, resubmitting)
+    if running is not None:
+        message = _l("A change of this customer's registered data is in progress (case %(id)s).", id=running)
+        raise Conflict(message, {"customer_id": [message]})
+    new = {name: change["new"] for name, change in changes.items()}
+    _refuse_duplicates(new.get("name", ""), new.get("licence_number", ""), resubmitting, customer.id)
+    territory = customer.territory
+    return CaseStart(data={"customer_id": customer.id, "customer_code": customer.code,
+                           "customer_name": customer.name, "branch_id": territory.parent_id,
+                           "territory_id": territory.id, "changes": changes,
+                           "request_note": str(data.get("request_note") or "").strip(), **new},
+                     business_key=f"customer:{customer.code}", customer_id=customer.id)
+
+
+def apply_change(call: ServiceCall) -> dict:
+    """Service task `apply_customer_changes`: the approved change goes into the dossier, each field a dossier
+    change in the rep's name; refused (an incident) if a duplicate came meanwhile or the dossier no longer
+    holds what the change was asked against."""
+    case = call.case
+    instance = case.instance
+    found = check_before_approval(instance.id)
+    if found:
+        raise ServiceRefused(next(iter(found.values()))[0])
+    customer = db.session.get(Customer, instance.customer_id)
+    changes = call.data["changes"]
+    stale = sorted(name for name, change in changes.items() if (getattr(customer, name) or "") != change["old"])
+    if stale:
+        raise ServiceRefused(_l("The dossier changed since the request was filed (%(fields)s): file it again.",
+                                fields=", ".join(stale)))
+    dossier_upkeep.record(customer, instance.started_by, {name: change["new"] for name, change in changes.items()},
+                          case.now)
+    case.record(CHANGED, {"customer_id": customer.id, "code": customer.code, "fields": sorted(changes)})
+    return {"changed_fields": sorted(changes)}
+
+
 # -- reading -------------------------------------------------------------------------------------
 
 def registration_of(customer_id: int) -> Instance | None:
@@ -241,6 +339,11 @@ def registration_of(customer_id: int) -> Instance | None:
     return db.session.scalar(select(Instance).where(Instance.process_key == PROCESS_KEY,
                                                     Instance.customer_id == customer_id)
                              .order_by(Instance.id.desc()).limit(1))
+
+
+def documents(instance_id: int) -> list:
+    """The files attached to a registration or a change case (the licence, the ID copy, the proof)."""
+    return attachments.of_case(instance_id)
 
 
 def result(instance: Instance) -> dict:
@@ -252,17 +355,32 @@ def result(instance: Instance) -> dict:
             "attachments": attachments.of_case(instance.id)}
 
 
+def change_result(instance: Instance) -> dict:
+    """What an ended change leads with: the customer, the fields asked for and whether they went in."""
+    customer = db.session.get(Customer, instance.customer_id) if instance.customer_id else None
+    applied = db.session.scalar(select(Event.id).where(Event.instance_id == instance.id,
+                                                       Event.type == CHANGED).limit(1))
+    return {"customer": customer, "changes": (instance.start_data or {}).get("changes", {}),
+            "words": dossier_upkeep.REGISTERED_FIELDS, "applied": applied is not None,
+            "attachments": attachments.of_case(instance.id)}
+
+
 FLOW = Flow(
     name="customer_registration",
     processes={PROCESS_KEY: Process(start=prepare_registration, starters=frozenset({org.SALES_REP}),
-                                    result=result)},
+                                    result=result),
+               CHANGE_KEY: Process(start=prepare_change, starters=frozenset({org.SALES_REP}),
+                                   result=change_result)},
     forms="forms.registration",
-    services={"archive_customer": archive},
-    comment_fields=("visit_notes",),
+    services={"archive_customer": archive, "apply_customer_changes": apply_change},
+    comment_fields=("visit_notes", "request_note"),
     tables=(CustomerCodeCounter,),
-    event_words={REGISTERED: _l("Customer archived with its code")},
+    event_words={REGISTERED: _l("Customer archived with its code"),
+                 CHANGED: _l("Registered data changed")},
     form_words={
         "customer_registration_request": _l("New customer's basic information"),
         "customer_registration_review": _l("Customer specialist's check of a new customer"),
+        "customer_data_change_request": _l("Change of a customer's registered data"),
+        "customer_data_change_review": _l("Customer specialist's check of a change of registered data"),
     },
 )

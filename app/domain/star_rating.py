@@ -20,7 +20,7 @@ from app import db
 from app.calendar import local
 from app.db_types import UTCDateTime
 from app.domain import org
-from app.domain.customers import Customer, PurchaseRecord
+from app.domain.customers import Customer, PurchaseRecord, trading
 from app.engine import queries
 from app.engine.plugins import CaseStart, Flow, Process, ServiceCall
 from app.errors import Conflict, DefinitionFault, InvalidData
@@ -145,7 +145,7 @@ def prepare_sheet(call: ServiceCall) -> dict:
                func.coalesce(func.sum(PurchaseRecord.quantity_tons), 0).label("tons"),
                func.coalesce(func.sum(PurchaseRecord.amount_yuan), 0).label("amount"))
         .join(org.OrgUnit, Customer.territory_id == org.OrgUnit.id).outerjoin(PurchaseRecord, in_month)
-        .where(org.OrgUnit.parent_id == data["branch_id"]).group_by(Customer.id, Customer.code)
+        .where(org.OrgUnit.parent_id == data["branch_id"], trading()).group_by(Customer.id, Customer.code)
         .order_by(Customer.code)).all()
     rows = []
     for customer in customers:

@@ -21,7 +21,7 @@ from app.calendar import local
 from app.db_types import UTCDateTime
 from app.domain import org, star_rating
 from app.domain.assignment import person_named
-from app.domain.customers import Customer, PurchaseRecord
+from app.domain.customers import Customer, PurchaseRecord, trading
 from app.engine import queries
 from app.engine.plugins import CaseStart, Flow, Process, ServiceCall
 from app.errors import Conflict, InvalidData
@@ -210,8 +210,8 @@ def plan_sheet(call: ServiceCall) -> dict:
     first = date(int(call.data["last_month"][:4]), int(call.data["last_month"][5:]), 1)
     following = (first + timedelta(days=32)).replace(day=1)
     rows = []
-    for customer in db.session.scalars(select(Customer).where(Customer.territory_id == call.data["territory_id"])
-                                       .order_by(Customer.code)):
+    for customer in db.session.scalars(select(Customer).where(Customer.territory_id == call.data["territory_id"],
+                                                              trading()).order_by(Customer.code)):
         tons = db.session.scalar(select(func.coalesce(func.sum(PurchaseRecord.quantity_tons), 0)).where(
             PurchaseRecord.customer_id == customer.id, PurchaseRecord.ordered_on >= first,
             PurchaseRecord.ordered_on < following))
@@ -226,10 +226,7 @@ def plan_sheet(call: ServiceCall) -> dict:
 
 def prepare_summary(data: dict, _starter, now: datetime, resubmitting: int | None = None) -> CaseStart:
     """One branch's summary of the week before `monday` (YYYY-MM-DD, a Monday); never a second one."""
-    branch = db.session.scalar(select(org.OrgUnit).where(org.OrgUnit.code == str(data.get("branch", "")),
-                                                         org.OrgUnit.kind == org.BRANCH))
-    if branch is None:
-        raise InvalidData(_l("No such branch."), {"branch": [_l("No such branch.")]})
+    branch = org.branch_named(data.get("branch"))
     try:
         monday = date.fromisoformat(str(data.get("monday", "")))
     except ValueError:

@@ -57,7 +57,7 @@ def analysis():
     return render_template("complaints/analysis.html", result=result, chart=chart, since=since, until=until,
                            branch_id=branch_id,
                            branches=failure_analysis.branches(analysable_branches(current_user)),
-                           not_determined=NOT_DETERMINED)
+                           not_determined=NOT_DETERMINED, failure_kinds=failure_analysis.FAILURE_KINDS)
 
 
 @bp.route("/complaints/analysis.csv")

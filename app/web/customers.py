@@ -26,11 +26,13 @@ from app.policy import (
     RECORD_PURCHASES,
     RECORD_VISIT,
     SEE_ACCESS_LOG,
+    SEE_LEADS,
     VIEW,
     purchase_branches,
     readable_customer_ids,
 )
 from app.web import policy
+from forms.customer_classes import AttitudeForm
 from forms.dossier_update import FIELD_LABELS, DossierEditForm
 from forms.purchases import PurchaseImportForm, PurchaseRecordForm
 from forms.visits import VisitRecordForm
@@ -38,7 +40,7 @@ from forms.visits import VisitRecordForm
 bp = Blueprint("customers", __name__)
 
 # Each class kind's query parameter on the customer list.
-CLASS_FILTERS = {classes.ABC: "abc", classes.VOLUME: "tier", classes.ATTITUDE: "attitude"}
+CLASS_FILTERS = {classes.ABC: "abc", classes.VOLUME: "tier", classes.VALUE: "value", classes.ATTITUDE: "attitude"}
 
 
 @bp.route("/customers")
@@ -50,16 +52,21 @@ def index():
         # The words as typed: "%" and "_" match only themselves.
         query = query.where(Customer.name.contains(needle, autoescape=True)
                             | Customer.code.contains(needle, autoescape=True))
-    # The classes as filters: ?abc=A&tier=3&attitude=loyal (an unknown value is ignored).
+    # The classes as filters: ?abc=A&tier=3&value=core&attitude=loyal (an unknown value is ignored).
     chosen = {kind: request.args.get(CLASS_FILTERS[kind], "") for kind in CLASS_FILTERS}
     query = classes.filter_customers(query, abc=chosen[classes.ABC], tier=chosen[classes.VOLUME],
-                                     attitude=chosen[classes.ATTITUDE])
+                                     value=chosen[classes.VALUE], attitude=chosen[classes.ATTITUDE])
+    potential = request.args.get("potential", "")  # ?potential=yes: potential customers only; no: the others
+    if potential in ("yes", "no"):
+        query = query.where(Customer.potential.is_(potential == "yes"))
     customers = db.session.scalars(query).all()
     readable = readable_customer_ids(current_user, clock.now())
     return render_template("customers/index.html", customers=customers, readable=readable, needle=needle,
                            class_filters=[(CLASS_FILTERS[kind], classes.KINDS[kind], chosen[kind],
                                            [(value, classes.value_words(kind, value)) for value in classes.VALUES[kind]])
                                           for kind in CLASS_FILTERS],
+                           potential=potential if potential in ("yes", "no") else "",
+                           may_see_leads=policy().may(current_user, SEE_LEADS),
                            may_enter_purchases=policy().may(current_user, RECORD_PURCHASES))
 
 
@@ -106,6 +113,23 @@ def edit(customer_id: int):
     return render_template("customers/edit.html", customer=customer, form=form,
                            static=dossier_upkeep.FIELDS[dossier_upkeep.STATIC],
                            dynamic=dossier_upkeep.FIELDS[dossier_upkeep.DYNAMIC]), 400 if form.errors else 200
+
+
+@bp.route("/customers/<int:customer_id>/attitude", methods=["GET", "POST"])
+@login_required
+def attitude(customer_id: int):
+    """The rep of the customer's territory judges its attitude (seed 002), with his reason."""
+    customer = dossiers.get_customer(customer_id)
+    policy().require(current_user, EDIT_DOSSIER, customer)
+    current = classes.current_classes(customer.id).get(classes.ATTITUDE)
+    form = AttitudeForm(data={"attitude": current.value} if current else None)
+    if form.validate_on_submit():
+        classes.set_attitude(customer, form.attitude.data, form.reason.data, current_user, clock.now())
+        db.session.commit()
+        flash(_l("The attitude is kept with today's date."), "success")
+        return redirect(url_for("customers.dossier", customer_id=customer.id))
+    return render_template("customers/attitude.html", customer=customer, form=form, current=current,
+                           class_words=classes.value_words), 400 if form.errors else 200
 
 
 @bp.route("/customers/<int:customer_id>/access-log")

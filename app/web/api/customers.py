@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from app import db
 from app.calendar import clock, local
-from app.domain import dossier_upkeep, dossiers, star_rating, visits
+from app.domain import classes, dossier_upkeep, dossiers, star_rating, visits
 from app.domain.customers import Customer
 from app.errors import InvalidData
 from app.policy import EDIT_DOSSIER, RECORD_VISIT, SEE_ACCESS_LOG, SEE_STARS
@@ -28,6 +28,7 @@ from app.web.api.contract import (
     operation,
 )
 from app.web.operation_forms import from_json
+from forms.customer_classes import AttitudeForm
 from forms.dossier_update import DossierEditForm
 from forms.visits import VisitRecordForm
 
@@ -47,7 +48,12 @@ DOSSIER = component("Dossier", obj({
     "resource_guarantee": BOOLEAN,
     "extra_discount_yuan_per_ton": INTEGER,
     "purchases": array(obj({"ordered_on": DAY, "product": STRING, "quantity_tons": STRING, "amount_yuan": STRING,
-                            "delivered_on": nullable(DAY)})),
+                            "delivered_on": nullable(DAY), "delivered_tons": nullable(STRING),
+                            "on_time": nullable(BOOLEAN)})),
+    "classes": {"type": "object", "additionalProperties": obj({"value": STRING, "since": MOMENT,
+                                                               "figures": {"type": "object"}}),
+                "description": "Its current class of each kind it has one of (abc, volume, value, attitude), "
+                               "with the figures (or the rep's reason) that gave it."},
     "read": {**obj({"ground": STRING, "loan_id": nullable(INTEGER)}),
              "description": "This read, as logged: its ground (own territory, a loan) and the loan it used."},
 }))
@@ -102,7 +108,11 @@ def get_dossier(customer_id: int):
                     "extra_discount_yuan_per_ton": customer.extra_discount_yuan_per_ton,
                     "purchases": [{"ordered_on": p.ordered_on.isoformat(), "product": p.product,
                                    "quantity_tons": str(p.quantity_tons), "amount_yuan": str(p.amount_yuan),
-                                   "delivered_on": iso(p.delivered_on)} for p in customer.purchases],
+                                   "delivered_on": iso(p.delivered_on),
+                                   "delivered_tons": None if p.delivered_tons is None else str(p.delivered_tons),
+                                   "on_time": p.on_time} for p in customer.purchases],
+                    "classes": {kind: {"value": row.value, "since": iso(row.computed_at), "figures": row.latest_figures}
+                                for kind, row in classes.current_classes(customer.id).items()},
                     "read": {"ground": read.ground, "loan_id": read.loan_id}})
 
 
@@ -116,12 +126,18 @@ def get_dossier(customer_id: int):
                                                        "new": TEXT_OR_NUMBER})))},
     errors=(400, 403, 404),
     examples=(
-        Example("address", "rep_e1 corrects the address", "rep_e1", 200, path=OWN,
-                body={"address": "上海市浦东新区张江路 88 号"}),
+        Example("phone", "rep_e1 corrects the telephone number", "rep_e1", 200, path=OWN,
+                body={"phone": "021-58300088"}),
+        Example("registered", "The registered data changes through the specialist's check", "rep_e1", 400,
+                path=OWN, body={"address": "上海市浦东新区张江路 88 号"},
+                response=error("invalid", "These are registered data: the customer asks for a change and the "
+                               "customer specialist checks it (address).",
+                               {"address": ["These are registered data: the customer asks for a change and the "
+                                            "customer specialist checks it (address)."]})),
         Example("code", "The code is never typed", "rep_e1", 400, path=OWN, body={"code": "HD-E1-999"},
                 response=error("invalid", "These fields are not typed: code.", {"code": ["Not a typed field."]})),
         Example("not_the_rep", "Someone who is not the territory's rep", "rep_e2", 403, path=OWN,
-                body={"address": "上海"}),
+                body={"phone": "021-58300088"}),
     ),
 )
 def edit_dossier(customer_id: int):
@@ -130,10 +146,7 @@ def edit_dossier(customer_id: int):
     customer = dossiers.get_customer(customer_id)
     policy().require(g.api_user, EDIT_DOSSIER, customer)
     body = json_body()
-    unknown = sorted(set(body) - set(dossier_upkeep.KIND_OF))
-    if unknown:  # the code and system-generated fields are never typed
-        raise InvalidData(_l("These fields are not typed: %(fields)s.", fields=", ".join(unknown)),
-                          {name: [_l("Not a typed field.")] for name in unknown})
+    dossier_upkeep.refuse_untyped(body)  # registered data, the code and system-generated fields
     form = from_json(DossierEditForm, {**{name: _plain(getattr(customer, name)) for name in dossier_upkeep.KIND_OF},
                                        **body})
     if not form.validate():
@@ -169,6 +182,36 @@ def record_visit(customer_id: int):
     form = checked(VisitRecordForm)
     visit = visits.record(customer, g.api_user, form.values(), clock.now())
     return jsonify({"id": visit.id, "role": visit.role, "visited_on": visit.visited_on.isoformat()}), 201
+
+
+@bp.route("/customers/<int:customer_id>/attitude", methods=["POST"])
+@token_required
+@operation(
+    summary="Judge a customer's attitude",
+    body=AttitudeForm,
+    responses={200: ("The customer's attitude now, with the one it had before (null: the first judgement).",
+                     obj({"attitude": STRING, "previous": nullable(STRING), "as_of": DAY, "reason": STRING}))},
+    errors=(400, 403, 404),
+    examples=(
+        Example("judged", "rep_e1 judges his customer loyal", "rep_e1", 200, path=OWN,
+                body={"attitude": "loyal", "reason": "三年来只在我司购油，价格波动时也未转向他处"}),
+        Example("no_reason", "An attitude without a reason", "rep_e1", 400, path=OWN, body={"attitude": "switching"},
+                response=error("invalid", "Some fields are not valid.", {"reason": ["This field is required."]})),
+        Example("not_the_rep", "Someone who is not the territory's rep", "rep_e2", 403, path=OWN,
+                body={"attitude": "loyal", "reason": "无"}),
+    ),
+)
+def judge_attitude(customer_id: int):
+    """{attitude: loyal | switching | no_loyalty, reason}: the rep of the customer's territory judges its
+    attitude (seed 002); kept with the day, a new row of its class history when it changes."""
+    customer = dossiers.get_customer(customer_id)
+    policy().require(g.api_user, EDIT_DOSSIER, customer)
+    form = checked(AttitudeForm)
+    row = classes.set_attitude(customer, form.attitude.data, form.reason.data, g.api_user, clock.now())
+    db.session.commit()
+    figures = row.latest_figures
+    return jsonify({"attitude": row.value, "previous": row.previous, "as_of": figures["as_of"],
+                    "reason": figures["reason"]})
 
 
 @bp.route("/visits/due")
