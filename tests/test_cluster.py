@@ -296,7 +296,7 @@ def test_two_checkpoints_at_once_leave_the_audit_chain_intact(cluster):
 def test_a_scheduled_firing_opens_each_case_once_with_its_worker_killed(cluster):
     for name in ("worker-1", "worker-2"):
         cluster.kill(name)
-    customers = cluster.scalar("SELECT count(*) FROM customers")
+    customers = cluster.scalar("SELECT count(*) FROM customers WHERE NOT potential")  # the demo's leads are not rated
     quarter_cases = ("SELECT count(*) FROM instances WHERE process_key = 'credit_rating' "
                      "AND unique_key LIKE '%:' || :quarter")
     quarter = cluster.scalar("SELECT max(split_part(unique_key, ':', 3)) FROM instances "

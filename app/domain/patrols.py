@@ -32,7 +32,7 @@ from app.calendar import local
 from app.db_types import UTCDateTime
 from app.domain import org
 from app.domain.assignment import person_named
-from app.domain.customers import Customer
+from app.domain.customers import Customer, trading
 from app.domain.star_rating import MONTH
 from app.engine import queries, readers
 from app.engine.models import Task
@@ -177,8 +177,7 @@ def plan(call: ServiceCall) -> dict:
     data, case = call.data, call.case
     territories = select(org.OrgUnit.id).where(org.OrgUnit.parent_id == data["branch_id"])
     rows = []
-    for customer in db.session.scalars(select(Customer).where(Customer.territory_id.in_(territories),
-                                                             Customer.potential.is_(False))
+    for customer in db.session.scalars(select(Customer).where(Customer.territory_id.in_(territories), trading())
                                        .order_by(Customer.code)):
         for tier, patroller_id, regular, due_on in planned(customer, data["month"]):
             position = len(rows)
@@ -320,7 +319,7 @@ def set_relationship_manager(customer: Customer, person_id: int | None, by: org.
 def branch_customers(branch_ids: list[int]) -> list[tuple[Customer, str]]:
     """The customers of these branches with their tiers, core and important first (the page's list)."""
     territories = select(org.OrgUnit.id).where(org.OrgUnit.parent_id.in_(branch_ids))
-    customers = db.session.scalars(select(Customer).where(Customer.territory_id.in_(territories))
+    customers = db.session.scalars(select(Customer).where(Customer.territory_id.in_(territories), trading())
                                    .order_by(Customer.code))
     return sorted(((c, tier_of(c)) for c in customers), key=lambda pair: TIERS.index(pair[1]))
 
