@@ -174,3 +174,18 @@ def test_the_top_bar_counts_unread_notifications_up_to_99_plus(pages, ctx):
     db.session.commit()
     notifications.mark_read(get_user("rep_e2"), clock.now())
     assert badge() == []
+
+
+def test_the_menu_offers_the_customer_pages_each_may_open(app):
+    from conftest import Browser
+
+    menus = {"rep_e1": {"/leads", "/contracts"}, "mgr_east": {"/leads", "/contracts", "/relationships"},
+             "biz_east": set(), "legal": {"/contracts"}, "auditor": {"/leads", "/contracts"}}
+    for username, expected in menus.items():
+        browser = Browser(app)
+        browser.login(username)
+        nav = browser.client.get("/inbox").get_data(as_text=True).split("</nav>")[0]
+        offered = {path for path in ("/leads", "/contracts", "/relationships") if f'href="{path}"' in nav}
+        assert offered == expected, username
+        for path in expected:  # what the menu offers opens
+            assert browser.client.get(path).status_code == 200, (username, path)

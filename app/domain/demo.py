@@ -342,6 +342,17 @@ DEMO_LEADS = [
 ]
 
 
+# What each demo lead's rep learned of where it is and whom to talk to: address, contact, mobile, products.
+LEAD_DETAILS = {
+    "上海外高桥冷链物流有限公司": ("上海市浦东新区洲海路 999 号", "周建国", "13917230051", "0号柴油"),
+    "苏州工业园区通达客运有限公司": ("苏州工业园区星湖街 328 号", "顾晓明", "13962140087", "0号柴油"),
+    "上海临港重型装备制造有限公司": ("上海市浦东新区临港新城重装备产业区 1 号", "王经理", "13816620394", "0号柴油、润滑油"),
+    "昆山华通建材贸易有限公司": ("昆山市玉山镇前进西路 1800 号", "沈丽", "13773160542", "0号柴油、92号汽油"),
+    "上海浦东机场地勤服务有限公司": ("上海市浦东新区机场镇迎宾大道 6000 号", "陆海峰", "13601850276", "0号柴油、92号汽油"),
+    "上海东海港务拖轮有限公司": ("上海市浦东新区东塘路 1 号", "邵建华", "13701980663", "船用柴油"),
+}
+
+
 def seed_leads(engine) -> list[Instance]:
     """Open the demo's leads and take each as far as its stage: a candidate waiting for the rep's screening,
     one for the sales manager's confirmation, a potential customer with its contacts being developed, one
@@ -356,10 +367,11 @@ def seed_leads(engine) -> list[Instance]:
         leftover = db.session.scalar(select(Customer).where(Customer.name == name, Customer.potential.is_(True)))
         if leftover is not None or db.session.scalar(select(Customer.id).where(Customer.name == name)):
             continue  # seeded before (its cases were cleared since): not twice
+        address, contact, mobile, products = LEAD_DETAILS[name]
         instance = engine.cases.start(leads.PROCESS_KEY, users[rep], {
             "territory": territory, "source": source, "learned": learned, "name": name, "kind": kind,
-            "address": "", "contact1_name": "联系人", "contact1_mobile": "", "contact2_name": "",
-            "contact2_mobile": "", "other_contacts": "", "expected_monthly_tons": tons, "main_products": "",
+            "address": address, "contact1_name": contact, "contact1_mobile": mobile, "contact2_name": "",
+            "contact2_mobile": "", "other_contacts": "", "expected_monthly_tons": tons, "main_products": products,
             "downstream_market": ""})
         for spec, username, decision, comment in steps:
             task = db.session.scalar(select(Task).where(Task.instance_id == instance.id, Task.state == OPEN,

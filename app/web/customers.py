@@ -26,7 +26,9 @@ from app.policy import (
     RECORD_PURCHASES,
     RECORD_VISIT,
     SEE_ACCESS_LOG,
+    SEE_CONTRACTS,
     SEE_LEADS,
+    SET_RELATIONSHIP_MANAGER,
     VIEW,
     purchase_branches,
     readable_customer_ids,
@@ -38,6 +40,21 @@ from forms.purchases import PurchaseImportForm, PurchaseRecordForm
 from forms.visits import VisitRecordForm
 
 bp = Blueprint("customers", __name__)
+
+# The customer pages beside the list that the menu offers to whoever the policy lets open them.
+MENU = ((SEE_LEADS, "leads.index", _l("Potential customers")), (SEE_CONTRACTS, "contracts.index", _l("Contracts")),
+        (SET_RELATIONSHIP_MANAGER, "relationships.index", _l("Relationship managers")))
+
+
+@bp.app_context_processor
+def inject_customer_menu():
+    """For the menu: the customer pages the signed-in user may open (asked only when drawn)."""
+    def customer_menu() -> list[tuple[str, str]]:
+        if not current_user.is_authenticated:
+            return []
+        return [(endpoint, words) for action, endpoint, words in MENU if policy().may(current_user, action)]
+    return {"customer_menu": customer_menu}
+
 
 # Each class kind's query parameter on the customer list.
 CLASS_FILTERS = {classes.ABC: "abc", classes.VOLUME: "tier", classes.VALUE: "value", classes.ATTITUDE: "attitude"}
