@@ -149,6 +149,21 @@ def test_send_back_to_an_earlier_step_and_it_runs_on_from_there(engine):
     assert db.session.get(Instance, instance.id).outcome == "approved"
 
 
+def test_sent_back_twice_in_one_instant_it_goes_back_to_the_latest_pass(engine):
+    """Two passes of one step completed at the same moment (a frozen clock, a fast client): each send-back
+    resets the newest pass (the look-up orders equal moments by the tasks' ids, not by chance)."""
+    clock.set(clock.now())  # frozen: every completion below shares one completed_at
+    instance = borrow(engine)
+    engine.cases.complete(live(instance).id, get_user("rep_e1"), {"decision": "approve", "comment": "同意"})
+    for round_ in ("第一次", "第二次"):
+        business = live(instance)
+        engine.cases.claim(business.id, get_user("biz_east"))
+        again = engine.operations.send_back(business.id, get_user("biz_east"), REP_STEP, f"{round_}：请写明范围")
+        assert (again.spec_id, again.assignee.username) == (REP_STEP, "rep_e1")
+        engine.cases.complete(again.id, get_user("rep_e1"), {"decision": "approve", "comment": round_})
+    assert live(instance).spec_id == BUSINESS_STEP
+
+
 def test_send_back_to_the_request_and_the_initiator_revises_it(engine):
     instance = borrow(engine)
     revise = engine.operations.send_back(live(instance).id, get_user("rep_e1"), REQUEST, "借阅目的太笼统")

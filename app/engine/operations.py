@@ -140,7 +140,7 @@ class ApprovalOperations:
         for spec_id, name in db.session.execute(
                 select(Task.spec_id, Task.name).where(Task.instance_id == task.instance_id, Task.kind == STEP,
                                                       Task.state == DONE, Task.spec_id != task.spec_id)
-                .order_by(Task.completed_at)):
+                .order_by(Task.completed_at, Task.id)):
             passed.setdefault(spec_id, name)
         instance = task.instance
         targets = ([(REQUEST, str(_l("The initiator's request")))]
@@ -173,8 +173,9 @@ class ApprovalOperations:
                                task_id=side.id, task=side.name, by=user, comment=comment)
                 return side
             earlier = db.session.scalar(select(Task).where(Task.instance_id == instance.id, Task.spec_id == to,
-                                                           Task.state == DONE).order_by(Task.completed_at.desc())
-                                        .limit(1))
+                                                           Task.state == DONE)
+                                        # the latest pass; two completions in one instant by their order
+                                        .order_by(Task.completed_at.desc(), Task.id.desc()).limit(1))
             case = uow.case(instance, user, now)
             workflow = uow.load(instance, case)
             reset(workflow, uuid.UUID(earlier.spiff_task_id))
