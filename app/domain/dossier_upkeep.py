@@ -25,9 +25,8 @@ from app.db_types import UTCDateTime
 from app.domain import org
 from app.domain.customers import Customer
 from app.domain.star_rating import MONTH
-from app.engine import queries
 from app.engine.plugins import CaseStart, Flow, Process, ServiceCall
-from app.errors import Conflict, InvalidData
+from app.errors import InvalidData
 from app.i18n import _l
 
 PROCESS_KEY = "dossier_update"
@@ -140,15 +139,8 @@ def prepare_start(data: dict, _starter, now: datetime, resubmitting: int | None 
     if not MONTH.match(month) or month > local(now).strftime("%Y-%m"):
         message = _l("Give this month or an earlier one, as YYYY-MM.")
         raise InvalidData(message, {"month": [message]})
-    unique_key = f"{PROCESS_KEY}:{branch.code}:{month}"
-    existing = queries.case_with_key(unique_key, besides=resubmitting)
-    if existing is not None:
-        message = _l("%(branch)s already reports %(month)s (case %(id)s).", branch=branch.name, month=month,
-                     id=existing)
-        raise Conflict(message, {"month": [message]})
-    return CaseStart(data={"branch_id": branch.id, "branch_code": branch.code, "branch_name": branch.name,
-                           "month": month},
-                     business_key=f"branch:{branch.code}", unique_key=unique_key)
+    return org.branch_month_case(PROCESS_KEY, branch, month, resubmitting, lambda case: _l(
+        "%(branch)s already reports %(month)s (case %(id)s).", branch=branch.name, month=month, id=case))
 
 
 def scheduled_starts(due: datetime) -> list[dict]:

@@ -6,8 +6,10 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from app import db
+from app.engine import queries
 from app.engine.directory import Membership, OrgUnit, Role, User, users_with_role
-from app.errors import InvalidData
+from app.engine.plugins import CaseStart
+from app.errors import Conflict, InvalidData
 from app.i18n import _l
 
 __all__ = ["Membership", "OrgUnit", "Role", "User", "users_with_role", "branch_named"]
@@ -69,3 +71,17 @@ def branch_named(code) -> OrgUnit:
     if branch is None:
         raise InvalidData(_l("No such branch."), {"branch": [_l("No such branch.")]})
     return branch
+
+
+def branch_month_case(process_key: str, branch: OrgUnit, month: str, besides: int | None, already) -> CaseStart:
+    """The start of a flow's one case per branch and month (unique key `process_key:branch:month`); a
+    Conflict on the field `month`, in the flow's words `already(case id)`, when that case exists other
+    than `besides` (the request being resubmitted)."""
+    unique_key = f"{process_key}:{branch.code}:{month}"
+    existing = queries.case_with_key(unique_key, besides=besides)
+    if existing is not None:
+        message = already(existing)
+        raise Conflict(message, {"month": [message]})
+    return CaseStart(data={"branch_id": branch.id, "branch_code": branch.code, "branch_name": branch.name,
+                           "month": month},
+                     business_key=f"branch:{branch.code}", unique_key=unique_key)

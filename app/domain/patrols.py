@@ -154,15 +154,9 @@ def prepare_plan(data: dict, _starter, now: datetime, resubmitting: int | None =
     if month < local(now).strftime("%Y-%m"):
         message = _l("Patrols are planned for this month or a later one.")
         raise InvalidData(message, {"month": [message]})
-    unique_key = f"{PROCESS_KEY}:{branch.code}:{month}"
-    existing = queries.case_with_key(unique_key, besides=resubmitting)
-    if existing is not None:
-        message = _l("%(branch)s already has a patrol plan for %(month)s (case %(id)s).", branch=branch.name,
-                     month=month, id=existing)
-        raise Conflict(message, {"month": [message]})
-    return CaseStart(data={"branch_id": branch.id, "branch_code": branch.code, "branch_name": branch.name,
-                           "month": month},
-                     business_key=f"branch:{branch.code}", unique_key=unique_key)
+    return org.branch_month_case(PROCESS_KEY, branch, month, resubmitting, lambda case: _l(
+        "%(branch)s already has a patrol plan for %(month)s (case %(id)s).", branch=branch.name, month=month,
+        id=case))
 
 
 def scheduled_starts(due: datetime) -> list[dict]:

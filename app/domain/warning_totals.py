@@ -29,7 +29,7 @@ from app.domain.customers import Customer, PurchaseRecord, trading
 from app.engine import queries
 from app.engine.models import RUNNING, Instance
 from app.engine.plugins import CaseStart, Flow, Process, ServiceCall
-from app.errors import Conflict, InvalidData
+from app.errors import InvalidData
 from app.i18n import _l
 
 PROCESS_KEY = "warning_totals"
@@ -96,15 +96,9 @@ def prepare_start(data: dict, _starter, now: datetime, resubmitting: int | None 
     if not star_rating.MONTH.match(month) or month >= local(now).strftime("%Y-%m"):
         message = _l("Only a month that has ended can be reported.")
         raise InvalidData(message, {"month": [message]})
-    unique_key = f"{PROCESS_KEY}:{branch.code}:{month}"
-    existing = queries.case_with_key(unique_key, besides=resubmitting)
-    if existing is not None:
-        message = _l("%(branch)s's totals of %(month)s were computed already (case %(id)s).", branch=branch.name,
-                     month=month, id=existing)
-        raise Conflict(message, {"month": [message]})
-    return CaseStart(data={"branch_id": branch.id, "branch_code": branch.code, "branch_name": branch.name,
-                           "month": month},
-                     business_key=f"branch:{branch.code}", unique_key=unique_key)
+    return org.branch_month_case(PROCESS_KEY, branch, month, resubmitting, lambda case: _l(
+        "%(branch)s's totals of %(month)s were computed already (case %(id)s).", branch=branch.name, month=month,
+        id=case))
 
 
 def scheduled_starts(due: datetime) -> list[dict]:
