@@ -58,12 +58,6 @@ class Breach:
     detail: str
 
 
-def _month_bounds(month: str) -> tuple[date, date]:
-    year, number = (int(part) for part in month.split("-"))
-    first = date(year, number, 1)
-    return first, (first + timedelta(days=32)).replace(day=1)
-
-
 def _tons(customer_id: int, since: date, until: date) -> Decimal:
     return Decimal(db.session.scalar(select(func.coalesce(func.sum(PurchaseRecord.quantity_tons), 0)).where(
         PurchaseRecord.customer_id == customer_id, PurchaseRecord.ordered_on >= since,
@@ -73,7 +67,7 @@ def _tons(customer_id: int, since: date, until: date) -> Decimal:
 def breaches(customer: Customer, month: str, now: datetime) -> list[Breach]:
     """The computed warning indicators the customer breaks or nears in `month` (YYYY-MM)."""
     found = []
-    first, following = _month_bounds(month)
+    first, following = star_rating.month_bounds(month)
     six_before = date(first.year - (1 if first.month <= 6 else 0), (first.month - 7) % 12 + 1, 1)
     average = _tons(customer.id, six_before, first) / 6
     if average > 0:

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import logging
 from datetime import date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import Date, ForeignKey, String, Text, func, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -179,13 +178,6 @@ def _invalid(field: str, message) -> InvalidData:
     return InvalidData(message, {field: [message]})
 
 
-def _decimal(value) -> Decimal | None:
-    try:
-        return Decimal(str(value)) if value not in (None, "") else None
-    except InvalidOperation:
-        return None
-
-
 def _running_leads_named(name: str, leave_out: int | None) -> int | None:
     wanted = registration._same(name)
     running = db.session.execute(select(Instance.id, Instance.start_data).where(
@@ -208,7 +200,7 @@ def prepare_start(data: dict, user, _now, resubmitting: int | None = None) -> Ca
         raise _invalid("kind", _l("Choose distributor or direct customer."))
     if data.get("source") not in SOURCES:
         raise _invalid("source", _l("Choose where the information came from."))
-    tons = _decimal(data.get("expected_monthly_tons"))
+    tons = registration.decimal_or_none(data.get("expected_monthly_tons"))
     if tons is None or tons < 0:
         raise _invalid("expected_monthly_tons", _l("Give the expected monthly tons (0 or more)."))
     found = registration.duplicates(name, "")
@@ -241,7 +233,7 @@ def create_potential(call: ServiceCall) -> dict:
     territory = db.session.get(org.OrgUnit, data["territory_id"])
     values = {name: str(data.get(name) or "") for name in CANDIDATE_FIELDS}
     customer = Customer(code=registration.next_code(territory), territory_id=territory.id, potential=True,
-                        monthly_demand_tons=_decimal(data.get("expected_monthly_tons")), **values)
+                        monthly_demand_tons=registration.decimal_or_none(data.get("expected_monthly_tons")), **values)
     db.session.add(customer)
     db.session.flush()
     case.instance.customer_id = customer.id

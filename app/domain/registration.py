@@ -228,7 +228,8 @@ def next_code(territory: org.OrgUnit) -> str:
     return f"{prefix}-{number:03d}"
 
 
-def _decimal(value) -> Decimal | None:
+def decimal_or_none(value) -> Decimal | None:
+    """A typed number as a Decimal; None for nothing or for what is not a number."""
     try:
         return Decimal(str(value)) if value not in (None, "") else None
     except InvalidOperation:
@@ -245,7 +246,7 @@ def archive(call: ServiceCall) -> dict:
         raise ServiceRefused(next(iter(found.values()))[0])
     territory = db.session.get(org.OrgUnit, data["territory_id"])
     values = {name: data.get(name) or "" for name in CUSTOMER_FIELDS}
-    values["monthly_demand_tons"] = _decimal(data.get("monthly_demand_tons"))
+    values["monthly_demand_tons"] = decimal_or_none(data.get("monthly_demand_tons"))
     values["licence_number"] = licence
     customer = Customer(code=next_code(territory), territory_id=territory.id, **values)
     db.session.add(customer)

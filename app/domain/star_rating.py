@@ -75,7 +75,7 @@ class StarRating(db.Model):
 
 # -- starting ------------------------------------------------------------------------------------
 
-def _month_bounds(month: str) -> tuple[date, date]:
+def month_bounds(month: str) -> tuple[date, date]:
     year, number = (int(part) for part in month.split("-"))
     following = date(year + number // 12, number % 12 + 1, 1)
     return date(year, number, 1), following
@@ -137,7 +137,7 @@ def prepare_sheet(call: ServiceCall) -> dict:
     """Every customer of the branch with last month's purchases and the suggestion of the decision
     table (processes/star_suggestion.dmn)."""
     data, case = call.data, call.case
-    first, following = _month_bounds(data["month"])
+    first, following = month_bounds(data["month"])
     in_month = and_(PurchaseRecord.customer_id == Customer.id, PurchaseRecord.ordered_on >= first,
                     PurchaseRecord.ordered_on < following)
     customers = db.session.execute(

@@ -42,12 +42,6 @@ INDICATORS = {
 TOTALS_LISTED = "warning_totals_listed"  # the event keeping the month's figures and what the table said
 
 
-def _month_bounds(month: str) -> tuple[date, date]:
-    year, number = (int(part) for part in month.split("-"))
-    index = year * 12 + number  # the month after, counted from year 0
-    return date(year, number, 1), date(index // 12, index % 12 + 1, 1)
-
-
 def _six_before(first: date) -> date:
     index = first.year * 12 + first.month - 1 - 6
     return date(index // 12, index % 12 + 1, 1)
@@ -60,7 +54,7 @@ def _percent(part, whole) -> Decimal:
 def figures(branch_id: int, month: str, now: datetime) -> dict[str, Decimal | None]:
     """The branch's value of each indicator for `month` (None: nothing to measure it on, e.g. a branch
     with no purchases in the six months before)."""
-    first, following = _month_bounds(month)
+    first, following = star_rating.month_bounds(month)
     territories = select(org.OrgUnit.id).where(org.OrgUnit.parent_id == branch_id)
     customers = db.session.scalars(select(Customer).where(Customer.territory_id.in_(territories), trading())
                                    .order_by(Customer.code)).all()
