@@ -65,6 +65,11 @@ def memo(key: Hashable, compute: Callable[[], object]):
     return found[key]
 
 
+def forget(current: Session, key: Hashable) -> None:
+    """Drop what `memo` kept under `key` in this transaction of `current`: it changed what it read."""
+    current.info.get(_MEMO, {}).pop(key, None)
+
+
 # The session's identity map holds its objects weakly: a customer that a start hook read and let go would
 # be read again by the assignment rule a moment later. Within a transaction, everything it loaded stays.
 _KEPT = "kept_in_transaction"

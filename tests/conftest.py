@@ -32,7 +32,7 @@ from app.read import timeline
 os.environ.setdefault("SECRET_KEY", "test-secret-of-the-suite-" + "0" * 32)
 os.environ.setdefault("SINGLE_NODE", "1")
 
-SEEDED_TABLES = {"users", "roles", "memberships", "org_units", "customers", "purchase_records",
+SEEDED_TABLES = {"users", "roles", "memberships", "org_units", "directory_version", "customers", "purchase_records",
                  "process_definitions"}
 
 

@@ -8,8 +8,6 @@ branch of the case's customer (`customer_id`).
 """
 from __future__ import annotations
 
-from sqlalchemy.orm import joinedload
-
 from app import db
 from app.domain import org
 from app.domain.customers import Customer, summary
@@ -18,90 +16,91 @@ from app.i18n import _l
 
 
 def _customer(data: dict) -> Customer:
-    # With its territory and branch: the rules about a branch go on to them.
-    customer = db.session.get(Customer, data.get("customer_id"),
-                              options=[joinedload(Customer.territory).joinedload(org.OrgUnit.parent)])
+    # The units above it come from the process's copy of the organisation, not from joins.
+    customer = db.session.get(Customer, data.get("customer_id"))
     if customer is None:
         raise AssignmentError(f"the case names no known customer ({data.get('customer_id')!r})")
     return customer
 
 
-def _branch(data: dict) -> org.OrgUnit:
+def _branch(data: dict) -> int:
+    """The case's branch, by id."""
     if data.get("branch_id") is not None:
-        branch = db.session.get(org.OrgUnit, data["branch_id"])
+        branch = org.unit(int(data["branch_id"])) if str(data["branch_id"]).isdigit() else None
         if branch is None or branch.kind != org.BRANCH:
             raise AssignmentError(f"the case names no known branch ({data['branch_id']!r})")
-        return branch
-    return _customer(data).branch
+        return branch.id
+    return org.branch_id_of(_customer(data).territory_id)
 
 
-def _hq_department(function: str) -> org.OrgUnit:
-    hq = org.headquarters()
-    department = org.department_of(hq, function) if hq is not None else None
+def _hq_department(function: str) -> int:
+    hq = org.headquarters_id()
+    department = org.department_id(hq, function) if hq is not None else None
     if department is None:
         raise AssignmentError(f"headquarters has no {function} department")
     return department
 
 
-def _the_one(role: str, unit: org.OrgUnit) -> Assignment:
-    people = org.users_with_role(role, unit.id)
+def the_one(role: str, unit_id: int | None) -> Assignment:
+    """The first active holder of a role in a unit (by id): a flow's own person rules use it too."""
+    people = org.member_ids(role, unit_id)
     if not people:
-        raise AssignmentError(f"nobody holds the role {role} in {unit.name}")
-    return Assignment(assignee_id=people[0].id)
+        raise AssignmentError(f"nobody holds the role {role} in {org.unit_name(unit_id)}")
+    return Assignment(assignee_id=people[0])
 
 
 def territory_rep(data: dict) -> Assignment:
     """The sales rep of the territory the case's customer belongs to."""
-    return _the_one(org.SALES_REP, _customer(data).territory)
+    return the_one(org.SALES_REP, _customer(data).territory_id)
 
 
 def branch_manager(data: dict) -> Assignment:
     """The manager of the case's branch."""
-    return _the_one(org.BRANCH_MANAGER, _branch(data))
+    return the_one(org.BRANCH_MANAGER, _branch(data))
 
 
 def branch_sales_manager(data: dict) -> Assignment:
     """The sales manager (销售经理) of the case's branch."""
-    return _the_one(org.SALES_MANAGER, _branch(data))
+    return the_one(org.SALES_MANAGER, _branch(data))
 
 
 def deputy_gm(data: dict) -> Assignment:
     """The deputy general manager in charge (主管副经理), at headquarters."""
-    return _the_one(org.DEPUTY_GM, org.headquarters())
+    return the_one(org.DEPUTY_GM, org.headquarters_id())
 
 
 def branch_business_dept(data: dict) -> Assignment:
     """The business department supervisors of the case's branch; any one of them claims."""
     branch = _branch(data)
-    department = org.department_of(branch, "business")
+    department = org.department_id(branch, "business")
     if department is None:
-        raise AssignmentError(f"{branch.name} has no business department")
-    return Assignment(candidate_role=org.BUSINESS_SUPERVISOR, candidate_org_unit_id=department.id)
+        raise AssignmentError(f"{org.unit_name(branch)} has no business department")
+    return Assignment(candidate_role=org.BUSINESS_SUPERVISOR, candidate_org_unit_id=department)
 
 
 def branch_customer_specialist(data: dict) -> Assignment:
     """The customer specialists (客户专员) of the case's branch."""
-    return Assignment(candidate_role=org.CUSTOMER_SPECIALIST, candidate_org_unit_id=_branch(data).id)
+    return Assignment(candidate_role=org.CUSTOMER_SPECIALIST, candidate_org_unit_id=_branch(data))
 
 
 def hq_marketing(data: dict) -> Assignment:
     """Headquarters' marketing office (营销处)."""
-    return Assignment(candidate_role=org.HQ_MARKETING, candidate_org_unit_id=_hq_department("marketing").id)
+    return Assignment(candidate_role=org.HQ_MARKETING, candidate_org_unit_id=_hq_department("marketing"))
 
 
 def hq_sales_department(data: dict) -> Assignment:
     """Headquarters' sales department (销售部): the credit rating's non-financial scores."""
-    return Assignment(candidate_role=org.SALES_DEPARTMENT, candidate_org_unit_id=_hq_department("sales").id)
+    return Assignment(candidate_role=org.SALES_DEPARTMENT, candidate_org_unit_id=_hq_department("sales"))
 
 
 def hq_finance(data: dict) -> Assignment:
     """Headquarters' planning and finance department (计划财务部): the credit rating's financial scores."""
-    return Assignment(candidate_role=org.FINANCE, candidate_org_unit_id=_hq_department("finance").id)
+    return Assignment(candidate_role=org.FINANCE, candidate_org_unit_id=_hq_department("finance"))
 
 
 def company_leadership(data: dict) -> Assignment:
     """The company's leaders (公司领导)."""
-    return Assignment(candidate_role=org.LEADERSHIP, candidate_org_unit_id=_hq_department("leadership").id)
+    return Assignment(candidate_role=org.LEADERSHIP, candidate_org_unit_id=_hq_department("leadership"))
 
 
 def person_named(key: str, missing: str):

@@ -86,12 +86,12 @@ def required_consents(requester: org.User, customer: Customer) -> dict[str, set[
     """Whose consent a loan of this dossier to this requester needs, level by level: the people who hold
     each level's role for the dossier (its territory's rep; its branch's business supervisors; for a
     requester who is not a sales rep, its branch manager)."""
-    branch = customer.branch
-    business = org.department_of(branch, "business")
-    levels = {REP: {u.id for u in org.users_with_role(org.SALES_REP, customer.territory_id)},
-              BUSINESS: {u.id for u in org.users_with_role(org.BUSINESS_SUPERVISOR, business.id)} if business else set()}
-    if not requester.has_role(org.SALES_REP):
-        levels[MANAGER] = {u.id for u in org.users_with_role(org.BRANCH_MANAGER, branch.id)}
+    branch = org.branch_id_of(customer.territory_id)
+    business = org.department_id(branch, "business")
+    levels = {REP: set(org.member_ids(org.SALES_REP, customer.territory_id)),
+              BUSINESS: set(org.member_ids(org.BUSINESS_SUPERVISOR, business)) if business else set()}
+    if not org.holds_role(requester.id, org.SALES_REP):
+        levels[MANAGER] = set(org.member_ids(org.BRANCH_MANAGER, branch))
     return levels
 
 

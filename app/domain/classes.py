@@ -449,7 +449,7 @@ def set_attitude(customer: Customer, value: str, reason: str, by: org.User, now:
     """The territory's rep judges the customer's attitude (seed 002), with a reason, kept with the day: a
     new row when it changes (or the first time); the same judgement again confirms the current one with
     the new reason. Not committed."""
-    if by.id not in {user.id for user in org.users_with_role(org.SALES_REP, customer.territory_id)}:
+    if by.id not in set(org.member_ids(org.SALES_REP, customer.territory_id)):
         raise Forbidden(_l("Only the sales rep of the customer's territory judges its attitude."))
     if value not in ATTITUDES:
         raise InvalidData(_l("Unknown attitude."), {"attitude": [_l("Unknown attitude.")]})
@@ -517,7 +517,7 @@ def _classify(kind: str, call: ServiceCall, figures_of: Callable[[int, date], di
         customer = db.session.get(Customer, move.customer_id)
         case.record(MOVED, {"customer_id": customer.id, "customer_code": customer.code, "kind": move.kind,
                             "from": move.previous, "to": move.value}, system=True)
-        reps = [user.id for user in org.users_with_role(org.SALES_REP, customer.territory_id)]
+        reps = list(org.member_ids(org.SALES_REP, customer.territory_id))
         case.uow.ext.notify(reps, MOVED, case.now, instance_id=instance.id,
                             task=f"{customer.code} {customer.name} · {KINDS[kind]}: "
                                  f"{value_words(kind, move.previous)} → {value_words(kind, move.value)}")

@@ -35,7 +35,7 @@ from sqlalchemy.orm import Mapped, joinedload, mapped_column, relationship
 from app import db
 from app.calendar import local
 from app.db_types import JSONDoc, UTCDateTime
-from app.domain import org
+from app.domain import assignment, org
 from app.domain.customers import Customer, PurchaseRecord
 from app.engine import attachments, projection
 from app.engine.definitions import Problem
@@ -199,10 +199,7 @@ def department_head(data: dict) -> Assignment:
     """The department head (部门领导) of a contract: the sales manager of the customer's branch, who leads
     the rep's department; late payments and documents go to him."""
     branch = _case_branch(data)
-    people = org.users_with_role(org.SALES_MANAGER, branch.id)
-    if not people:
-        raise AssignmentError(f"nobody holds the role {org.SALES_MANAGER} in {branch.name}")
-    return Assignment(assignee_id=people[0].id)
+    return assignment.the_one(org.SALES_MANAGER, branch.id)
 
 
 def branch_contract_admin(data: dict) -> Assignment:
@@ -562,8 +559,8 @@ def check_due(call: ServiceCall) -> dict:
     note = "; ".join(words)
     case.record(OVERDUE_EVENT, {"contract_id": contract.id, "number": contract.number, "due_on": day.isoformat(),
                                 "short_yuan": str(max(short, Decimal("0"))), "items": late}, system=True)
-    told = [u.id for u in org.users_with_role(org.SALES_REP, contract.customer.territory_id)]
-    told += [u.id for u in org.users_with_role(org.CONTRACT_ADMIN, contract.branch_id)]
+    told = [*org.member_ids(org.SALES_REP, contract.customer.territory_id),
+            *org.member_ids(org.CONTRACT_ADMIN, contract.branch_id)]
     case.uow.ext.notify(told, OVERDUE_NOTICE, case.now, instance_id=case.instance.id,
                         task=f"{contract.number} {contract.customer.name}", comment=note)
     return {"overdue": True, "overdue_note": note, "overdue_on": day.isoformat()}

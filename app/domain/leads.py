@@ -40,13 +40,12 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app import db
 from app.calendar import local
 from app.db_types import UTCDateTime
-from app.domain import org, registration
+from app.domain import assignment, org, registration
 from app.domain.customers import DIRECT, DISTRIBUTOR, Customer, PurchaseRecord
 from app.engine import queries
 from app.engine.models import OPEN, RUNNING, Instance, Task
 from app.engine.plugins import (
     Assignment,
-    AssignmentError,
     CaseStart,
     Flow,
     Process,
@@ -166,10 +165,7 @@ def may_log_contact(user: org.User, customer: Customer) -> bool:
 
 def lead_rep(data: dict) -> Assignment:
     """The sales rep of the lead's territory."""
-    people = org.users_with_role(org.SALES_REP, data.get("territory_id"))
-    if not people:
-        raise AssignmentError(f"nobody is the sales rep of territory {data.get('territory_code')!r}")
-    return Assignment(assignee_id=people[0].id)
+    return assignment.the_one(org.SALES_REP, data.get("territory_id"))
 
 
 # -- opening a lead ------------------------------------------------------------------------------------
@@ -258,7 +254,7 @@ def convert(call: ServiceCall) -> dict:
              "quantity_tons": str(order.quantity_tons) if order else None,
              "amount_yuan": str(order.amount_yuan) if order else None}
     case.record(LEAD_CONVERTED, facts, system=True)
-    reps = [user.id for user in org.users_with_role(org.SALES_REP, customer.territory_id)]
+    reps = list(org.member_ids(org.SALES_REP, customer.territory_id))
     case.uow.ext.notify(reps, LEAD_CONVERTED, case.now, instance_id=case.instance.id,
                         task=f"{customer.code} {customer.name}")
     return {"converted_on": local(case.now).date().isoformat()}
@@ -463,7 +459,7 @@ def remind(call: ServiceCall) -> dict:
     rows = []
     for lead, since, gap in due_contacts(call.data["branch_id"], today):
         customer = lead.customer
-        reps = [user.id for user in org.users_with_role(org.SALES_REP, customer.territory_id)]
+        reps = list(org.member_ids(org.SALES_REP, customer.territory_id))
         case.uow.ext.notify(reps, CONTACT_DUE, case.now, instance_id=lead.instance_id,
                             task=f"{customer.code} {customer.name}",
                             comment=str(_l("Last contact %(day)s, %(days)s days ago.", day=since.isoformat(),

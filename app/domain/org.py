@@ -6,13 +6,13 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from app import db
-from app.engine import queries
-from app.engine.directory import Membership, OrgUnit, Role, User, users_with_role
+from app.engine import directory, queries
+from app.engine.directory import Membership, OrgUnit, Role, User, holds_role, member_ids, users_with_role
 from app.engine.plugins import CaseStart
 from app.errors import Conflict, InvalidData
 from app.i18n import _l
 
-__all__ = ["Membership", "OrgUnit", "Role", "User", "users_with_role", "branch_named"]
+__all__ = ["Membership", "OrgUnit", "Role", "User", "holds_role", "member_ids", "users_with_role", "branch_named"]
 
 # Kinds of org unit.
 HQ, BRANCH, TERRITORY, DEPARTMENT = "hq", "branch", "territory", "department"
@@ -41,10 +41,34 @@ def branch_of(unit: OrgUnit | None) -> OrgUnit | None:
     return unit
 
 
+def branch_id_of(unit_id: int | None) -> int | None:
+    """`branch_of` by id, from the process's copy of the organisation (no query)."""
+    units = directory.snapshot().units
+    unit = units.get(unit_id)
+    while unit is not None and unit.kind != BRANCH:
+        unit = units.get(unit.parent_id)
+    return unit.id if unit else None
+
+
+def department_id(unit_id: int, function: str) -> int | None:
+    """The department of the unit that does `function` ("business", "marketing" …), by id (no query)."""
+    return next((unit.id for unit in directory.snapshot().children(unit_id, DEPARTMENT) if unit.function == function),
+                None)
+
+
 def department_of(unit: OrgUnit, function: str) -> OrgUnit | None:
-    """The department of `unit` that does `function` ("business", "marketing" …)."""
-    return db.session.scalar(select(OrgUnit).where(OrgUnit.parent_id == unit.id, OrgUnit.kind == DEPARTMENT,
-                                                   OrgUnit.function == function))
+    found = department_id(unit.id, function)
+    return db.session.get(OrgUnit, found) if found is not None else None
+
+
+def unit(unit_id: int | None) -> directory.Unit | None:
+    """A unit as the process's copy of the organisation has it (no query)."""
+    return directory.snapshot().units.get(unit_id)
+
+
+def unit_name(unit_id: int | None) -> str:
+    found = unit(unit_id)
+    return found.name if found else f"#{unit_id}"
 
 
 def unit_codes(kind: str) -> list[str]:
@@ -53,8 +77,13 @@ def unit_codes(kind: str) -> list[str]:
     return list(db.session.scalars(select(OrgUnit.code).where(OrgUnit.kind == kind).order_by(OrgUnit.code)))
 
 
+def headquarters_id() -> int | None:
+    return next((unit.id for unit in directory.snapshot().units.values() if unit.kind == HQ), None)
+
+
 def headquarters() -> OrgUnit | None:
-    return db.session.scalar(select(OrgUnit).where(OrgUnit.kind == HQ))
+    found = headquarters_id()
+    return db.session.get(OrgUnit, found) if found is not None else None
 
 
 def colleagues(user: User) -> list[User]:

@@ -17,12 +17,12 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app import db
 from app.db_types import UTCDateTime
-from app.domain import org
+from app.domain import assignment, org
 from app.domain.complaints import is_key_customer
 from app.domain.customers import Customer, PurchaseRecord, trading
 from app.domain.star_rating import MONTH, previous_month
 from app.engine import queries
-from app.engine.plugins import Assignment, AssignmentError, CaseStart, Flow, Process, ServiceCall
+from app.engine.plugins import Assignment, CaseStart, Flow, Process, ServiceCall
 from app.errors import Conflict, InvalidData
 from app.i18n import _l
 
@@ -171,10 +171,7 @@ def scheduled_starts(due: datetime) -> list[dict]:
 
 def analysis_rep(data: dict) -> Assignment:
     """The sales rep of the case's territory."""
-    people = org.users_with_role(org.SALES_REP, data.get("territory_id"))
-    if not people:
-        raise AssignmentError(f"nobody is the sales rep of territory {data.get('territory_code')!r}")
-    return Assignment(assignee_id=people[0].id)
+    return assignment.the_one(org.SALES_REP, data.get("territory_id"))
 
 
 # -- the services the BPMN calls -------------------------------------------------------------------

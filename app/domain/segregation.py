@@ -50,20 +50,20 @@ def conflict(task: Task, user: org.User) -> str | None:
     return excluded(task.instance, task.spec_id).get(user.id)
 
 
-def superior(person: org.User, passed_over: dict[int, str]) -> org.User | None:
-    """The nearest person above `person` who is not passed over: the manager of his branch, then
+def superior(person: org.User, passed_over: dict[int, str]) -> int | None:
+    """The nearest person above `person` who is not passed over, by id: the manager of his branch, then
     headquarters' deputy general manager, then company leadership."""
-    chain: list[org.User] = []
-    branch = org.branch_of(person.org_unit)
+    chain: list[int] = []
+    branch = org.branch_id_of(person.org_unit_id)
     if branch is not None:
-        chain += org.users_with_role(org.BRANCH_MANAGER, branch.id)
-    hq = org.headquarters()
+        chain += org.member_ids(org.BRANCH_MANAGER, branch)
+    hq = org.headquarters_id()
     if hq is not None:
-        chain += org.users_with_role(org.DEPUTY_GM, hq.id)
-        leadership = org.department_of(hq, "leadership")
+        chain += org.member_ids(org.DEPUTY_GM, hq)
+        leadership = org.department_id(hq, "leadership")
         if leadership is not None:
-            chain += org.users_with_role(org.LEADERSHIP, leadership.id)
-    return next((user for user in chain if user.id != person.id and user.id not in passed_over), None)
+            chain += org.member_ids(org.LEADERSHIP, leadership)
+    return next((user_id for user_id in chain if user_id != person.id and user_id not in passed_over), None)
 
 
 def reroute(instance: Instance, spec_id: str, offers: list[Assignment]) -> Reroute | None:
@@ -73,8 +73,8 @@ def reroute(instance: Instance, spec_id: str, offers: list[Assignment]) -> Rerou
     if first.assignee_id is not None:
         chosen = [first.assignee_id]
     else:
-        chosen = [user.id for offer in offers
-                  for user in org.users_with_role(offer.candidate_role, offer.candidate_org_unit_id)]
+        chosen = [user_id for offer in offers
+                  for user_id in org.member_ids(offer.candidate_role, offer.candidate_org_unit_id)]
     passed_over = excluded(instance, spec_id)
     if not chosen or any(user_id not in passed_over for user_id in chosen):
         return None
@@ -82,7 +82,7 @@ def reroute(instance: Instance, spec_id: str, offers: list[Assignment]) -> Rerou
     boss = superior(person, passed_over)
     if boss is None:
         raise AssignmentError(f"{person.display_name} may not decide it and nobody above may either")
-    return Reroute(passed_over_id=person.id, passed_over_name=person.display_name, reason=passed_over[person.id], superior_id=boss.id)
+    return Reroute(passed_over_id=person.id, passed_over_name=person.display_name, reason=passed_over[person.id], superior_id=boss)
 
 
 class Duties:

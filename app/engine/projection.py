@@ -14,7 +14,7 @@ from sqlalchemy.orm import lazyload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app import db
-from app.engine.directory import User, users_with_role
+from app.engine.directory import User, member_ids
 from app.engine.due_dates import due_at, is_literal
 from app.engine.models import CANCELLED, HELD, OPEN, STEP, TASK_TIMER, Task, TaskCandidate, Timer
 from app.engine.parser import ApprovalUserTask
@@ -33,6 +33,11 @@ def case_rows(instance_id: int) -> list[Task]:
     return db.memo(("case_rows", instance_id), lambda: list(db.session.scalars(
         # Their case is loaded already: not again with each row (a task's instance is joined by default).
         select(Task).where(Task.instance_id == instance_id).options(lazyload(Task.instance)).order_by(Task.id))))
+
+
+def keep_case_rows(instance_id: int, rows: list[Task]) -> None:
+    """A case's task rows, all of them, as the operation's first statement read them: `case_rows`."""
+    db.memo(("case_rows", instance_id), lambda: rows)
 
 
 def add_row(row: Task) -> None:
@@ -76,7 +81,7 @@ def members(assignment: Assignment) -> list[int]:
     """The people an assignment means: its person, or the active members of its group."""
     if assignment.assignee_id is not None:
         return [assignment.assignee_id]
-    return [user.id for user in users_with_role(assignment.candidate_role, assignment.candidate_org_unit_id)]
+    return list(member_ids(assignment.candidate_role, assignment.candidate_org_unit_id))
 
 
 def _open_task_row(case, spiff_task) -> Task:
@@ -144,7 +149,7 @@ def _tell_about_new_task(row: Task, case, deputy: User | None) -> None:
     else:
         groups = [(row.candidate_role, row.candidate_org_unit_id)]
         groups += [(group.role, group.org_unit_id) for group in row.further_candidates]
-        people = {user.id for role, unit in groups for user in users_with_role(role, unit)}
+        people = {user_id for role, unit in groups for user_id in member_ids(role, unit)}
         notify(people, "task_offered", case.now, instance_id=row.instance_id, task_id=row.id,
                task=row.name, by=case.actor)
 
@@ -157,7 +162,7 @@ def who_decides(task: Task) -> list[int]:
                                                                       Task.state == OPEN)))
     if task.assignee_id is not None:
         return [task.assignee_id]
-    return [u.id for u in users_with_role(task.candidate_role, task.candidate_org_unit_id)]
+    return list(member_ids(task.candidate_role, task.candidate_org_unit_id))
 
 
 # -- timers ----------------------------------------------------------------------------------------

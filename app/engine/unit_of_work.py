@@ -26,7 +26,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from app import db
 from app.calendar import Clock
-from app.engine import audit, decisions, definitions, projection, readers, sandbox, serializer
+from app.engine import audit, decisions, definitions, directory, projection, readers, sandbox, serializer
 from app.engine.directory import User
 from app.engine.file_stores import FileStore
 from app.engine.isolation import Evaluators, Limits
@@ -227,9 +227,16 @@ class UnitOfWork:
 
     def open_task(self, task_id: int) -> Task:
         """A task that waits for a decision in a running case (a replay after a rollback reloads it)."""
-        task = db.session.get(Task, task_id)
+        # One statement: every row of the task's case (what the operation checks and changes) and the
+        # directory's token (the rules then read the organisation from memory).
+        case = select(Task.instance_id).where(Task.id == task_id).scalar_subquery()
+        loaded = db.session.execute(select(Task, directory.token_column()).where(Task.instance_id == case)
+                                    .order_by(Task.id)).all()
+        task = next((row for row, _ in loaded if row.id == task_id), None)
         if task is None:
             raise NotFound(_l("No such task."))
+        directory.note_token(loaded[0][1])
+        projection.keep_case_rows(task.instance_id, [row for row, _ in loaded])
         if task.state == HELD:
             raise Conflict(_l("This task waits for an added signer or for the initiator's revised request."))
         if task.state != OPEN:
