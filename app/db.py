@@ -104,7 +104,18 @@ def dialect() -> str:
 
 
 def connect(url: str, **options) -> Engine:
-    """An engine for `url`, tuned for SQLite when it is SQLite."""
+    """An engine for `url`, tuned for SQLite when it is SQLite.
+
+    JSON columns are written by orjson: compact, and UTF-8 rather than \\uXXXX escapes (on SQLite, where
+    JSON is text, 同意 takes 6 bytes instead of 12). Dates, times and dataclasses are refused (TypeError)
+    as the standard json.dumps refuses them, rather than silently becoming strings; reading stays json's."""
+    import orjson
+
+    def json_text(value) -> str:
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
+                            | orjson.OPT_PASSTHROUGH_DATACLASS).decode()
+
+    options.setdefault("json_serializer", json_text)
     engine = create_engine(url, **options)
     if engine.dialect.name == "sqlite":
         _tune_sqlite(engine)

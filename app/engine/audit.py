@@ -18,12 +18,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import orjson
-from sqlalchemy import String, UniqueConstraint, func, select, text
+from sqlalchemy import UniqueConstraint, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app import db
-from app.db_types import JSONDoc, UTCDateTime
+from app.db_types import JSONDoc, Sha256, UTCDateTime
 from app.engine.models import Event, Instance
 
 GENESIS = "0" * 64  # the prev_hash of a case's first event, and of the first checkpoint
@@ -87,8 +87,8 @@ class Checkpoint(db.Model):
     position: Mapped[int]
     at: Mapped[datetime] = mapped_column(UTCDateTime())
     heads: Mapped[dict] = mapped_column(JSONDoc)  # {instance id (or CASELESS): [last event id, its hash]}
-    prev_hash: Mapped[str] = mapped_column(String(64))
-    hash: Mapped[str] = mapped_column(String(64))
+    prev_hash: Mapped[str] = mapped_column(Sha256)
+    hash: Mapped[str] = mapped_column(Sha256)
 
 
 class CheckpointRace(RuntimeError):

@@ -7,7 +7,7 @@ from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConst
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app import db
-from app.db_types import JSONDoc, UTCDateTime
+from app.db_types import JSONDoc, Sha256, UTCDateTime
 from app.engine.directory import OrgUnit, User
 from app.i18n import _l
 
@@ -104,7 +104,7 @@ class Instance(db.Model):
     state: Mapped[bytes] = mapped_column(LargeBinary)
     version: Mapped[int] = mapped_column(default=1)  # optimistic lock
     # The hash of the case's newest audit event (engine.audit): where its chain goes on.
-    chain_head: Mapped[str | None] = mapped_column(String(64))
+    chain_head: Mapped[str | None] = mapped_column(Sha256)
     # The newest comment a decision carried, for the inbox's preview (the full ones are in the events).
     last_comment: Mapped[str | None] = mapped_column(String(200))
     started_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)  # None: the schedule
@@ -242,8 +242,8 @@ class Event(db.Model):
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     at: Mapped[datetime] = mapped_column(UTCDateTime())
     data: Mapped[dict] = mapped_column(JSONDoc, default=dict)
-    prev_hash: Mapped[str | None] = mapped_column(String(64))
-    hash: Mapped[str | None] = mapped_column(String(64))
+    prev_hash: Mapped[str | None] = mapped_column(Sha256)  # hex in Python, 32 bytes in the database
+    hash: Mapped[str | None] = mapped_column(Sha256)
 
     actor: Mapped[User | None] = relationship(lazy="joined")
     task: Mapped[Task | None] = relationship()
