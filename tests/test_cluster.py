@@ -58,8 +58,8 @@ class Cluster:
         database = f"{server.database}_cluster"  # beside the suite's own: suites on other databases never meet
         admin = create_engine(server, isolation_level="AUTOCOMMIT")
         with admin.connect() as connection:
-            connection.execute(text(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)"))
-            connection.execute(text(f"CREATE DATABASE {database}"))
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+            connection.execute(text(f'CREATE DATABASE "{database}"'))
         admin.dispose()
         self.url = server.set(database=database)
         self.db = create_engine(self.url)

@@ -57,6 +57,17 @@ def test_a_non_interrupting_reminder_fires_once_and_the_task_stays(deadlines):
     assert event_types(instance).count("timer_fired") == 1
 
 
+def test_timers_due_at_one_moment_fire_once_each_one_a_pass_past_a_suspended_case(deadlines):
+    clock.set(T0 - timedelta(minutes=1))  # the earliest wake-up is a suspended case's: it waits
+    suspended = deadlines.cases.start("consent_with_deadlines", get_user("rep_e2"),
+                                      {"customer_id": get_customer("HD-E1-001").id})
+    deadlines.admin.suspend(suspended.id, get_user("admin"), "待核实")
+    together = [start(deadlines) for _ in range(3)]  # their reminders share one due moment
+    assert fire_due(deadlines, T0 + timedelta(days=1, minutes=1)) == 3
+    assert [event_types(case).count("timer_fired") for case in together] == [1, 1, 1]
+    assert "timer_fired" not in event_types(suspended)
+
+
 def test_an_interrupting_timer_cancels_the_task_and_ends_the_case(deadlines):
     instance = start(deadlines)
     assert fire_due(deadlines, T0 + timedelta(days=4)) == 1  # one wake-up; both timers are due

@@ -213,8 +213,8 @@ def record_fired_timers(case, workflow: BpmnWorkflow) -> None:
 
 
 def _tell_about_deadline(case, spiff_task_ids: list[str]) -> None:
-    for row in db.session.scalars(select(Task).where(Task.instance_id == case.instance.id,
-                                                     Task.spiff_task_id.in_(spiff_task_ids), Task.state == OPEN)):
+    for row in [row for row in case_rows(case.instance.id)
+                if row.spiff_task_id in spiff_task_ids and row.state == OPEN]:
         case.uow.ext.notify(who_decides(row), "deadline_passed", case.now, instance_id=row.instance_id,
                             task_id=row.id, task=row.name)
 

@@ -2,12 +2,10 @@
 (会签/或签), and the service topics `copy_to_readers` and `remind_overdue`."""
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from app import db
 from app.engine import projection, readers
 from app.engine.directory import User
-from app.engine.models import OPEN, Task
+from app.engine.models import OPEN
 from app.engine.plugins import Assignment, AssignmentError, Flow, ServiceCall, group_rules
 
 
@@ -47,8 +45,8 @@ def remind_overdue(call: ServiceCall) -> dict:
 def _remind(case) -> None:
     already = {task["task_id"] for event_type, data, _, _ in case.events if event_type == "reminder_sent"
                for task in data["tasks"]}
-    overdue = db.session.scalars(select(Task).where(Task.instance_id == case.instance.id, Task.state == OPEN,
-                                                    Task.due_at < case.now).order_by(Task.id)).all()
+    overdue = [task for task in projection.case_rows(case.instance.id)
+               if task.state == OPEN and task.due_at is not None and task.due_at < case.now]
     reminded = [{"task_id": task.id, "name": task.name, "assignee_id": task.assignee_id,
                  "candidate_role": task.candidate_role, "candidate_org_unit_id": task.candidate_org_unit_id}
                 for task in overdue if task.id not in already]

@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import bindparam, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import aliased
 from sqlalchemy.orm.exc import StaleDataError
 
 from app import db
@@ -32,6 +33,24 @@ log = logging.getLogger(__name__)
 # A wake-up to fire: a schedule, or a timer of a case that is running (a suspended case's wait).
 _TIMER_LIVE = or_(Timer.instance_id.is_(None),
                   exists().where(Instance.id == Timer.instance_id, Instance.status == RUNNING))
+
+# The claim of the next due wake-up and its case (with the case's process version) in one statement.
+# The wake-up is locked (FOR UPDATE SKIP LOCKED on PostgreSQL) in a CTE, which gives the row version it
+# locked; the case read beside it is safe to use, since saving the firing checks the case's version.
+# The case's status is looked up row by row (not EXISTS, which PostgreSQL may hash over every running
+# case) and the order is due_at alone (its index's): the claim then reads the index only up to the
+# first wake-up it can take, however many fall due at one moment (cases opened together by a schedule
+# share their deadlines), instead of sorting them all on every pass.
+_claimed = (select(Timer)
+            .where(Timer.due_at < bindparam("now"),
+                   or_(Timer.instance_id.is_(None),
+                       select(Instance.status).where(Instance.id == Timer.instance_id).scalar_subquery() == RUNNING))
+            .order_by(Timer.due_at).limit(1)
+            .with_for_update(skip_locked=True)
+            .cte("claimed"))
+_ClaimedTimer = aliased(Timer, _claimed)
+_CLAIM = (select(_ClaimedTimer, Instance).outerjoin(Instance, Instance.id == _ClaimedTimer.instance_id)
+          .execution_options(populate_existing=True))
 
 # How long a schedule's firing is a worker's without word from it (unless the engine is given another);
 # renewed when half of it has passed.
@@ -66,18 +85,16 @@ class Timers:
             # runs holds up no one (a conflict: another worker or person came first; see below).
             with db.lazy_write_lock(db.dialect() == "sqlite"):
                 # Strictly before now, as SpiffWorkflow decides when a timer event has fired.
-                timer = db.session.scalar(select(Timer).where(Timer.due_at < self.uow.clock.now(), _TIMER_LIVE)
-                                          .order_by(Timer.due_at, Timer.id).limit(1)
-                                          .with_for_update(of=Timer, skip_locked=True)
-                                          .execution_options(populate_existing=True))
-                if timer is None:
+                claimed = db.session.execute(_CLAIM, {"now": self.uow.clock.now()}).first()
+                if claimed is None:
                     db.session.rollback()
                     return False
+                timer, instance = claimed
                 timer_id = timer.id
                 if timer.kind == SCHEDULE:
                     lease = self._lease(timer)
                 else:
-                    self._fire(timer)
+                    self._fire(instance)
                 db.session.commit()
             if lease is not None:
                 self._open_scheduled_cases(lease)
@@ -100,10 +117,9 @@ class Timers:
         db.session.rollback()
         return due
 
-    def _fire(self, timer: Timer) -> None:
+    def _fire(self, instance: Instance) -> None:
         """Advance the timer's instance; saving it rewrites its wake-ups, so the fired row goes too."""
         uow = self.uow
-        instance = db.session.get(Instance, timer.instance_id)
         case = uow.case(instance, None)
         workflow = uow.load(instance, case)
         due = {task.id: task.task_spec.name for task in projection.waiting_timers(workflow)
