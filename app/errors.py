@@ -10,6 +10,11 @@ class AppError(Exception):
         self.message = message
         self.fields = fields or {}
 
+    @classmethod
+    def on(cls, field: str, message):
+        """The error about one field, its message said both for the whole and beside the field."""
+        return cls(message, {field: [message]})
+
 
 class InvalidData(AppError):
     """Form data a person must correct; `fields` maps field names to messages."""

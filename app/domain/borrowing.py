@@ -41,22 +41,22 @@ def prepare_request(data: dict, requester: org.User, now: datetime, resubmitting
         raise InvalidData(_l("Unknown customer."), {"customer_id": [_l("Unknown customer.")]})
     if is_owning_rep(requester, customer):
         message = _l("This customer is in your own territory: open the dossier directly.")
-        raise InvalidData(message, {"customer_id": [message]})
+        raise InvalidData.on("customer_id", message)
     loan = active_loan(requester, customer, now)
     if loan is not None:
         message = _l("You can already read this dossier until %(until)s.", until=local_text(loan.expires_at))
-        raise InvalidData(message, {"customer_id": [message]})
+        raise InvalidData.on("customer_id", message)
     days = data.get("days")
     if isinstance(days, bool) or not isinstance(days, int) or not MIN_DAYS <= days <= MAX_DAYS:
         message = _l("A dossier is lent for 1 to 30 days.")
-        raise InvalidData(message, {"days": [message]})
+        raise InvalidData.on("days", message)
     pending = db.session.scalar(select(Instance.id).where(
         Instance.process_key == PROCESS_KEY, Instance.status == literal(RUNNING, literal_execute=True),
         Instance.started_by_id == requester.id, Instance.customer_id == customer.id,
         Instance.id != (resubmitting or 0)).limit(1))
     if pending is not None:
         message = _l("You already have a request for this dossier in progress (case %(id)s).", id=pending)
-        raise InvalidData(message, {"customer_id": [message]})
+        raise InvalidData.on("customer_id", message)
     return CaseStart(
         data={
             "customer_id": customer.id,

@@ -456,7 +456,7 @@ def set_attitude(customer: Customer, value: str, reason: str, by: org.User, now:
     reason = (reason or "").strip()
     if not reason or len(reason) > 1000:
         message = _l("Give the reason for the attitude (at most 1,000 characters).")
-        raise InvalidData(message, {"reason": [message]})
+        raise InvalidData.on("reason", message)
     figures = {"reason": reason, "as_of": local(now).date().isoformat()}
     row = _current_rows(ATTITUDE, [customer.id]).get(customer.id)
     if row is not None and row.value == value:
@@ -487,13 +487,13 @@ def prepare_start(data: dict, _starter, now: datetime, resubmitting: int | None 
         raise InvalidData(_l("Write the day as YYYY-MM-DD."), {"as_of": [_l("Write the day as YYYY-MM-DD.")]}) from None
     if as_of > local(now).date():
         message = _l("Classes are computed for today or a day before.")
-        raise InvalidData(message, {"as_of": [message]})
+        raise InvalidData.on("as_of", message)
     unique_key = f"{PROCESS_KEY}:{branch.code}:{as_of.isoformat()}"
     existing = queries.case_with_key(unique_key, besides=resubmitting)
     if existing is not None:
         message = _l("%(branch)s's classes were already computed for %(day)s (case %(id)s).",
                      branch=branch.name, day=as_of.isoformat(), id=existing)
-        raise Conflict(message, {"as_of": [message]})
+        raise Conflict.on("as_of", message)
     return CaseStart(data={"branch_id": branch.id, "branch_code": branch.code, "branch_name": branch.name,
                            "as_of": as_of.isoformat()},
                      business_key=f"branch:{branch.code}", unique_key=unique_key)

@@ -158,7 +158,7 @@ def prepare_start(data: dict, _starter, now: datetime, resubmitting: int | None 
     if existing is not None:
         message = _l("%(code)s already has a coaching case for %(month)s (case %(id)s).",
                      code=customer.code, month=month, id=existing)
-        raise Conflict(message, {"month": [message]})
+        raise Conflict.on("month", message)
     territory, branch = customer.territory, customer.branch
     reps = org.users_with_role(org.SALES_REP, territory.id)
     return CaseStart(data={"customer_id": customer.id, "customer_code": customer.code,

@@ -87,7 +87,7 @@ def prepare_intake(data: dict, _recorder, now: datetime, resubmitting: int | Non
     received_at = _moment(data.get("received_at"))
     if received_at > now:
         message = _l("A complaint cannot be received in the future.")
-        raise InvalidData(message, {"received_at": [message]})
+        raise InvalidData.on("received_at", message)
     return CaseStart(data={"customer_id": customer.id, "customer_code": customer.code,
                            "customer_name": customer.name, "branch_id": customer.branch.id,
                            "branch_name": customer.branch.name, "channel": data["channel"],
@@ -102,7 +102,7 @@ def _moment(value) -> datetime:
         moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
     except ValueError:
         message = _l("Not a date and time.")
-        raise InvalidData(message, {"received_at": [message]}) from None
+        raise InvalidData.on("received_at", message) from None
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=COMPANY_TZ)
 
 

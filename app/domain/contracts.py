@@ -268,17 +268,14 @@ def reviews_of(customer_id: int) -> list[Instance]:
 
 # -- filing --------------------------------------------------------------------------------------
 
-def _invalid(field: str, message) -> InvalidData:
-    return InvalidData(message, {field: [message]})
-
 
 def _decimal(value, field: str, label) -> Decimal:
     try:
         number = Decimal(str(value)).quantize(CENT)
     except (InvalidOperation, TypeError, ValueError):
-        raise _invalid(field, _l("%(what)s is not a number.", what=label)) from None
+        raise InvalidData.on(field, _l("%(what)s is not a number.", what=label)) from None
     if number <= 0:
-        raise _invalid(field, _l("%(what)s must be more than 0.", what=label))
+        raise InvalidData.on(field, _l("%(what)s must be more than 0.", what=label))
     return number
 
 
@@ -286,7 +283,7 @@ def _day(value, field: str) -> date:
     try:
         return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
     except ValueError:
-        raise _invalid(field, _l("Not a date.")) from None
+        raise InvalidData.on(field, _l("Not a date.")) from None
 
 
 def _blank(row: dict) -> bool:
@@ -313,39 +310,39 @@ def prepare_contract(data: dict, user, now: datetime, resubmitting: int | None =
     except (TypeError, ValueError):
         customer = None
     if customer is None or customer.territory_id not in {t.id for t in territories_of(user)}:
-        raise _invalid("customer_id", _l("File contracts for customers of your own territory only."))
+        raise InvalidData.on("customer_id", _l("File contracts for customers of your own territory only."))
     if customer.potential:
-        raise _invalid("customer_id", _l("A potential customer has no dossier to sign with yet."))
+        raise InvalidData.on("customer_id", _l("A potential customer has no dossier to sign with yet."))
     if data.get("contract_template") not in TEMPLATES:
-        raise _invalid("contract_template", _l("Use a contract template the legal department approved."))
+        raise InvalidData.on("contract_template", _l("Use a contract template the legal department approved."))
     if data.get("product") not in products():
-        raise _invalid("product", _l("Unknown product."))
+        raise InvalidData.on("product", _l("Unknown product."))
     for name in ("specification", "quality", "settlement", "rights_duties", "dispute_resolution", "signer_name"):
         if not str(data.get(name) or "").strip():
-            raise _invalid(name, _l("This field is required."))
+            raise InvalidData.on(name, _l("This field is required."))
     for name in CHECKS:
         if data.get(f"{name}_checked") is not True or not str(data.get(f"{name}_note") or "").strip():
-            raise _invalid(f"{name}_checked", _l("Check this about the counterparty and say what you saw: a "
+            raise InvalidData.on(f"{name}_checked", _l("Check this about the counterparty and say what you saw: a "
                                                  "contract is not filed without it."))
     quantity = _decimal(data.get("quantity_tons"), "quantity_tons", _l("The quantity"))
     price = _decimal(data.get("unit_price_yuan"), "unit_price_yuan", _l("The price"))
     amount = amount_of(quantity, price)
     starts_on, ends_on = _day(data.get("starts_on"), "starts_on"), _day(data.get("ends_on"), "ends_on")
     if ends_on < starts_on:
-        raise _invalid("ends_on", _l("The contract cannot end before it starts."))
+        raise InvalidData.on("ends_on", _l("The contract cannot end before it starts."))
     today = local(now).date()
     capacity = data.get("signer_capacity")
     if capacity not in SIGNER_CAPACITIES:
-        raise _invalid("signer_capacity", _l("Say whether the signer is the legal representative or an agent."))
+        raise InvalidData.on("signer_capacity", _l("Say whether the signer is the legal representative or an agent."))
     valid_until = None
     if capacity == AUTHORISED_AGENT:
         if data.get("authorisation_valid_until") in (None, ""):
-            raise _invalid("authorisation_valid_until", _l("Give the date the power of attorney is valid until."))
+            raise InvalidData.on("authorisation_valid_until", _l("Give the date the power of attorney is valid until."))
         valid_until = _day(data.get("authorisation_valid_until"), "authorisation_valid_until")
         if valid_until < today:
-            raise _invalid("authorisation_valid_until", _l("The power of attorney has expired: the agent may not sign."))
+            raise InvalidData.on("authorisation_valid_until", _l("The power of attorney has expired: the agent may not sign."))
     elif customer.legal_representative and str(data.get("signer_name")).strip() != customer.legal_representative:
-        raise _invalid("signer_name", _l("The dossier names %(name)s as the legal representative: an agent needs "
+        raise InvalidData.on("signer_name", _l("The dossier names %(name)s as the legal representative: an agent needs "
                                          "a power of attorney.", name=customer.legal_representative))
     payments = []
     for row in data.get("payments") or []:
@@ -353,14 +350,14 @@ def prepare_contract(data: dict, user, now: datetime, resubmitting: int | None =
             continue
         due_on = _day(row.get("due_on"), "payments")
         if due_on < starts_on:
-            raise _invalid("payments", _l("An instalment cannot be due before the contract starts."))
+            raise InvalidData.on("payments", _l("An instalment cannot be due before the contract starts."))
         payments.append({"due_on": due_on.isoformat(),
                          "amount_yuan": str(_decimal(row.get("amount_yuan"), "payments", _l("An instalment")))})
     if not payments:
-        raise _invalid("payments", _l("Give at least one instalment with its due date."))
+        raise InvalidData.on("payments", _l("Give at least one instalment with its due date."))
     total = sum(Decimal(row["amount_yuan"]) for row in payments)
     if total != amount:
-        raise _invalid("payments", _l("The instalments add up to %(total)s yuan, the contract to %(amount)s yuan.",
+        raise InvalidData.on("payments", _l("The instalments add up to %(total)s yuan, the contract to %(amount)s yuan.",
                                       total=f"{total:,.2f}", amount=f"{amount:,.2f}"))
     documents = []
     for row in data.get("documents") or []:
@@ -368,10 +365,10 @@ def prepare_contract(data: dict, user, now: datetime, resubmitting: int | None =
             continue
         title = str(row.get("title") or "").strip()
         if not title or row.get("due_on") in (None, ""):
-            raise _invalid("documents", _l("Each document needs its name and its due date."))
+            raise InvalidData.on("documents", _l("Each document needs its name and its due date."))
         due_on = _day(row.get("due_on"), "documents")
         if due_on < starts_on:
-            raise _invalid("documents", _l("A document cannot be due before the contract starts."))
+            raise InvalidData.on("documents", _l("A document cannot be due before the contract starts."))
         documents.append({"title": title, "due_on": due_on.isoformat()})
     branch = customer.branch
     facts = {
@@ -622,14 +619,14 @@ def record_payment(contract: Contract, user: org.User, values: dict, now: dateti
         raise Conflict(_l("Contract %(number)s is closed: no more payments are entered.", number=contract.number))
     paid_on = _day(values.get("paid_on"), "paid_on")
     if paid_on > local(now).date():
-        raise _invalid("paid_on", _l("A payment cannot be received in the future."))
+        raise InvalidData.on("paid_on", _l("A payment cannot be received in the future."))
     if paid_on < contract.signed_on:
-        raise _invalid("paid_on", _l("A payment cannot be received before the contract was signed (%(day)s).",
+        raise InvalidData.on("paid_on", _l("A payment cannot be received before the contract was signed (%(day)s).",
                                      day=contract.signed_on.isoformat()))
     amount = _decimal(values.get("amount_yuan"), "amount_yuan", _l("The amount"))
     unpaid = contract.amount_yuan - paid_total(contract)
     if amount > unpaid:
-        raise _invalid("amount_yuan", _l("Only %(unpaid)s yuan of the contract is unpaid.", unpaid=f"{unpaid:,.2f}"))
+        raise InvalidData.on("amount_yuan", _l("Only %(unpaid)s yuan of the contract is unpaid.", unpaid=f"{unpaid:,.2f}"))
     payment = ContractPayment(contract=contract, paid_on=paid_on, amount_yuan=amount,
                               reference=str(values.get("reference") or "").strip(), entered_by_id=user.id,
                               entered_at=now)
@@ -646,13 +643,13 @@ def record_document(contract: Contract, user: org.User, values: dict, now: datet
         item_id = 0
     item = next((i for i in contract.items if i.id == item_id and i.kind == DOCUMENT), None)
     if item is None:
-        raise _invalid("item_id", _l("The contract has no such document."))
+        raise InvalidData.on("item_id", _l("The contract has no such document."))
     if item.received_on is not None:
         raise Conflict(_l("“%(title)s” was received on %(day)s already.", title=item.title,
                           day=item.received_on.isoformat()))
     received_on = _day(values.get("received_on"), "received_on")
     if received_on > local(now).date():
-        raise _invalid("received_on", _l("A document cannot be received in the future."))
+        raise InvalidData.on("received_on", _l("A document cannot be received in the future."))
     item.received_on, item.received_by_id = received_on, user.id
     db.session.commit()
     return item

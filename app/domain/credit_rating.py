@@ -110,11 +110,11 @@ def _checked_quarter(text, now: datetime) -> str:
         valid = False
     if not valid:
         message = _l("Write the quarter as YYYY-Qn, e.g. 2026-Q3.")
-        raise InvalidData(message, {"quarter": [message]})
+        raise InvalidData.on("quarter", message)
     here = local(now)
     if index >= here.year * 4 + (here.month - 1) // 3:
         message = _l("Only a quarter that has ended can be rated.")
-        raise InvalidData(message, {"quarter": [message]})
+        raise InvalidData.on("quarter", message)
     return f"{index // 4}-Q{index % 4 + 1}"
 
 
@@ -129,7 +129,7 @@ def prepare_start(data: dict, _starter, now: datetime, resubmitting: int | None 
     if existing is not None:
         message = _l("%(customer)s already has a credit rating for %(quarter)s (case %(id)s).",
                      customer=customer.name, quarter=quarter, id=existing)
-        raise Conflict(message, {"quarter": [message]})
+        raise Conflict.on("quarter", message)
     return CaseStart(data={"customer_id": customer.id, "customer_code": customer.code,
                            "customer_name": customer.name, "customer_kind": customer.kind,
                            "branch_id": customer.branch.id, "branch_name": customer.branch.name,

@@ -56,7 +56,7 @@ def set_period(user: User, deputy: User, starts_at: datetime, ends_at: datetime,
         message = _l("It overlaps the away period from %(start)s to %(end)s.",
                      start=local(overlapping.starts_at).strftime("%Y-%m-%d %H:%M"),
                      end=local(overlapping.ends_at).strftime("%Y-%m-%d %H:%M"))
-        raise InvalidData(message, {"starts_at": [message]})
+        raise InvalidData.on("starts_at", message)
     period = Delegation(user=user, deputy=deputy, starts_at=starts_at, ends_at=ends_at,
                         process_keys=sorted(set(process_keys)), created_by_id=by.id, created_at=now)
     db.session.add(period)

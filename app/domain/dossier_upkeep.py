@@ -138,7 +138,7 @@ def prepare_start(data: dict, _starter, now: datetime, resubmitting: int | None 
     month = str(data.get("month", "")).strip()
     if not MONTH.match(month) or month > local(now).strftime("%Y-%m"):
         message = _l("Give this month or an earlier one, as YYYY-MM.")
-        raise InvalidData(message, {"month": [message]})
+        raise InvalidData.on("month", message)
     return org.branch_month_case(PROCESS_KEY, branch, month, resubmitting, lambda case: _l(
         "%(branch)s already reports %(month)s (case %(id)s).", branch=branch.name, month=month, id=case))
 

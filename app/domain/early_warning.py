@@ -125,7 +125,7 @@ def prepare_routine(data: dict, _starter, now: datetime, resubmitting: int | Non
     month = str(data.get("month", ""))
     if not star_rating.MONTH.match(month) or month >= local(now).strftime("%Y-%m"):
         message = _l("Only a month that has ended can be reported.")
-        raise InvalidData(message, {"month": [message]})
+        raise InvalidData.on("month", message)
     return CaseStart(data={"branch_id": branch.id, "branch_code": branch.code, "branch_name": branch.name,
                            "month": month},
                      business_key=f"branch:{branch.code}", unique_key=f"{ROUTINE_KEY}:{branch.code}:{month}")

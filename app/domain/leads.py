@@ -170,9 +170,6 @@ def lead_rep(data: dict) -> Assignment:
 
 # -- opening a lead ------------------------------------------------------------------------------------
 
-def _invalid(field: str, message) -> InvalidData:
-    return InvalidData(message, {field: [message]})
-
 
 def _running_leads_named(name: str, leave_out: int | None) -> int | None:
     wanted = registration._same(name)
@@ -188,24 +185,24 @@ def prepare_start(data: dict, user, _now, resubmitting: int | None = None) -> Ca
     (or a lead another case develops) already."""
     territory = next((t for t in territories_of(user) if t.code == str(data.get("territory", ""))), None)
     if territory is None:
-        raise _invalid("territory", _l("Open leads of your own territory only."))
+        raise InvalidData.on("territory", _l("Open leads of your own territory only."))
     name = str(data.get("name") or "").strip()
     if not name:
-        raise _invalid("name", _l("Give the candidate's name."))
+        raise InvalidData.on("name", _l("Give the candidate's name."))
     if data.get("kind") not in KINDS:
-        raise _invalid("kind", _l("Choose distributor or direct customer."))
+        raise InvalidData.on("kind", _l("Choose distributor or direct customer."))
     if data.get("source") not in SOURCES:
-        raise _invalid("source", _l("Choose where the information came from."))
+        raise InvalidData.on("source", _l("Choose where the information came from."))
     tons = registration.decimal_or_none(data.get("expected_monthly_tons"))
     if tons is None or tons < 0:
-        raise _invalid("expected_monthly_tons", _l("Give the expected monthly tons (0 or more)."))
+        raise InvalidData.on("expected_monthly_tons", _l("Give the expected monthly tons (0 or more)."))
     found = registration.duplicates(name, "")
     if found:
         raise Conflict(found["name"][0], {"name": found["name"]})
     other = _running_leads_named(name, resubmitting)
     if other is not None:
         message = _l("Lead case %(id)s of this name is in progress.", id=other)
-        raise Conflict(message, {"name": [message]})
+        raise Conflict.on("name", message)
     branch = territory.parent
     return CaseStart(data={**data, "name": name, "expected_monthly_tons": str(tons), "territory_id": territory.id,
                            "territory_code": territory.code, "territory_name": territory.name,
@@ -398,7 +395,7 @@ def set_rhythm(branch: org.OrgUnit, user: org.User, days, now: datetime) -> Lead
     low, high = RHYTHM_BOUNDS
     if days is None or not low <= days <= high:
         message = _l("Between %(low)s and %(high)s days.", low=low, high=high)
-        raise InvalidData(message, {"days": [message]})
+        raise InvalidData.on("days", message)
     rhythm = db.session.get(LeadRhythm, branch.id) or LeadRhythm(branch_id=branch.id)
     rhythm.days, rhythm.set_by_id, rhythm.set_at = days, user.id, now
     db.session.add(rhythm)
@@ -413,13 +410,13 @@ def prepare_reminders(data: dict, _starter, now: datetime, resubmitting: int | N
     try:
         date.fromisoformat(day)
     except ValueError:
-        raise _invalid("day", _l("Write the day as YYYY-MM-DD.")) from None
+        raise InvalidData.on("day", _l("Write the day as YYYY-MM-DD.")) from None
     unique_key = f"{REMINDERS_KEY}:{branch.code}:{day}"
     existing = queries.case_with_key(unique_key, besides=resubmitting)
     if existing is not None:
         message = _l("%(branch)s's reminders of %(day)s were sent already (case %(id)s).",
                      branch=branch.name, day=day, id=existing)
-        raise Conflict(message, {"day": [message]})
+        raise Conflict.on("day", message)
     return CaseStart(data={"branch_id": branch.id, "branch_code": branch.code, "branch_name": branch.name,
                            "day": day}, business_key=f"branch:{branch.code}", unique_key=unique_key)
 

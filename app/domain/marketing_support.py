@@ -28,9 +28,6 @@ POLICY_WORDS = {
 AMOUNT_MAX = 10_000_000
 
 
-def _invalid(field: str, message) -> InvalidData:
-    return InvalidData(message, {field: [message]})
-
 
 def first_deal_customers(user: org.User) -> list[Customer]:
     """The customers of `user`'s territories whose first deal may be supported: potential ones, and those
@@ -52,18 +49,18 @@ def prepare_request(data: dict, user, _now, resubmitting: int | None = None) -> 
         customer_id = None
     customer = next((c for c in first_deal_customers(user) if c.id == customer_id), None)
     if customer is None:
-        raise _invalid("customer_id", _l("Ask for support of a first deal of a potential customer of your "
+        raise InvalidData.on("customer_id", _l("Ask for support of a first deal of a potential customer of your "
                                          "territory."))
     if data.get("policy") not in POLICIES:
-        raise _invalid("policy", _l("Choose the policy asked for."))
+        raise InvalidData.on("policy", _l("Choose the policy asked for."))
     try:
         amount = int(data.get("amount_yuan"))
     except (TypeError, ValueError):
         amount = None
     if amount is None or not 0 < amount <= AMOUNT_MAX:
-        raise _invalid("amount_yuan", _l("Give the amount in whole yuan, above 0."))
+        raise InvalidData.on("amount_yuan", _l("Give the amount in whole yuan, above 0."))
     if not str(data.get("reason") or "").strip():
-        raise _invalid("reason", _l("Say why the deal needs it."))
+        raise InvalidData.on("reason", _l("Say why the deal needs it."))
     branch = customer.branch
     return CaseStart(data={**data, "customer_id": customer.id, "amount_yuan": amount, "customer_code": customer.code,
                            "customer_name": customer.name, "territory_id": customer.territory_id,

@@ -110,7 +110,7 @@ def branch_month_case(process_key: str, branch: OrgUnit, month: str, besides: in
     existing = queries.case_with_key(unique_key, besides=besides)
     if existing is not None:
         message = already(existing)
-        raise Conflict(message, {"month": [message]})
+        raise Conflict.on("month", message)
     return CaseStart(data={"branch_id": branch.id, "branch_code": branch.code, "branch_name": branch.name,
                            "month": month},
                      business_key=f"branch:{branch.code}", unique_key=unique_key)

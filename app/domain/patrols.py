@@ -150,10 +150,10 @@ def prepare_plan(data: dict, _starter, now: datetime, resubmitting: int | None =
     month = str(data.get("month", "")).strip()
     if not MONTH.match(month):
         message = _l("A month is written YYYY-MM, e.g. 2026-10.")
-        raise InvalidData(message, {"month": [message]})
+        raise InvalidData.on("month", message)
     if month < local(now).strftime("%Y-%m"):
         message = _l("Patrols are planned for this month or a later one.")
-        raise InvalidData(message, {"month": [message]})
+        raise InvalidData.on("month", message)
     return org.branch_month_case(PROCESS_KEY, branch, month, resubmitting, lambda case: _l(
         "%(branch)s already has a patrol plan for %(month)s (case %(id)s).", branch=branch.name, month=month,
         id=case))
@@ -300,11 +300,11 @@ def set_relationship_manager(customer: Customer, person_id: int | None, by: org.
     if not needs_relationship_manager(customer):
         message = _l("Only core and important customers have a relationship manager; %(code)s is a general "
                      "customer.", code=customer.code)
-        raise Conflict(message, {"person_id": [message]})
+        raise Conflict.on("person_id", message)
     person = db.session.get(org.User, person_id)
     if person is None or not person.active or person not in solver_candidates(customer.branch.id):
         message = _l("Choose an active person of the customer's branch or of headquarters.")
-        raise InvalidData(message, {"person_id": [message]})
+        raise InvalidData.on("person_id", message)
     customer.relationship_manager_id = person.id
     db.session.commit()
     return customer

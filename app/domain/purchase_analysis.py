@@ -136,7 +136,7 @@ def _territory(value) -> org.OrgUnit:
                                                             org.OrgUnit.kind == org.TERRITORY))
     if territory is None:
         message = _l("No such territory.")
-        raise InvalidData(message, {"territory": [message]})
+        raise InvalidData.on("territory", message)
     return territory
 
 
@@ -146,16 +146,16 @@ def prepare_start(data: dict, _starter, now: datetime, resubmitting: int | None 
     month = str(data.get("month", "")).strip()
     if not MONTH.match(month):
         message = _l("A month is written YYYY-MM, e.g. 2026-10.")
-        raise InvalidData(message, {"month": [message]})
+        raise InvalidData.on("month", message)
     if month > previous_month(now):
         message = _l("Only a month that has ended can be analysed.")
-        raise InvalidData(message, {"month": [message]})
+        raise InvalidData.on("month", message)
     unique_key = f"{PROCESS_KEY}:{territory.code}:{month}"
     existing = queries.case_with_key(unique_key, besides=resubmitting)
     if existing is not None:
         message = _l("%(territory)s already has a purchase analysis for %(month)s (case %(id)s).",
                      territory=territory.name, month=month, id=existing)
-        raise Conflict(message, {"month": [message]})
+        raise Conflict.on("month", message)
     branch = territory.parent
     return CaseStart(data={"territory_id": territory.id, "territory_code": territory.code,
                            "territory_name": territory.name, "branch_id": branch.id, "branch_code": branch.code,

@@ -84,7 +84,7 @@ class RowsRefused(InvalidData):
 
 
 def file_refused(message) -> InvalidData:
-    return InvalidData(message, {"file": [message]})
+    return InvalidData.on("file", message)
 
 
 # -- reading a file -----------------------------------------------------------------------------------

@@ -127,24 +127,21 @@ def territories_of(user: org.User | None) -> list[org.OrgUnit]:
                    if m.role.code == org.SALES_REP and m.org_unit.kind == org.TERRITORY), key=lambda unit: unit.code)
 
 
-def _invalid(field: str, message) -> InvalidData:
-    return InvalidData(message, {field: [message]})
-
 
 def prepare_registration(data: dict, user, _now, resubmitting: int | None = None) -> CaseStart:
     """The rep's basic-information form: his own territory, a well-formed licence number, no duplicate.
     The form checked each field; these are the rules every caller meets (the engine's too)."""
     territory = next((t for t in territories_of(user) if t.code == str(data.get("territory", ""))), None)
     if territory is None:
-        raise _invalid("territory", _l("Register customers of your own territory only."))
+        raise InvalidData.on("territory", _l("Register customers of your own territory only."))
     name = str(data.get("name") or "").strip()
     if not name:
-        raise _invalid("name", _l("Give the customer's name."))
+        raise InvalidData.on("name", _l("Give the customer's name."))
     if data.get("kind") not in KINDS:
-        raise _invalid("kind", _l("Choose distributor or direct customer."))
+        raise InvalidData.on("kind", _l("Choose distributor or direct customer."))
     licence = licence_of(data.get("licence_number"))
     if not LICENCE.match(licence):
-        raise _invalid("licence_number", _l("A unified social credit code is 18 digits and capital letters."))
+        raise InvalidData.on("licence_number", _l("A unified social credit code is 18 digits and capital letters."))
     _refuse_duplicates(name, licence, resubmitting)
     branch = territory.parent
     return CaseStart(data={**data, "name": name, "licence_number": licence, "territory_id": territory.id,
@@ -292,16 +289,16 @@ def prepare_change(data: dict, user, _now, resubmitting: int | None = None) -> C
     except (TypeError, ValueError):
         customer = None
     if customer is None or customer.territory_id not in {t.id for t in territories_of(user)}:
-        raise _invalid("customer_id", _l("File changes for customers of your own territory only."))
+        raise InvalidData.on("customer_id", _l("File changes for customers of your own territory only."))
     changes = proposed_changes(customer, data)
     if not changes:
-        raise _invalid("name", _l("Nothing differs from the registered data: change at least one field."))
+        raise InvalidData.on("name", _l("Nothing differs from the registered data: change at least one field."))
     if "licence_number" in changes and not LICENCE.match(changes["licence_number"]["new"]):
-        raise _invalid("licence_number", _l("A unified social credit code is 18 digits and capital letters."))
+        raise InvalidData.on("licence_number", _l("A unified social credit code is 18 digits and capital letters."))
     running = _running_change(customer.id, resubmitting)
     if running is not None:
         message = _l("A change of this customer's registered data is in progress (case %(id)s).", id=running)
-        raise Conflict(message, {"customer_id": [message]})
+        raise Conflict.on("customer_id", message)
     new = {name: change["new"] for name, change in changes.items()}
     _refuse_duplicates(new.get("name", ""), new.get("licence_number", ""), resubmitting, customer.id)
     territory = customer.territory

@@ -128,18 +128,18 @@ def prepare_report(data: dict, rep, now: datetime, resubmitting: int | None = No
         visited_on = date.fromisoformat(str(data.get("visited_on", "")))
     except ValueError:
         message = _l("Write the day as YYYY-MM-DD.")
-        raise InvalidData(message, {"visited_on": [message]}) from None
+        raise InvalidData.on("visited_on", message) from None
     if visited_on > local(now).date():
         message = _l("A visit cannot be reported before it happens.")
-        raise InvalidData(message, {"visited_on": [message]})
+        raise InvalidData.on("visited_on", message)
     if data.get("evaluation") not in EVALUATIONS:
         message = _l("Choose the customer's evaluation.")
-        raise InvalidData(message, {"evaluation": [message]})
+        raise InvalidData.on("evaluation", message)
     words = {name: str(data.get(name) or "").strip()[:TEXT_MAX]
              for name in ("evaluation_notes", "market_demand", "suggestions", "result")}
     if not words["result"]:
         message = _l("Report the result of the visit.")
-        raise InvalidData(message, {"result": [message]})
+        raise InvalidData.on("result", message)
     return CaseStart(data={"customer_id": customer.id, "customer_code": customer.code, "customer_name": customer.name,
                            "branch_id": customer.branch.id, "branch_name": customer.branch.name,
                            "visited_on": visited_on.isoformat(), "evaluation": data["evaluation"], **words,

@@ -207,9 +207,6 @@ def orders_of(customer_ids: list[int]) -> list[PurchaseRecord]:
                                              PurchaseRecord.id.desc())))
 
 
-def _invalid(field: str, message) -> InvalidData:
-    return InvalidData(message, {field: [message]})
-
 
 def _id(value) -> int:
     try:
@@ -240,33 +237,33 @@ def prepare_request(data: dict, user, now: datetime, resubmitting: int | None = 
     only), and no more tons than the order can still give back."""
     customer = db.session.get(Customer, _id(data.get("customer_id")))
     if customer is None or not may_file_for(user, customer):
-        raise _invalid("customer_id", _l("File returns for customers of your own territory or branch only."))
+        raise InvalidData.on("customer_id", _l("File returns for customers of your own territory or branch only."))
     purchase = db.session.get(PurchaseRecord, _id(data.get("purchase_id")))
     if purchase is None or purchase.customer_id != customer.id:
-        raise _invalid("purchase_id", _l("Choose one of this customer's own orders."))
+        raise InvalidData.on("purchase_id", _l("Choose one of this customer's own orders."))
     kind, reason = data.get("kind"), data.get("return_reason")
     if kind not in KINDS:
-        raise _invalid("kind", _l("Choose return or exchange."))
+        raise InvalidData.on("kind", _l("Choose return or exchange."))
     if reason not in REASONS:
-        raise _invalid("return_reason", _l("Choose the reason."))
+        raise InvalidData.on("return_reason", _l("Choose the reason."))
     reason_text = _text(data.get("reason_text"))
     if reason == OTHER and not reason_text:
-        raise _invalid("reason_text", _l("Say what the other reason is."))
+        raise InvalidData.on("reason_text", _l("Say what the other reason is."))
     if len(reason_text) > TEXT_MAX:
-        raise _invalid("reason_text", _l("At most 2,000 characters."))
+        raise InvalidData.on("reason_text", _l("At most 2,000 characters."))
     if reason == PACKAGING and kind == RETURN:
-        raise _invalid("kind", _l("Goods with damaged packaging are exchanged, not refunded: ask for an exchange."))
+        raise InvalidData.on("kind", _l("Goods with damaged packaging are exchanged, not refunded: ask for an exchange."))
     tons = _tons(data.get("tons"))
     if tons is None or tons <= 0 or tons > MAX_TONS:
-        raise _invalid("tons", _l("Give the tons asked back: more than 0."))
+        raise InvalidData.on("tons", _l("Give the tons asked back: more than 0."))
     left = returnable(purchase, leave_out=resubmitting)
     if tons > left:
-        raise _invalid("tons", _l("At most %(tons)s tons of this order can still be taken back "
+        raise InvalidData.on("tons", _l("At most %(tons)s tons of this order can still be taken back "
                                   "(%(delivered)s delivered, %(taken)s taken back or being taken back).",
                                   tons=_shown(left), delivered=_shown(order_tons(purchase)),
                                   taken=_shown(order_tons(purchase) - left)))
     if held_from(purchase) > local(now).date():
-        raise _invalid("purchase_id", _l("This order is not delivered yet."))
+        raise InvalidData.on("purchase_id", _l("This order is not delivered yet."))
     territory = customer.territory
     return CaseStart(data={
         "customer_id": customer.id, "customer_code": customer.code, "customer_name": customer.name,

@@ -95,7 +95,7 @@ def _branch(value) -> org.OrgUnit:
         branch = db.session.scalar(query.where(org.OrgUnit.code == str(value or "")))
     if branch is None:
         message = _l("Unknown branch.")
-        raise InvalidData(message, {"branch": [message]})
+        raise InvalidData.on("branch", message)
     return branch
 
 
@@ -103,10 +103,10 @@ def _checked_month(value, now: datetime) -> str:
     month = str(value or "").strip()
     if not MONTH.match(month):
         message = _l("A month is written YYYY-MM, e.g. 2026-10.")
-        raise InvalidData(message, {"month": [message]})
+        raise InvalidData.on("month", message)
     if month > previous_month(now):
         message = _l("Only a month that has ended can be rated.")
-        raise InvalidData(message, {"month": [message]})
+        raise InvalidData.on("month", message)
     return month
 
 
@@ -119,7 +119,7 @@ def prepare_start(data: dict, _starter, now: datetime, resubmitting: int | None 
     if existing is not None:
         message = _l("%(branch)s already has a star rating for %(month)s (case %(id)s).",
                      branch=branch.name, month=month, id=existing)
-        raise Conflict(message, {"month": [message]})
+        raise Conflict.on("month", message)
     return CaseStart(data={"branch_id": branch.id, "branch_code": branch.code, "branch_name": branch.name,
                            "month": month},
                      business_key=f"branch:{branch.code}", unique_key=unique_key)

@@ -93,7 +93,7 @@ def record(customer: Customer, user: org.User, values: dict, now: datetime) -> V
     role = visiting_role(user, customer)
     if values["visited_on"] > local(now).date():
         message = _l("A visit cannot be recorded before it happens.")
-        raise InvalidData(message, {"visited_on": [message]})
+        raise InvalidData.on("visited_on", message)
     visit = VisitRecord(customer_id=customer.id, visitor_id=user.id, role=role, recorded_at=now, **values)
     db.session.add(visit)
     db.session.commit()
@@ -178,13 +178,13 @@ def prepare_plan(data: dict, _starter, now: datetime, resubmitting: int | None =
     month = str(data.get("month", ""))
     if not star_rating.MONTH.match(month):
         message = _l("A month is written YYYY-MM, e.g. 2026-10.")
-        raise InvalidData(message, {"month": [message]})
+        raise InvalidData.on("month", message)
     unique_key = f"{PLAN_KEY}:{rep.username}:{month}"
     existing = queries.case_with_key(unique_key, besides=resubmitting)
     if existing is not None:
         message = _l("%(name)s already has a visit plan for %(month)s (case %(id)s).", name=rep.display_name,
                      month=month, id=existing)
-        raise Conflict(message, {"month": [message]})
+        raise Conflict.on("month", message)
     return CaseStart(data={"rep_id": rep.id, "rep_name": rep.display_name, "territory_id": territory.id,
                            "branch_id": territory.parent_id, "branch_name": territory.parent.name, "month": month,
                            "last_month": _month_before(month)},
@@ -233,11 +233,11 @@ def prepare_summary(data: dict, _starter, now: datetime, resubmitting: int | Non
         monday = None
     if monday is None or monday.weekday() != 0:
         message = _l("Name the Monday the summary is due, as YYYY-MM-DD.")
-        raise InvalidData(message, {"monday": [message]})
+        raise InvalidData.on("monday", message)
     unique_key = f"{SUMMARY_KEY}:{branch.code}:{monday.isoformat()}"
     if queries.case_with_key(unique_key) is not None:
         message = _l("%(branch)s's summary for that week exists already.", branch=branch.name)
-        raise Conflict(message, {"monday": [message]})
+        raise Conflict.on("monday", message)
     return CaseStart(data={"branch_id": branch.id, "branch_code": branch.code, "branch_name": branch.name,
                            "monday": monday.isoformat(), "week_from": (monday - timedelta(days=7)).isoformat()},
                      business_key=f"branch:{branch.code}", unique_key=unique_key)

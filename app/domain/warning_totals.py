@@ -89,7 +89,7 @@ def prepare_start(data: dict, _starter, now: datetime, resubmitting: int | None 
     month = str(data.get("month", ""))
     if not star_rating.MONTH.match(month) or month >= local(now).strftime("%Y-%m"):
         message = _l("Only a month that has ended can be reported.")
-        raise InvalidData(message, {"month": [message]})
+        raise InvalidData.on("month", message)
     return org.branch_month_case(PROCESS_KEY, branch, month, resubmitting, lambda case: _l(
         "%(branch)s's totals of %(month)s were computed already (case %(id)s).", branch=branch.name, month=month,
         id=case))

@@ -104,18 +104,18 @@ def checked(filename: str, content: bytes) -> tuple[str, str]:
     name = Path(filename or "").name.strip()[:200] or "attachment"
     if len(content) > MAX_BYTES:
         message = _l("%(name)s is larger than 10 MB.", name=name)
-        raise InvalidData(message, {"attachments": [message]})
+        raise InvalidData.on("attachments", message)
     if not content:
         message = _l("%(name)s is empty.", name=name)
-        raise InvalidData(message, {"attachments": [message]})
+        raise InvalidData.on("attachments", message)
     kind, macros = _sniffed(content)
     if macros:
         message = _l("%(name)s contains macros: macro-enabled office documents are not accepted.", name=name)
-        raise InvalidData(message, {"attachments": [message]})
+        raise InvalidData.on("attachments", message)
     if kind is None:
         message = _l("%(name)s is not a PDF, JPEG, PNG or office document (judged by its content, "
                      "not its name).", name=name)
-        raise InvalidData(message, {"attachments": [message]})
+        raise InvalidData.on("attachments", message)
     return name, kind
 
 

@@ -113,7 +113,7 @@ class Deployment:
             definition, now = self._pending(definition_id, user), self.uow.clock.now()
             if not (reason or "").strip():
                 message = _l("Give the reason for the rejection: it goes into the audit trail.")
-                raise InvalidData(message, {"reason": [message]})
+                raise InvalidData.on("reason", message)
             self._decide(definition, rejected_at=now, rejected_by_id=user.id, rejected_reason=reason.strip())
             self._record(definition, "version_rejected", user, now,
                          {"deployed_by_id": definition.deployed_by_id, "reason": reason.strip()})

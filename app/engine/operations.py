@@ -46,9 +46,6 @@ def decided(instance: Instance) -> bool:
                                                    Task.kind == STEP)))
 
 
-def _invalid(field: str, message) -> InvalidData:
-    return InvalidData(message, {field: [message]})
-
 
 class ApprovalOperations:
     def __init__(self, uow: UnitOfWork):
@@ -75,7 +72,7 @@ class ApprovalOperations:
                 raise Forbidden(_l("An added signer's task cannot be handed on."))
             why_not = self.uow.why_not(to, TAKE_OVER, task, by=user)
             if why_not:
-                raise _invalid("to", why_not)
+                raise InvalidData.on("to", why_not)
             now = self.uow.clock.now()
             # The person with his id: the row's `assignee` is read in this session after it (the answer).
             task.assignee, task.assignee_id, task.owner_id, task.claimed_at = to, to.id, to.id, now
@@ -94,7 +91,7 @@ class ApprovalOperations:
         task comes back to him afterwards), or after (`decision` is the approver's, held until the signer
         has decided; a signer's refusal refuses). Returns the signer's task."""
         if position not in (BEFORE_SIGN, AFTER_SIGN):
-            raise _invalid("position", _l("Add a signer before or after yourself."))
+            raise InvalidData.on("position", _l("Add a signer before or after yourself."))
 
         def change() -> Task:
             task = self._own_open_task(task_id, user)
@@ -105,9 +102,9 @@ class ApprovalOperations:
             why_not = (self.uow.why_not(signer, TAKE_OVER, task, by=user) if signer.id != user.id
                        else _l("You cannot add yourself."))
             if why_not:
-                raise _invalid("signer", why_not)
+                raise InvalidData.on("signer", why_not)
             if position == AFTER_SIGN and not decision:
-                raise _invalid("decision", _l("Decide first: the signer decides after you."))
+                raise InvalidData.on("decision", _l("Decide first: the signer decides after you."))
             now = self.uow.clock.now()
             task.state, task.pending_data = HELD, decision if position == AFTER_SIGN else None
             side = self._side_task(task, position, signer, "signer_opinion", now)
@@ -153,7 +150,7 @@ class ApprovalOperations:
         """Return the case to an earlier step (or the initiator's request) with a comment; that step's
         person gets it again with what he filed before, and the flow goes on from there."""
         if not (comment or "").strip():
-            raise _invalid("comment", _l("Say what must change: it goes to whoever gets the case back."))
+            raise InvalidData.on("comment", _l("Say what must change: it goes to whoever gets the case back."))
 
         def change() -> Task:
             uow = self.uow
@@ -161,7 +158,7 @@ class ApprovalOperations:
             if task.kind != STEP:
                 raise Forbidden(_l("Only the step's approver sends a case back."))
             if to not in dict(self.send_back_targets(task)):
-                raise _invalid("to", _l("The case can only go back to a step it has passed (and the process "
+                raise InvalidData.on("to", _l("The case can only go back to a step it has passed (and the process "
                                         "allows from here)."))
             instance, now = task.instance, uow.clock.now()
             data = {"to": to, "comment": comment}
@@ -194,7 +191,7 @@ class ApprovalOperations:
     def withdraw(self, instance_id: int, user: User, reason: str) -> Instance:
         """The initiator takes his request back while nobody has decided anything in it."""
         if not (reason or "").strip():
-            raise _invalid("reason", _l("Say why you withdraw the request."))
+            raise InvalidData.on("reason", _l("Say why you withdraw the request."))
 
         def change() -> Instance:
             uow = self.uow
@@ -254,7 +251,7 @@ class ApprovalOperations:
             now = uow.clock.now()
             added = readers.add(uow.ext, instance_id, people, user, now, note)
             if not added:
-                raise _invalid("readers", _l("Name at least one active person who is not a reader yet."))
+                raise InvalidData.on("readers", _l("Name at least one active person who is not a reader yet."))
             uow.append(instance, "case_copied", user, now, readers.event_data(added, note))
             return added
         return self.uow.run(change)

@@ -58,5 +58,5 @@ def period_args() -> tuple[date | None, date | None]:
     since, until = date_arg("since"), date_arg("until")
     if since and until and since > until:
         message = _l("The start date is after the end date.")
-        raise InvalidData(message, {"since": [message]})
+        raise InvalidData.on("since", message)
     return since, until
