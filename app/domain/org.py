@@ -36,13 +36,12 @@ CONTRACT_ADMIN = "contract_admin"  # a branch's contract administrator (合同�
 
 def branch_of(unit: OrgUnit | None) -> OrgUnit | None:
     """The branch a unit belongs to (itself if it is one; None at headquarters)."""
-    while unit is not None and unit.kind != BRANCH:
-        unit = unit.parent
-    return unit
+    found = branch_id_of(unit.id) if unit is not None else None
+    return db.session.get(OrgUnit, found) if found is not None else None
 
 
 def branch_id_of(unit_id: int | None) -> int | None:
-    """`branch_of` by id, from the process's copy of the organisation (no query)."""
+    """`branch_of` by id, from the process's copy of the organisation (no query for the walk)."""
     units = directory.snapshot().units
     unit = units.get(unit_id)
     while unit is not None and unit.kind != BRANCH:

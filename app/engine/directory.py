@@ -137,10 +137,14 @@ _snapshots: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # database 
 _reloading = threading.Lock()
 
 
+def _token_query():
+    return select(DirectoryVersion.token).where(DirectoryVersion.id == 1)
+
+
 def token_column():
     """The directory's token as a column of another query: the statement that loads what an operation
     works on reads it too, and `note_token` keeps it for the transaction."""
-    return select(DirectoryVersion.token).where(DirectoryVersion.id == 1).scalar_subquery()
+    return _token_query().scalar_subquery()
 
 
 def note_token(token: str | None) -> None:
@@ -149,7 +153,7 @@ def note_token(token: str | None) -> None:
 
 def snapshot() -> Snapshot:
     """The organisation as this transaction sees it: the process's copy while the token is unchanged."""
-    token = db.memo(_TOKEN, lambda: db.session.scalar(select(DirectoryVersion.token).where(DirectoryVersion.id == 1)))
+    token = db.memo(_TOKEN, lambda: db.session.scalar(_token_query()))
     engine = db.current_engine()
     current = _snapshots.get(engine)
     if token is not None and current is not None and current.token == token:
