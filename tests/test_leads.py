@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from conftest import Browser, fire_due, get_customer, get_user
 from flask import current_app
-from sqlalchemy import delete, select
+from sqlalchemy import delete, event, select
 
 from app import db
 from app.calendar import clock
@@ -486,3 +486,25 @@ def test_reminders_leave_a_lead_alone_once_it_ended(engine):
     customer = db.session.get(Customer, instance.customer_id)
     decide(engine, instance, "develop_potential", "rep_e1", "drop", "对方无意向")
     assert leads.due_contacts(customer.branch.id, date(2027, 3, 1) + timedelta(days=30)) == []
+
+
+def test_whether_the_menu_offers_the_lead_list_reads_no_case(engine):
+    """Every page's menu asks it: the answer comes from the person's roles, never from the cases."""
+    clock.set(at(2027, 3, 1, 9, 0))
+    engine.cases.start(leads.PROCESS_KEY, get_user("rep_e1"), dict(CANDIDATE))
+    statements = []
+
+    def seen(_connection, _cursor, statement, *_args):
+        statements.append(statement)
+
+    people = {username: get_user(username) for username in ("rep_e1", "salesmgr_east", "admin", "auditor", "fin_li")}
+    event.listen(db.current_engine(), "before_cursor_execute", seen)
+    try:
+        answers = {username: leads.may_list_leads(user) for username, user in people.items()}
+    finally:
+        event.remove(db.current_engine(), "before_cursor_execute", seen)
+    assert answers == {"rep_e1": True, "salesmgr_east": True, "admin": True, "auditor": True, "fin_li": False}
+    assert not [statement for statement in statements if "instances" in statement]
+    assert [row["stage"] for row in leads.listing(people["rep_e1"])] == [leads.CANDIDATE]
+    with pytest.raises(Forbidden):
+        leads.listing(people["fin_li"])
