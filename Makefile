@@ -53,6 +53,8 @@ chromium:
 	  fi; \
 	fi
 
+# One pytest worker per core (pytest-xdist), each on a database of its own (tests/conftest.py); a test
+# file's tests stay on one worker, so the ones that share a server or a module's fixtures keep them.
 test: setup chromium
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --dist loadfile

@@ -1,6 +1,10 @@
 """Test fixtures: the real app on a real database (SQLite file, or PostgreSQL when DATABASE_URL is set),
 schema built by the Alembic migrations, the demo organisation seeded once per session.
 
+The suite runs in parallel (pytest-xdist, `make test`): each worker is a session of its own, on its own
+SQLite file or its own PostgreSQL database beside the one DATABASE_URL names (`<name>_gw0`, …), and
+whatever a test builds beside it (a benchmark's database, a cluster's) is named after that.
+
 Each test starts from the seeded organisation with no cases, loans, reads or tokens, and with
 the application clock unfrozen.
 """
@@ -34,6 +38,33 @@ os.environ.setdefault("SINGLE_NODE", "1")
 
 SEEDED_TABLES = {"users", "roles", "memberships", "org_units", "directory_version", "customers", "purchase_records",
                  "process_definitions"}
+
+
+def pg_database(url: str, name: str, *, fresh: bool = False) -> str:
+    """The URL of database `name` on the PostgreSQL server of `url`, created if missing (dropped first
+    when `fresh`), in SQLAlchemy's form (postgresql+psycopg://)."""
+    from sqlalchemy import create_engine, make_url
+
+    server = make_url(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        if fresh:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        if not connection.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}):
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return server.set(database=name).render_as_string(hide_password=False)
+
+
+def pytest_configure(config):
+    """A parallel worker's own PostgreSQL database, set before collection so that every module reading
+    DATABASE_URL at import sees it."""
+    from sqlalchemy import make_url
+
+    worker, url = os.environ.get("PYTEST_XDIST_WORKER"), os.environ.get("DATABASE_URL", "")
+    if worker and url.startswith("postgresql"):
+        name = f"{make_url(url).database}_{worker}"
+        os.environ["DATABASE_URL"] = pg_database(url, name).replace("postgresql+psycopg://", "postgresql://", 1)
 
 
 def _reset_schema(database_url: str) -> None:
@@ -273,30 +304,19 @@ def pages(app):
     return Browser(app)
 
 
-BENCH_SMOKE_DATABASE = "bench_smoke"
-
-
 @pytest.fixture
 def bench_database(tmp_path, monkeypatch) -> str:
     """A database of this run's kind for a benchmark, which rebuilds it: never the test session's own.
 
-    SQLite: a file of the test's own. PostgreSQL: the database `bench_smoke` on the same server.
+    SQLite: a file of the test's own. PostgreSQL: the database `<the session's>_bench` on the same server.
     """
-    from sqlalchemy import create_engine, make_url
+    from sqlalchemy import make_url
 
     url = os.environ.get("DATABASE_URL", "")
     if url.startswith("sqlite") or not url:
         bench_url = f"sqlite:///{tmp_path / 'bench.sqlite'}"
     else:
-        server = make_url(url.replace("postgresql://", "postgresql+psycopg://", 1))
-        assert server.database != BENCH_SMOKE_DATABASE
-        admin = create_engine(server, isolation_level="AUTOCOMMIT")
-        with admin.connect() as connection:
-            if not connection.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"),
-                                     {"name": BENCH_SMOKE_DATABASE}):
-                connection.execute(text(f"CREATE DATABASE {BENCH_SMOKE_DATABASE}"))
-        admin.dispose()
-        bench_url = server.set(database=BENCH_SMOKE_DATABASE).render_as_string(hide_password=False)
+        bench_url = pg_database(url, f"{make_url(url).database}_bench")
     monkeypatch.setenv("DATABASE_URL", bench_url)
     return bench_url
 

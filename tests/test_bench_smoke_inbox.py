@@ -2,7 +2,7 @@
 for, and the two measured users really see what the benchmark says they see.
 
 The bench never touches the test session's database: on SQLite it gets its own file, on
-PostgreSQL (DATABASE_URL set) its own database `bench_smoke` on the same server.
+PostgreSQL (DATABASE_URL set) its own database `<the session's>_bench` on the same server.
 """
 from __future__ import annotations
 

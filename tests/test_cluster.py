@@ -19,6 +19,7 @@ import boto3
 import pytest
 import redis
 import requests
+from conftest import pg_database
 from moto.server import ThreadedMotoServer
 from sqlalchemy import create_engine, make_url, text
 
@@ -54,14 +55,8 @@ class Cluster:
     def __init__(self, tmp: Path):
         self.tmp = tmp
         self.processes: dict[str, subprocess.Popen] = {}
-        server = make_url(SUITE_URL.replace("postgresql://", "postgresql+psycopg://", 1))
-        database = f"{server.database}_cluster"  # beside the suite's own: suites on other databases never meet
-        admin = create_engine(server, isolation_level="AUTOCOMMIT")
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
-            connection.execute(text(f'CREATE DATABASE "{database}"'))
-        admin.dispose()
-        self.url = server.set(database=database)
+        # Beside the suite's own: suites on other databases never meet.
+        self.url = make_url(pg_database(SUITE_URL, f"{make_url(SUITE_URL).database}_cluster", fresh=True))
         self.db = create_engine(self.url)
         self.s3_port = free_port()
         self.s3 = ThreadedMotoServer(ip_address="127.0.0.1", port=self.s3_port, verbose=False)

@@ -147,7 +147,8 @@ def test_late_reviews_and_actions_are_reminded_then_escalated(api, engine):
     assert fire_due(engine, at(2027, 3, 4, 23, 59)) == 0
     assert fire_due(engine, at(2027, 3, 5, 0, 0, 1)) == 1  # its due day has ended: the person is reminded
     told = db.session.scalars(select(Notification).where(Notification.instance_id == case["id"],
-                                                         Notification.kind == "deadline_passed")).all()
+                                                         Notification.kind == "deadline_passed")
+                              .order_by(Notification.id)).all()
     assert [n.user.username for n in told] == ["salesmgr_east", "rep_e1"]  # the review's, then the action's
     assert [t.spec_id for t in open_tasks(case["id"])] == ["carry_out"]
     assert fire_due(engine, at(2027, 3, 8, 0, 0, 1)) == 1  # three days later the sales manager is told
