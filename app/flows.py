@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable
 
 import forms
 import forms.common
+import forms.drawn
 from app import labels
 from app.domain import delegation, notifications, segregation
 from app.engine import standard
@@ -42,6 +43,7 @@ def plug_in(packages: Iterable[str], *, mail: Callable[[], bool]) -> tuple[Exten
             forms.register(importlib.import_module(flow.forms).FORMS)
         labels.add_words(flow)
     extensions.forms, extensions.validate = forms.FORMS, forms.validated
+    extensions.drawn_forms = forms.drawn  # its problems(schema) and keys(schema): what a deploy asks
     policy = Policy(extensions)
     extensions.permission = policy.why_not
     extensions.notify = lambda *args, **kwargs: notifications.notify(*args, mail=mail(), **kwargs)

@@ -10,6 +10,11 @@ A form may define
   customer's branch);
 - `row_name(entry)`: what a row of a list of rows is called in the summary of a form's errors;
 - `template`: a template that renders the form's fields on the task page, instead of one by one.
+
+A form key `camunda-forms:deployment:<form id>` names a form drawn in the browser instead (forms.drawn): a
+form-js schema deployed with the process version. `validated` checks data against the schema of the
+version the step belongs to, which the version itself looks up (`definition.drawn_form(form_key)`: forms
+never reach into the engine).
 """
 import re
 from collections.abc import Mapping
@@ -26,6 +31,7 @@ from app.calendar import local
 from app.domain.customers import Customer
 from app.domain.org import OrgUnit, User
 from app.errors import InvalidData
+from forms import drawn
 
 # Form key -> form class: each flow's forms module declares its FORMS, and the application registers
 # them at start-up (app.flows).
@@ -86,9 +92,26 @@ def task_form(task, json_data: dict | None = None, prefill: dict | None = None) 
     return form.for_task(task) if bound_to_case else form
 
 
-def validated(form_key: str, data, task=None) -> dict:
+def drawn_schema(form_key: str | None, task=None, definition=None) -> dict | None:
+    """The schema of the drawn form `form_key` names in the version of `task`'s case (a running case keeps
+    its version's forms), or in `definition` (the version a case starts on); None for a form of the code."""
+    version = definition if definition is not None else getattr(getattr(task, "instance", None), "definition", None)
+    return version.drawn_form(form_key) if version is not None else None
+
+
+def validated(form_key: str, data, task=None, *, user=None, definition=None) -> dict:
     """JSON data checked by the form named by the BPMN (bound to its task, if any), as the form keeps it;
-    InvalidData with the fields' errors if it is not valid."""
+    InvalidData with the fields' errors if it is not valid. A drawn form is the schema of the task's
+    version, or for a start (no task) of `definition`, the version the case starts on; `user` fills it in
+    (what its choices offer him): only what the schema has is kept (forms.drawn.clean)."""
+    schema = drawn_schema(form_key, task, definition)
+    if schema is not None:
+        if user is None:
+            raise ValueError(f"the drawn form {form_key!r} is checked for the person filling it in: give `user`")
+        return drawn.clean(schema, data, user=user)
+    if form_key not in FORMS:
+        raise ValueError(f"no form {form_key!r}: a drawn form is looked up in its version (give `task` or "
+                         "`definition`)")
     if not isinstance(data, dict):
         raise InvalidData(_l("`data` must be a JSON object."), {"data": [_l("Must be an object.")]})
     form = task_form(task, json_data=data) if task else build_form(form_key, json_data=data)
@@ -107,6 +130,28 @@ def for_display(form: FlaskForm, user) -> FlaskForm:
     if hasattr(form, "fill_choices"):
         form.fill_choices(user)
     return form
+
+
+def describe_drawn(schema: dict, user) -> list[dict]:
+    """A drawn form's fields for API clients, as `describe` gives a code form's: name (its key), type
+    (form-js's), label, required, the choices it offers `user`, min and max, a list's row fields as
+    `items`. Layout, attachments (they go to the case's attachments) and fixed fields are left out."""
+    def level(components) -> list[dict]:
+        fields = []
+        for kind, component in drawn._fields(components):
+            if not kind.stored and component["type"] != drawn.ROWS:
+                continue
+            name, rules = drawn._name(component), drawn._validate(component)
+            entry = {"name": name, "type": component["type"], "label": str(component.get("label") or name),
+                     "required": bool(rules.get("required"))}
+            if component["type"] == drawn.ROWS:
+                entry["items"] = level(component.get("components"))
+            if kind is drawn.CHOICE or kind is drawn.CHOICES:
+                entry["choices"] = [{"value": value, "label": label} for value, label in drawn.choices(component, user)]
+            entry.update({bound: rules[bound] for bound in ("min", "max") if rules.get(bound) not in (None, "")})
+            fields.append(entry)
+        return fields
+    return level(schema.get("components"))
 
 
 NOT_DATA = ("CSRFTokenField", "SubmitField", "FileField", "MultipleFileField")  # files go to attachments

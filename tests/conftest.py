@@ -300,6 +300,14 @@ class Browser:
 
 
 @pytest.fixture
+def admin(app):
+    """A process administrator signed in to the pages."""
+    browser = Browser(app)
+    browser.login("admin")
+    return browser
+
+
+@pytest.fixture
 def pages(app):
     return Browser(app)
 

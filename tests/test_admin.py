@@ -24,13 +24,6 @@ EXTERNAL_ENTITY = """<?xml version="1.0"?>
  isExecutable="true" name="&secret;" /></bpmn:definitions>"""
 
 
-@pytest.fixture
-def admin(app):
-    browser = Browser(app)
-    browser.login("admin")
-    return browser
-
-
 def csrf_headers(browser) -> dict:
     return {"X-CSRFToken": browser.csrf("/admin/processes/dossier_borrowing")}
 

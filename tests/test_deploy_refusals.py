@@ -5,7 +5,7 @@ never a 500 and never a stored row; the files of processes/ all still deploy."""
 from pathlib import Path
 
 import pytest
-from conftest import Browser, get_user
+from conftest import get_user
 from sqlalchemy import func, select
 
 from app import db
@@ -20,13 +20,6 @@ END_OF_PROCESS = "  </bpmn:process>\n"
 XSI = 'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"'
 START_FLOW = '<bpmn:sequenceFlow id="flow_to_rep" sourceRef="request_filed" targetRef="consent_territory_rep" />'
 REP_REFUSED = '<bpmn:sequenceFlow id="flow_rep_refused" name="不同意" sourceRef="rep_decision" targetRef="rejected" />'
-
-
-@pytest.fixture
-def admin(app):
-    browser = Browser(app)
-    browser.login("admin")
-    return browser
 
 
 def stored() -> tuple[int, int, int]:

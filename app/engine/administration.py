@@ -159,18 +159,20 @@ class Administration:
         incident = self._unresolved_incident(incident_id, admin)
         data = incident.data if data is None else data
         validate = self.uow.ext.validate  # corrected data is checked by the step's form, as a person's is
+        actor = db.session.get(User, incident.actor_id) if incident.actor_id is not None else None
         if incident.operation == "complete":
             task = db.session.get(Task, incident.task_id)
             if task.state == OPEN:
-                self.cases.complete(task.id, db.session.get(User, incident.actor_id),
-                                    validate(task.form_key, data, task))
+                self.cases.complete(task.id, actor, validate(task.form_key, data, task, user=actor))
                 how = "retried"
             else:
                 how = "already done"
         elif incident.operation == "start":
-            start_form = definitions.latest_definition(incident.process_key).start_form_key
-            instance = self.cases.start(incident.process_key, db.session.get(User, incident.actor_id),
-                                        validate(start_form, data) if start_form else data)
+            latest = definitions.latest_definition(incident.process_key)
+            start_form = latest.start_form_key
+            instance = self.cases.start(incident.process_key, actor,
+                                        validate(start_form, data, user=actor, definition=latest)
+                                        if start_form else data)
             how = f"retried: case {instance.id}"
         else:
             db.session.execute(update(Timer).where(Timer.instance_id == incident.instance_id, Timer.attempts > 0)

@@ -1,12 +1,16 @@
 """Process definitions: deployed from BPMN files into the database, versioned by content.
 
 A definition row never changes; a changed file becomes the next version of its process, and
-running instances keep the version they started on. Parsed specs are cached per version.
+running instances keep the version they started on. Parsed specs are cached per version. A version
+holds the DMN tables its decisions come from and the drawn forms (form-js schemas) its steps name
+(`camunda-forms:deployment:<form id>`): a changed table or form is a new version too.
 """
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from lxml import etree
@@ -17,7 +21,8 @@ from sqlalchemy import func, select
 from app import db
 from app.engine import schedules
 from app.engine.models import ProcessDefinition
-from app.engine.parser import CAMUNDA_MODEL_NS, ProcessParser
+from app.engine.parser import CAMUNDA_MODEL_NS, ApprovalUserTask, ProcessParser
+from app.engine.plugins import drawn_form_id
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 NAMESPACES = {"bpmn": BPMN_NS, "camunda": CAMUNDA_MODEL_NS}
@@ -175,22 +180,36 @@ def _start_form_key(process: etree._Element) -> str | None:
     return None
 
 
+def _drawn_form_ids(specs, start_form: str | None) -> set[str]:
+    """The drawn forms a process names: its start event's, its user tasks' (subprocesses' included)."""
+    keys = [start_form] + [task_spec.form.key for spec in specs for task_spec in spec.task_specs.values()
+                           if isinstance(task_spec, ApprovalUserTask)]
+    return {form_id for form_id in map(drawn_form_id, keys) if form_id is not None}
+
+
+def _forms_text(forms: dict) -> str:
+    """Drawn forms as the content hash reads them: the same schemas give the same text."""
+    return json.dumps(forms, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
 def deploy(xml: str, source_name: str, now, find_problems, dmn_files: dict[str, str] | None = None,
            deployed_by_id: int | None = None, change_note: str = "", key: str | None = None,
-           takes_effect: bool = True) -> list[ProcessDefinition]:
+           takes_effect: bool = True, forms: Mapping[str, dict] | None = None) -> list[ProcessDefinition]:
     """Deploy every executable process of one BPMN document; returns the versions it created, in force at
     once or (`takes_effect=False`) pending a second person's approval. A document the same as the version
     in force creates nothing.
 
     `dmn_files` ({file name: xml}) are where decisions may come from; the ones a process uses
-    become part of its version (a changed decision table is a new version of the process).
-    `find_problems(specs, start_form_key=, schedule=, process=)` lists what the application cannot run in the
+    become part of its version (a changed decision table is a new version of the process). So are
+    drawn forms: `forms` ({form id: form-js schema}, see `offered_forms`) are those a step's
+    `camunda-forms:deployment:<form id>` may name; the ones a process names become part of its version.
+    `find_problems(specs, start_form_key=, schedule=, process=, forms=)` lists what the application cannot run in the
     process and its subprocesses (unknown rules, form keys, services …); any problem refuses the
     whole document. With `key` (an edit or upload of that process) the document must hold that
     executable process, and only it is deployed: another executable process is refused (see
     `_other_process_problems`), so that an upload never makes a version of a process as a side effect.
     """
-    dmn_files = dmn_files or {}
+    dmn_files, forms = dmn_files or {}, dict(forms or {})
     parser, root = _parse(xml, source_name, dmn_files)
     processes = _executable_processes(root)
     if key is not None:
@@ -208,20 +227,23 @@ def deploy(xml: str, source_name: str, now, find_problems, dmn_files: dict[str, 
         except ValidationException as exc:
             raise DefinitionError(_short(f"{source_name}: {exc}")) from exc
         start_form, schedule = _start_form_key(process), schedules.declared(process, NAMESPACES)
-        problems = find_problems([spec, *subprocess_specs.values()],
-                                 start_form_key=start_form, schedule=schedule, process=process)
+        specs = [spec, *subprocess_specs.values()]
+        problems = find_problems(specs, start_form_key=start_form, schedule=schedule, process=process, forms=forms)
         if problems:
             raise DefinitionError(f"{source_name}: " + "; ".join(map(str, problems)), problems)
         used = {name: dmn_files[name] for name in sorted(
             {parser.dmn_parsers[ref].filename for ref in _decision_refs(process)})}
-        content_hash = hashlib.sha256("\n".join([xml, *used.values()]).encode()).hexdigest()
+        drawn = {form_id: forms[form_id] for form_id in sorted(_drawn_form_ids(specs, start_form))}
+        # A version without drawn forms hashes as it did before they existed (no new version of it).
+        content_hash = hashlib.sha256("\n".join([xml, *used.values(), *([_forms_text(drawn)] if drawn else [])])
+                                      .encode()).hexdigest()
         current = latest_definition(key)
         if current is not None and current.content_hash == content_hash:
             continue
         newest = newest_version(key)
         definition = ProcessDefinition(
             key=key, version=(newest.version + 1) if newest else 1, name=process.get("name") or key,
-            content_hash=content_hash, bpmn_xml=xml, source_name=source_name, dmn_xml=used,
+            content_hash=content_hash, bpmn_xml=xml, source_name=source_name, dmn_xml=used, form_schemas=drawn,
             start_form_key=start_form, schedule=schedule, deployed_at=now, deployed_by_id=deployed_by_id,
             change_note=change_note, approved_at=now if takes_effect else None)
         db.session.add(definition)
@@ -337,12 +359,33 @@ def pending_versions() -> dict[str, ProcessDefinition]:
 
 
 @dataclass(frozen=True)
+class FormChange:
+    """How a drawn form differs between two versions: `change` is added, removed or changed; of a changed
+    one, its fields (by key; a list's row fields as `list.key`) added, removed, relabelled (key: (old
+    label, new label)) and otherwise changed (type, validation, choices …), and `other`: whatever else
+    changed (layout, text) when no field did."""
+
+    form_id: str
+    change: str
+    fields_added: list[str] = field(default_factory=list)
+    fields_removed: list[str] = field(default_factory=list)
+    relabelled: dict[str, tuple[str, str]] = field(default_factory=dict)
+    fields_changed: list[str] = field(default_factory=list)
+    other: bool = False
+
+
+ADDED, REMOVED, CHANGED = "added", "removed", "changed"
+
+
+@dataclass(frozen=True)
 class VersionDiff:
-    """How one version of a process differs from another, element by element (BPMN ids)."""
+    """How one version of a process differs from another, element by element (BPMN ids), and drawn form
+    by drawn form (form ids)."""
 
     added: list[str]
     removed: list[str]
     changed: dict[str, list[str]]  # element -> what changed about it
+    forms: list[FormChange] = field(default_factory=list)
 
 
 def _elements(definition: ProcessDefinition) -> dict[str, dict]:
@@ -367,11 +410,50 @@ def _elements(definition: ProcessDefinition) -> dict[str, dict]:
     return elements
 
 
+def _form_fields(components, prefix: str = "") -> dict[str, dict]:
+    """A form-js schema's fields by key (a group's at its own level, a list's rows as `list.key`), each
+    with what it says besides its place and its inner components."""
+    fields: dict[str, dict] = {}
+    for component in components if isinstance(components, list) else []:
+        if not isinstance(component, Mapping):
+            continue
+        name = component.get("path") if component.get("type") == "dynamiclist" else component.get("key")
+        if isinstance(name, str) and name:
+            fields[prefix + name] = {k: v for k, v in component.items() if k not in ("id", "layout", "components")}
+        if component.get("type") == "dynamiclist" and isinstance(name, str):
+            fields.update(_form_fields(component.get("components"), f"{prefix}{name}."))
+        elif component.get("type") != "dynamiclist":
+            fields.update(_form_fields(component.get("components"), prefix))
+    return fields
+
+
+def _form_change(form_id: str, old: dict, new: dict) -> FormChange:
+    before, after = _form_fields(old.get("components")), _form_fields(new.get("components"))
+    kept = sorted(set(before) & set(after))
+    relabelled = {key: (str(before[key].get("label") or ""), str(after[key].get("label") or ""))
+                  for key in kept if before[key].get("label") != after[key].get("label")}
+    changed = [key for key in kept if {k: v for k, v in before[key].items() if k != "label"}
+               != {k: v for k, v in after[key].items() if k != "label"}]
+    added, removed = sorted(set(after) - set(before)), sorted(set(before) - set(after))
+    return FormChange(form_id, CHANGED, added, removed, relabelled, changed,
+                      other=not (added or removed or relabelled or changed))
+
+
+def form_changes(old: ProcessDefinition, new: ProcessDefinition) -> list[FormChange]:
+    """The drawn forms added, removed and changed from one version to another, by form id."""
+    before, after = old.form_schemas or {}, new.form_schemas or {}
+    return ([FormChange(form_id, ADDED) for form_id in sorted(set(after) - set(before))]
+            + [FormChange(form_id, REMOVED) for form_id in sorted(set(before) - set(after))]
+            + [_form_change(form_id, before[form_id], after[form_id])
+               for form_id in sorted(set(before) & set(after)) if before[form_id] != after[form_id]])
+
+
 def diff(old: ProcessDefinition, new: ProcessDefinition) -> VersionDiff:
     before, after = _elements(old), _elements(new)
     return VersionDiff(added=sorted(set(after) - set(before)), removed=sorted(set(before) - set(after)),
                        changed={name: [key for key, value in before[name].items() if after[name].get(key) != value]
-                                for name in sorted(set(before) & set(after)) if before[name] != after[name]})
+                                for name in sorted(set(before) & set(after)) if before[name] != after[name]},
+                       forms=form_changes(old, new))
 
 
 def bpmn_files(directory: str) -> list[Path]:
@@ -380,3 +462,66 @@ def bpmn_files(directory: str) -> list[Path]:
 
 def dmn_files(directory: str) -> dict[str, str]:
     return {path.name: path.read_text(encoding="utf-8") for path in sorted(Path(directory).glob("*.dmn"))}
+
+
+# Drawn forms: form-js schemas (JSON), each named by its `id`, offered to a deploy like DMN files.
+MAX_FORM_BYTES = MAX_DOCUMENT_BYTES
+
+
+def offered_forms(given, source_name: str = "forms") -> dict[str, dict]:
+    """Drawn forms as a deploy takes them, {form id: schema}: from a list of form-js schemas, each named
+    by its `id` (as form-js saves a .form file), or from an object {form id: schema} (a schema's own `id`,
+    if it has one, must be that id). DefinitionError naming what is not a form, a form without an id, an
+    id given twice, a schema larger than MAX_FORM_BYTES. Whether a schema may be deployed is the deploy's
+    question (validation), asked of the forms a process names."""
+    if isinstance(given, Mapping):
+        pairs = list(given.items())
+    elif isinstance(given, list):
+        pairs = [(schema.get("id") if isinstance(schema, Mapping) else None, schema) for schema in given]
+    else:
+        raise DefinitionError(f"{source_name}: a list of form-js schemas, or an object of them by form id")
+    forms: dict[str, dict] = {}
+    problems = []
+    for number, (form_id, schema) in enumerate(pairs):
+        named = f"form {form_id!r}" if isinstance(form_id, str) and form_id else f"form #{number + 1}"
+        if not isinstance(schema, Mapping):
+            problems.append(f"{named}: not a JSON object (a form-js schema)")
+        elif not isinstance(form_id, str) or not form_id:
+            problems.append(f"{named}: a form needs its id (the schema's `id`)")
+        elif schema.get("id", form_id) != form_id:
+            problems.append(f"{named}: its schema's id is {schema.get('id')!r}")
+        elif form_id in forms:
+            problems.append(f"{named}: given twice")
+        else:
+            try:
+                size = len(_forms_text(schema).encode())
+            except (TypeError, ValueError, RecursionError):
+                size = None
+            if size is None:
+                problems.append(f"{named}: not a JSON document")
+            elif size > MAX_FORM_BYTES:
+                problems.append(f"{named}: larger than {MAX_FORM_BYTES // (1024 * 1024)} MB")
+            else:
+                forms[form_id] = {**schema, "id": form_id}
+    if problems:
+        found = [Problem(None, f"{source_name}: {problem}") for problem in problems]
+        raise DefinitionError("; ".join(map(str, found)), found)
+    return forms
+
+
+def form_files(directory: str) -> dict[str, dict]:
+    """The drawn forms of a directory's .form files (form-js's own file type: one schema, named by its
+    `id`), offered to every BPMN file of the directory like its .dmn files; DefinitionError naming a file
+    that is not one, or two files of one id."""
+    forms: dict[str, dict] = {}
+    where: dict[str, str] = {}
+    for path in sorted(Path(directory).glob("*.form")):
+        try:
+            schema = json.loads(path.read_text(encoding="utf-8"))
+        except ValueError as exc:
+            raise DefinitionError(f"{path.name}: not a JSON document: {exc}") from exc
+        for form_id, found in offered_forms([schema], path.name).items():
+            if form_id in forms:
+                raise DefinitionError(f"{path.name}: the form id {form_id!r} is {where[form_id]}'s too")
+            forms[form_id], where[form_id] = found, path.name
+    return forms

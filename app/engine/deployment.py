@@ -29,15 +29,16 @@ class Deployment:
         self._problems = partial(validation.definition_problems, uow.ext, trial=uow.sandbox)
 
     def deploy_directory(self, directory: str | Path) -> list[ProcessDefinition]:
-        """Deploy every .bpmn file (with the .dmn files beside them); unchanged files create nothing,
-        changed ones a new version. Scheduled processes get their next wake-up."""
+        """Deploy every .bpmn file (with the .dmn and .form files beside them: decision tables, drawn
+        forms); unchanged files create nothing, changed ones a new version. Scheduled processes get their
+        next wake-up."""
         created = []
         now = self.uow.clock.now()
-        dmn_files = definitions.dmn_files(str(directory))
         try:
+            dmn_files, forms = definitions.dmn_files(str(directory)), definitions.form_files(str(directory))
             for path in definitions.bpmn_files(str(directory)):
                 created += definitions.deploy(path.read_text(encoding="utf-8"), path.name, now, self._problems,
-                                              dmn_files)
+                                              dmn_files, forms=forms)
             for definition in definitions.latest_definitions():
                 schedules.sync(definition, now)
             db.session.commit()
@@ -46,10 +47,12 @@ class Deployment:
             raise
         return created
 
-    def check_document(self, xml: str, source_name: str, key: str, dmn_files: dict[str, str]) -> list:
-        """What keeps an edited BPMN document of process `key` from being deployed (nothing saved)."""
+    def check_document(self, xml: str, source_name: str, key: str, dmn_files: dict[str, str],
+                       forms: dict[str, dict] | None = None) -> list:
+        """What keeps an edited BPMN document of process `key` from being deployed (nothing saved).
+        `forms` ({form id: schema}): the drawn forms its steps may name (definitions.offered_forms)."""
         try:
-            self._deploy_document(xml, source_name, key, None, "", dmn_files, allow_unchanged=True)
+            self._deploy_document(xml, source_name, key, None, "", dmn_files, allow_unchanged=True, forms=forms)
         except definitions.DefinitionError as exc:
             return exc.problems
         finally:
@@ -57,18 +60,18 @@ class Deployment:
         return []
 
     def deploy_document(self, xml: str, source_name: str, key: str, user: User, change_note: str,
-                        dmn_files: dict[str, str]) -> ProcessDefinition:
-        """Deploy an edited or uploaded BPMN document of process `key` as its next version: new cases
-        start on it, running ones stay on theirs. A sensitive process's version waits, pending, until a
-        second person approves it (`approve`); until then new cases start on the version in force, and
-        another version cannot be deployed. The deployment is in the audit trail."""
+                        dmn_files: dict[str, str], forms: dict[str, dict] | None = None) -> ProcessDefinition:
+        """Deploy an edited or uploaded BPMN document of process `key` as its next version, with the DMN
+        tables and drawn forms (`forms`) it uses: new cases start on it, running ones stay on theirs. A
+        sensitive process's version waits, pending, until a second person approves it (`approve`); until
+        then new cases start on the version in force, and another version cannot be deployed. The deployment is in the audit trail."""
         sensitive = self.uow.ext.sensitive(key)
         try:
             if sensitive and (waiting := definitions.pending_version(key)) is not None:
                 raise Conflict(_l("Version %(version)s waits for approval: it must be approved or rejected before "
                                   "another version is deployed.", version=waiting.version))
             definition = self._deploy_document(xml, source_name, key, user, change_note, dmn_files,
-                                               takes_effect=not sensitive)
+                                               takes_effect=not sensitive, forms=forms)
             self._record(definition, "version_deployed", user, definition.deployed_at,
                          {"change_note": change_note, "content_hash": definition.content_hash,
                           "pending": definition.is_pending})
@@ -79,11 +82,11 @@ class Deployment:
         return definition
 
     def _deploy_document(self, xml, source_name, key, user, change_note, dmn_files, allow_unchanged=False,
-                         takes_effect=True):
+                         takes_effect=True, forms=None):
         now = self.uow.clock.now()
         created = [d for d in definitions.deploy(xml, source_name, now, self._problems, dmn_files,
                                                  deployed_by_id=user.id if user else None, change_note=change_note,
-                                                 key=key, takes_effect=takes_effect)
+                                                 key=key, takes_effect=takes_effect, forms=forms)
                    if d.key == key]
         if not created:
             if allow_unchanged:

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app import db
 from app.db_types import JSONDoc, Sha256, UTCDateTime
 from app.engine.directory import OrgUnit, User
+from app.engine.plugins import drawn_form_id
 from app.i18n import _l
 
 # Instance status
@@ -54,6 +55,9 @@ class ProcessDefinition(db.Model):
     schedule: Mapped[str | None] = mapped_column(String(120))
     # The DMN files the process's decisions come from, {file name: xml}: part of the version.
     dmn_xml: Mapped[dict] = mapped_column(JSONDoc, default=dict, deferred=True)
+    # The drawn forms its steps name (`camunda-forms:deployment:<form id>`), {form id: form-js schema}:
+    # part of the version, so that a running case keeps being checked by its own version's forms.
+    form_schemas: Mapped[dict] = mapped_column(JSONDoc, default=dict, deferred=True)
     deployed_at: Mapped[datetime] = mapped_column(UTCDateTime())
     # Who deployed it and why (None: deployed from processes/ by the command line).
     deployed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
@@ -74,6 +78,12 @@ class ProcessDefinition(db.Model):
     def is_pending(self) -> bool:
         """Waiting for a second person's approval."""
         return self.approved_at is None and self.rejected_at is None
+
+    def drawn_form(self, form_key: str | None) -> dict | None:
+        """The schema of the drawn form a form key names in this version; None for a form of the code
+        (the deploy refused a drawn form key whose form the version lacks: a KeyError here)."""
+        form_id = drawn_form_id(form_key)
+        return None if form_id is None else self.form_schemas[form_id]
 
 
 class Instance(db.Model):

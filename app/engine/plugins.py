@@ -10,6 +10,8 @@ A BPMN names the plugged-in parts:
   data) → Assignment;
 - `camunda:topic` a service: service(ServiceCall) → data for the case;
 - `camunda:formKey` a form: the application validates a step's data with it before the engine runs it;
+  `camunda-forms:deployment:<form id>` (Camunda 8's convention) names a form drawn in the browser (a
+  form-js schema deployed with the process version, like a DMN table), which `drawn_forms` judges;
 - the process's id its start hook (checks a new case's data) and, with a `schedule`, what one firing
   opens.
 """
@@ -19,6 +21,16 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
+
+# A form key naming a drawn form: `camunda-forms:deployment:<form id>`, the id being the schema's `id`.
+DRAWN_FORM_PREFIX = "camunda-forms:deployment:"
+
+
+def drawn_form_id(form_key: str | None) -> str | None:
+    """The id of the drawn form a form key names, or None when the key names a form of the code."""
+    if isinstance(form_key, str) and form_key.startswith(DRAWN_FORM_PREFIX):
+        return form_key[len(DRAWN_FORM_PREFIX):]
+    return None
 
 
 @dataclass
@@ -160,6 +172,24 @@ class Duties(Protocol):
         """Where a new approval step goes instead of where its rule put it (None: it stays)."""
 
 
+class DrawnForms(Protocol):
+    """What the application says about a drawn form's schema (a form-js schema, JSON)."""
+
+    def problems(self, schema) -> list:
+        """Why the schema cannot be deployed (messages, rendered with str()); empty when it can."""
+
+    def keys(self, schema) -> set[str]:
+        """The keys its data has at the top level: the names a condition may read of it."""
+
+
+class _NoDrawnForms:
+    def problems(self, _schema) -> list:
+        return ["no drawn forms plugged in"]
+
+    def keys(self, _schema) -> set[str]:
+        return set()
+
+
 class _NoDuties:
     def excluded(self, instance, spec_id):
         return {}
@@ -196,8 +226,12 @@ class Extensions:
     services: dict[str, Service] = field(default_factory=dict)
     processes: dict[str, Process] = field(default_factory=dict)
     forms: Mapping[str, Any] = field(default_factory=dict)  # the form keys a BPMN may name
-    # validate(form key, data, task=None) → the data as the step's form keeps it, or InvalidData.
-    validate: Callable[..., dict] = staticmethod(lambda _form_key, data, _task=None: data)
+    # Drawn forms (`camunda-forms:deployment:<id>`): which schemas may be deployed, what data they give.
+    drawn_forms: DrawnForms = field(default_factory=_NoDrawnForms)
+    # validate(form key, data, task=None, *, user=None, definition=None) → the data as the step's form
+    # keeps it, or InvalidData: `task` the task it completes, else a start on version `definition`; `user`
+    # who fills it in (a drawn form offers him his choices and is checked against the version's schema).
+    validate: Callable[..., dict] = staticmethod(lambda _form_key, data, _task=None, **_who: data)
     helpers: dict[str, Callable] = field(default_factory=dict)
     comment_fields: tuple[str, ...] = COMMENT_FIELDS
     permission: Permission = _no_policy

@@ -25,23 +25,30 @@ from app.engine import sandbox, schedules
 from app.engine.definitions import BPMN_NS, Problem
 from app.engine.due_dates import is_literal
 from app.engine.models import ProcessDefinition
-from app.engine.parser import ApprovalUserTask, TopicServiceTask
-from app.engine.plugins import Extensions, group_rules
+from app.engine.parser import CAMUNDA_MODEL_NS, ApprovalUserTask, TopicServiceTask
+from app.engine.plugins import DRAWN_FORM_PREFIX, Extensions, drawn_form_id, group_rules
 
 
 def definition_problems(ext: Extensions, specs, start_form_key: str | None = None, schedule: str | None = None,
-                        process=None, trial=None) -> list[Problem]:
+                        process=None, trial=None, forms: Mapping[str, dict] | None = None) -> list[Problem]:
     """What in a process (and its subprocesses) the application cannot run: unknown rules, form keys,
     services, schedules, bad due dates, expressions the sandbox refuses, and (given the process's XML
     element) elements no path reaches, loops nothing waits on, calls that come back to their process; what
-    the flow's own rules require of any version of it (Process.check); and, given `trial` (a sandbox
-    environment under the hard bounds), expressions and scripts that hit a bound when tried once."""
+    the flow's own rules require of any version of it (Process.check); drawn forms (`forms`, {form id:
+    schema}, those offered to the deploy) a step names but that are not given or that cannot be deployed,
+    and, in a process drawn throughout, conditions naming a field no form has (`_condition_field_problems`);
+    and, given `trial` (a sandbox environment under the hard bounds), expressions and scripts that hit a
+    bound when tried once."""
     specs = list({spec.name: spec for spec in specs}.values())  # a process calling itself is among its own
+    forms = forms or {}
     problems = []
     declared = ext.processes.get(specs[0].name)
     if declared is not None and declared.check is not None:
         problems += declared.check(specs)
-    if start_form_key is not None and start_form_key not in ext.forms:
+    if start_form_key is not None and drawn_form_id(start_form_key) is not None:
+        problems += [Problem(_start_event(process, start_form_key), f"start event: {p}")
+                     for p in _form_key_problems(ext, start_form_key, forms)]
+    elif start_form_key is not None and start_form_key not in ext.forms:
         problems.append(Problem(None, f"start event: unknown form key {start_form_key!r}"))
     if schedule is not None:
         problems += [Problem(None, p) for p in _schedule_problems(ext, specs[0].name, schedule)]
@@ -52,10 +59,12 @@ def definition_problems(ext: Extensions, specs, start_form_key: str | None = Non
                                if other.get("id") in called)):
             problems += _loop_problems(one)
     problems += _call_cycle_problems(specs)
+    if process is not None:
+        problems += _condition_field_problems(ext, specs, start_form_key, forms, process)
     for task_spec in (task_spec for spec in specs for task_spec in spec.task_specs.values()):
         found = _expression_problems(task_spec)
         if isinstance(task_spec, ApprovalUserTask):
-            found += _user_task_problems(ext, task_spec)
+            found += _user_task_problems(ext, task_spec, forms)
         elif isinstance(task_spec, BusinessRuleTaskMixin):
             found += _decision_problems(getattr(task_spec, "decision_id", None), task_spec.dmnEngine)
         elif isinstance(task_spec, TopicServiceTask):
@@ -454,7 +463,7 @@ def _timer_problem(event) -> str | None:
     return None
 
 
-def _user_task_problems(ext: Extensions, task_spec: ApprovalUserTask) -> list[str]:
+def _user_task_problems(ext: Extensions, task_spec: ApprovalUserTask, forms: Mapping[str, dict]) -> list[str]:
     problems = []
     if bool(task_spec.assignee_rule) == bool(task_spec.candidate_rule):
         problems.append("needs exactly one of camunda:assignee and camunda:candidateGroups")
@@ -463,8 +472,134 @@ def _user_task_problems(ext: Extensions, task_spec: ApprovalUserTask) -> list[st
     for rule in group_rules(task_spec.candidate_rule):
         if rule not in ext.group_rules:
             problems.append(f"camunda:candidateGroups {rule!r} is not a rule that finds a group")
-    if task_spec.form.key not in ext.forms:
-        problems.append(f"unknown form key {task_spec.form.key!r}")
+    problems += _form_key_problems(ext, task_spec.form.key, forms)
     if task_spec.due_date and not is_literal(task_spec.due_date) and (problem := _compile_problem(task_spec.due_date)):
         problems.append(f"camunda:dueDate is neither ISO 8601 nor an allowed expression: {problem}")
     return problems
+
+
+# -- drawn forms -------------------------------------------------------------------------------------
+
+# A drawn form's id: what fits a task's form key (80 characters) after the prefix, in a file name too.
+DRAWN_FORM_ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+LONGEST_FORM_KEY = 80  # Task.form_key, ProcessDefinition.start_form_key
+
+
+def _form_key_problems(ext: Extensions, form_key: str | None, forms: Mapping[str, dict]) -> list[str]:
+    """A form key names a form of the code the application plugged in, or a drawn form that is given
+    and that may be deployed (its schema's problems, rendered)."""
+    form_id = drawn_form_id(form_key)
+    if form_id is None:
+        return [] if form_key in ext.forms else [f"unknown form key {form_key!r}"]
+    if not DRAWN_FORM_ID.match(form_id) or len(form_key) > LONGEST_FORM_KEY:
+        return [f"the drawn form id {form_id!r} is not an id: letters, digits, _ . and -, at most "
+                f"{LONGEST_FORM_KEY - len(DRAWN_FORM_PREFIX)} characters"]
+    if form_id not in forms:
+        return [f"the drawn form {form_id!r} is not given: deploy its form (a .form file, its schema's id "
+                f"{form_id!r}) with the process"]
+    return [f"drawn form {form_id!r}: {problem}" for problem in map(str, ext.drawn_forms.problems(forms[form_id]))]
+
+
+def _start_event(process, form_key: str) -> str | None:
+    """The id of the start event naming `form_key` (None without the process's XML)."""
+    if process is None:
+        return None
+    for start in process.iterfind(f"{{{BPMN_NS}}}startEvent"):
+        if (start.get(f"{{{CAMUNDA_MODEL_NS}}}formKey") or "") == form_key:
+            return start.get("id")
+    return None
+
+
+def _drawn_throughout(ext: Extensions, specs, start_form_key: str | None) -> bool:
+    """Whether every form the process names is drawn (and it names one), and no start hook of the code adds
+    facts to its cases: a process an administrator drew, whose data only its forms and its own BPMN set."""
+    keys = _form_keys(specs, start_form_key)
+    declared = ext.processes.get(specs[0].name)
+    return (bool(keys) and all(drawn_form_id(key) is not None for key in keys)
+            and not (declared is not None and declared.start is not None))
+
+
+def _names_read(text: str) -> set[str]:
+    """The names an expression reads from the case (less those it binds itself: a comprehension's, a
+    lambda's); empty when it does not parse (its own check says why)."""
+    if len(text or "") > MAX_EXPRESSION_CHARS:
+        return set()
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return set()
+    read, bound = set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            (read if isinstance(node.ctx, ast.Load) else bound).add(node.id)
+        elif isinstance(node, ast.arg):
+            bound.add(node.arg)
+    return read - bound
+
+
+def _names_set(text: str) -> set[str]:
+    """The names a script assigns (anywhere in it); none for one too long to compile (refused on its own)."""
+    if len(text) > MAX_EXPRESSION_CHARS:
+        return set()
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return set()
+    names = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load)}
+    return names | {node.name for node in ast.walk(tree) if isinstance(node, ast.FunctionDef | ast.ClassDef)}
+
+
+def _set_by_the_process(specs) -> set[str]:
+    """What a process's own elements put into a case's data besides its forms: its scripts' assignments,
+    its decisions' outputs (business rule tasks, and service tasks applying a decision), a multi-instance
+    step's item and collections, a call activity's or subprocess's own data (its specs are among `specs`)."""
+    names = {"initiator_id"}  # the engine's own: who opened the case
+    for task_spec in (task_spec for spec in specs for task_spec in spec.task_specs.values()):
+        if isinstance(getattr(task_spec, "script", None), str):
+            names |= _names_set(task_spec.script)
+        engine = getattr(task_spec, "dmnEngine", None) or getattr(task_spec, "decision", None)
+        table = getattr(engine, "decision_table", None)
+        names |= {output.name.split(".")[0] for output in getattr(table, "outputs", []) if output.name}
+        for part in ("input_item", "output_item", "data_input", "data_output"):
+            reference = getattr(task_spec, part, None)
+            if getattr(reference, "bpmn_id", None):
+                names.add(reference.bpmn_id)
+    return names
+
+
+def _condition_field_problems(ext: Extensions, specs, start_form_key: str | None, forms: Mapping[str, dict],
+                              process) -> list[Problem]:
+    """In a process drawn throughout (`_drawn_throughout`), a condition of a sequence flow naming something
+    that no form of the process has (its drawn forms' keys), nothing of the process sets
+    (`_set_by_the_process`) and that is no helper of the sandbox: a typo, or a field removed from a form,
+    which would otherwise fail in a case (a NameError, an incident) rather than now.
+
+    Only there: a process with forms of the code or a start hook (all of the company's own) reads what
+    Python adds to its cases (derived facts, a form's fields, what a service returns), which the deploy
+    cannot see. A service's data is not counted: the services a drawn process can use (copying,
+    reminders) set none."""
+    if not _drawn_throughout(ext, specs, start_form_key):
+        return []
+    known = set(sandbox.HELPERS) | set(sandbox.BUILTINS) | set(ext.helpers) | _set_by_the_process(specs)
+    for form_id in {drawn_form_id(key) for key in _form_keys(specs, start_form_key)}:
+        if form_id in forms:
+            known |= set(ext.drawn_forms.keys(forms[form_id]))
+    called = {spec.name for spec in specs} - {process.get("id")}
+    scopes = (process, *(other for other in process.getparent().iterfind(f"{{{BPMN_NS}}}process")
+                         if other.get("id") in called))
+    problems = []
+    for scope in scopes:
+        for flow in scope.iter(f"{{{BPMN_NS}}}sequenceFlow"):
+            condition = flow.find(f"{{{BPMN_NS}}}conditionExpression")
+            unknown = sorted(_names_read(condition.text or "") - known) if condition is not None else []
+            if unknown:
+                problems.append(Problem(flow.get("id"), "its condition names " + ", ".join(map(repr, unknown))
+                                        + ": no form of the process has such a field, and nothing else sets it"))
+    return problems
+
+
+def _form_keys(specs, start_form_key: str | None) -> list[str]:
+    """The form keys a process names: its start event's, its user tasks' (subprocesses' included)."""
+    keys = [start_form_key] if start_form_key else []
+    return keys + [task_spec.form.key for spec in specs for task_spec in spec.task_specs.values()
+                   if isinstance(task_spec, ApprovalUserTask)]

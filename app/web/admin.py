@@ -64,6 +64,32 @@ def _dmn_files(latest) -> dict[str, str]:
     return {**definitions.dmn_files(current_app.config["PROCESSES_DIR"]), **latest.dmn_xml}
 
 
+def _forms(latest, body: dict | None = None) -> dict[str, dict]:
+    """The drawn forms a document's steps may name: those the JSON body gives (`forms`: a list of form-js
+    schemas, each named by its `id`, or an object of them by form id; the modeler posts every form of the
+    process, so what it gives is what the version may have), else, like DMN tables, the forms of the
+    version in force and the .form files of processes/ for any it starts to use. DefinitionError for a
+    body's forms that are not forms."""
+    if body is not None and body.get("forms") is not None:
+        return definitions.offered_forms(body["forms"])
+    return {**definitions.form_files(current_app.config["PROCESSES_DIR"]), **latest.form_schemas}
+
+
+def _uploaded_form(upload, latest) -> tuple[str, dict] | None:
+    """An uploaded .form file replacing a drawn form the process uses: (its id, its schema); None if the
+    process uses no form of that id. DefinitionError if it is not a form."""
+    try:
+        schema = json.loads(upload.read().decode("utf-8", errors="replace"))
+    except ValueError as exc:
+        raise DefinitionError(f"{Path(upload.filename).name}: not a JSON document: {exc}") from exc
+    ((form_id, found),) = definitions.offered_forms([schema], Path(upload.filename).name).items()
+    return (form_id, found) if form_id in latest.form_schemas else None
+
+
+def _problems_json(problems) -> list[dict]:
+    return [{"element": p.element, "message": p.message} for p in problems]
+
+
 @bp.route("/processes")
 def processes():
     return render_template("admin/processes.html", processes=definitions.latest_definitions(),
@@ -154,46 +180,61 @@ def decision_xml(key: str, file_name: str):
 
 @bp.route("/processes/<key>/check", methods=["POST"])
 def check(key: str):
-    """The modeler's Validate: problems by element, nothing saved."""
+    """The modeler's Validate: problems by element, nothing saved. The JSON body: `xml`, and the drawn forms
+    (`forms`, see `_forms`)."""
     latest = _process(key)
-    xml = (request.get_json(silent=True) or {}).get("xml", "")
-    problems = engine().deployment.check_document(xml, f"{key}.bpmn", key, _dmn_files(latest))
-    return jsonify(problems=[{"element": p.element, "message": p.message} for p in problems])
+    body = request.get_json(silent=True) or {}
+    try:
+        problems = engine().deployment.check_document(body.get("xml", ""), f"{key}.bpmn", key, _dmn_files(latest),
+                                                      forms=_forms(latest, body))
+    except DefinitionError as exc:
+        problems = exc.problems
+    return jsonify(problems=_problems_json(problems))
 
 
 @bp.route("/processes/<key>/deploy", methods=["POST"])
 def deploy(key: str):
     """Deploy a new version, from the modeler (JSON) or an uploaded file (form), with a change note.
-    From the decision table editor, the JSON names the DMN file it changed (`dmn_file`, `dmn`)."""
+    The JSON: `xml`, `change_note`, and the drawn forms (`forms`, see `_forms`); from the decision table
+    editor, it names the DMN file it changed (`dmn_file`, `dmn`) instead of `xml`. An upload is a .bpmn
+    file, or a .dmn or .form file replacing a decision table or drawn form the process uses."""
     latest = _process(key)
     dmn_files = _dmn_files(latest)
     from_modeler = request.is_json
-    if from_modeler:
-        body = request.get_json(silent=True) or {}
-        xml, note = body.get("xml", ""), (body.get("change_note") or "").strip()
-        if body.get("dmn_file") in latest.dmn_xml:
-            xml, dmn_files = latest.bpmn_xml, {**dmn_files, body["dmn_file"]: body.get("dmn", "")}
-    else:
-        upload = request.files.get("file")
-        xml = upload.read().decode("utf-8", errors="replace") if upload and upload.filename else ""
-        note = request.form.get("change_note", "").strip()
-        if upload and upload.filename.lower().endswith(".dmn"):  # a decision table of this process
-            if Path(upload.filename).name not in latest.dmn_xml:
-                flash(_l("This process uses no such decision table."), "danger")
-                return redirect(url_for("admin.process", key=key))
-            xml, dmn_files = latest.bpmn_xml, {**dmn_files, Path(upload.filename).name: xml}
     try:
+        if from_modeler:
+            body = request.get_json(silent=True) or {}
+            xml, note, forms = body.get("xml", ""), (body.get("change_note") or "").strip(), _forms(latest, body)
+            if body.get("dmn_file") in latest.dmn_xml:
+                xml, dmn_files = latest.bpmn_xml, {**dmn_files, body["dmn_file"]: body.get("dmn", "")}
+        else:
+            upload, forms = request.files.get("file"), _forms(latest)
+            note = request.form.get("change_note", "").strip()
+            if upload and upload.filename.lower().endswith(".form"):  # a drawn form of this process
+                replaced = _uploaded_form(upload, latest)
+                if replaced is None:
+                    flash(_l("This process uses no such form."), "danger")
+                    return redirect(url_for("admin.process", key=key))
+                xml, forms = latest.bpmn_xml, {**forms, replaced[0]: replaced[1]}
+            else:
+                xml = upload.read().decode("utf-8", errors="replace") if upload and upload.filename else ""
+                if upload and upload.filename.lower().endswith(".dmn"):  # a decision table of this process
+                    if Path(upload.filename).name not in latest.dmn_xml:
+                        flash(_l("This process uses no such decision table."), "danger")
+                        return redirect(url_for("admin.process", key=key))
+                    xml, dmn_files = latest.bpmn_xml, {**dmn_files, Path(upload.filename).name: xml}
         if not xml:
             raise InvalidData(_l("Choose a .bpmn file."), {"file": [_l("Choose a .bpmn file.")]})
         if not note:
             raise InvalidData(_l("Say what changed: the note stays with the version."),
                               {"change_note": [_l("Say what changed: the note stays with the version.")]})
-        definition = engine().deployment.deploy_document(xml, f"{key}.bpmn", key, current_user, note, dmn_files)
+        definition = engine().deployment.deploy_document(xml, f"{key}.bpmn", key, current_user, note, dmn_files,
+                                                         forms=forms)
     except (InvalidData, DefinitionError, Conflict) as exc:
         problems = exc.problems if isinstance(exc, DefinitionError) else [Problem(None, str(exc.message))]
         if from_modeler:
             status = 409 if isinstance(exc, Conflict) else 400
-            return jsonify(problems=[{"element": p.element, "message": p.message} for p in problems]), status
+            return jsonify(problems=_problems_json(problems)), status
         flash("; ".join(map(str, problems)), "danger")
         return redirect(url_for("admin.process", key=key))
     if definition.is_pending:

@@ -63,6 +63,12 @@ def iso(moment):
     return moment.isoformat() if moment else None
 
 
+# A field of a form, as `forms.describe` (a form of the code) or `forms.describe_drawn` (a drawn form) gives it.
+FIELD = {"type": "object", "description": "A field of the form: name, type, label, required, and its choices, "
+                                          "min, max and items (a row's fields) where it has them.",
+         "required": ["name", "type", "label", "required"]}
+DRAWN_SCHEMA = {**nullable(OBJECT), "description": "The form-js schema of a drawn form (form key "
+                                                   "`camunda-forms:deployment:<form id>`); null for a form of the code."}
 NAME = nullable(STRING)
 TASK_PROPERTIES = {
     "id": INTEGER, "name": STRING, "process_key": STRING, "instance_id": INTEGER,

@@ -121,9 +121,12 @@ def build_document(app) -> dict:
 def form_data_schema() -> dict:
     """`data` of a start or a completion: the fields of the form the process (`start_form_key`) or the
     task (`form_key`) names."""
+    drawn = {"type": "object", "title": "camunda-forms:deployment:<form id>",
+             "description": "A drawn form's data: its fields by key (`GET /processes/{key}/start-form`, `GET "
+                            "/tasks/{task_id}` list them, with the form-js schema); what it lacks is not kept."}
     return {"description": "The fields of the form named by the process's `start_form_key` (`GET /processes`) "
                            "or the task's `form_key` (`GET /tasks/{task_id}` lists its `fields`).",
-            "anyOf": [{**form_ref(FORMS[key]), "title": key} for key in sorted(FORMS)]}
+            "anyOf": [*({**form_ref(FORMS[key]), "title": key} for key in sorted(FORMS)), drawn]}
 
 
 def _blank(form_class):

@@ -5,7 +5,7 @@ from flask_babel import lazy_gettext as _l
 from app.engine import definitions
 from app.errors import NotFound
 from app.web import engine
-from app.web.api.common import INSTANCE, instance_json, json_body, token_required
+from app.web.api.common import DRAWN_SCHEMA, FIELD, INSTANCE, instance_json, json_body, token_required
 from app.web.api.contract import (
     FORM_DATA,
     INTEGER,
@@ -18,12 +18,14 @@ from app.web.api.contract import (
     obj,
     operation,
 )
-from forms import validated
+from forms import build_form, describe, describe_drawn, drawn_schema, validated
 
 bp = Blueprint("processes", __name__)
 
 PROCESS = component("Process", obj({"key": STRING, "version": INTEGER, "name": STRING,
                                     "start_form_key": nullable(STRING)}))
+START_FORM = component("StartForm", obj({"form_key": nullable(STRING), "fields": array(FIELD),
+                                         "schema": DRAWN_SCHEMA}))
 BORROWING = {"customer_id": 1, "purpose": "拜访前了解客户合作历史", "days": 7}
 
 
@@ -39,6 +41,39 @@ def list_processes():
     """The latest deployed definitions; `start_form_key` names the form of a new case's `data`."""
     return jsonify([{"key": d.key, "version": d.version, "name": d.name, "start_form_key": d.start_form_key}
                     for d in definitions.latest_definitions()])
+
+
+def _latest(key: str):
+    definition = definitions.latest_definition(key)
+    if definition is None:
+        raise NotFound(_l("No such process."))
+    return definition
+
+
+@bp.route("/processes/<key>/start-form")
+@token_required
+@operation(
+    summary="The form of a new case",
+    responses={200: ("The start form of the version in force: its key, its fields, and a drawn form's schema.",
+                     START_FORM)},
+    errors=(404,),
+    examples=(
+        Example("borrowing", "What a borrowing request holds", "rep_e2", 200, path={"key": "dossier_borrowing"}),
+        Example("unknown", "A process that does not exist", "rep_e2", 404, path={"key": "no_such_process"},
+                response=error("not_found", "No such process.")),
+    ),
+)
+def start_form(key: str):
+    """The fields of `data` for `POST /processes/{key}/instances`: the start form of the version new cases
+    start on (no fields when it has none); for a drawn form, also its form-js schema, with the choices
+    offered to the caller among its fields."""
+    definition = _latest(key)
+    schema = drawn_schema(definition.start_form_key, definition=definition)
+    if schema is not None:
+        fields = describe_drawn(schema, g.api_user)
+    else:
+        fields = describe(build_form(definition.start_form_key, json_data={})) if definition.start_form_key else []
+    return jsonify(form_key=definition.start_form_key, fields=fields, schema=schema)
 
 
 @bp.route("/processes/<key>/instances", methods=["POST"])
@@ -63,12 +98,11 @@ def start_instance(key: str):
     """`data` is checked by the process's start form; the flow's own rules judge it too (a dossier the
     requester reads already is refused, a star rating of a branch and month that has a case is 409, a
     process administrators open is 403 for others). Borrowing: `{customer_id, purpose, days}`; star
-    rating: `{branch, month}`."""
-    definition = definitions.latest_definition(key)
-    if definition is None:
-        raise NotFound(_l("No such process."))
+    rating: `{branch, month}`. A drawn start form (`start_form_key` `camunda-forms:deployment:<form id>`)
+    takes its fields' keys (`GET /processes/{key}/start-form` lists them); what it lacks is not kept."""
+    definition = _latest(key)
     data = json_body().get("data", {})
     if definition.start_form_key:
-        data = validated(definition.start_form_key, data)
+        data = validated(definition.start_form_key, data, user=g.api_user, definition=definition)
     instance = engine().cases.start(key, g.api_user, data)
     return jsonify(instance_json(instance)), 201

@@ -12,6 +12,8 @@ from app.engine.plugins import ADMINISTER
 from app.errors import InvalidData
 from app.web import engine, policy
 from app.web.api.common import (
+    DRAWN_SCHEMA,
+    FIELD,
     INSTANCE,
     TASK,
     TASK_PROPERTIES,
@@ -40,20 +42,18 @@ from app.web.api.contract import (
 )
 from app.web.operation_forms import BatchForm, SendBackForm, SignerForm, TransferForm, UrgeForm
 from app.web.tasks import approve_each
-from forms import context, describe, task_form, validated
+from forms import context, describe, describe_drawn, drawn_schema, task_form, validated
 
 bp = Blueprint("tasks", __name__)
 
 TASK_1 = {"task_id": SAMPLE_TASK}
 CONSENT = {"decision": "approve", "comment": "同意借阅"}
-FIELD = {"type": "object", "description": "A field of the task's form: name, type, label, required, and its "
-                                          "choices, min, max and items (a row's fields) where it has them.",
-         "required": ["name", "type", "label", "required"]}
 TASK_DETAIL = component("TaskDetail", obj({
     **TASK_PROPERTIES,
     "fields": array(FIELD),
     "context": {**OBJECT, "description": "What the task page shows besides the fields (a rating sheet's rows, "
                                          "a complaint's proposed severity)."},
+    "schema": DRAWN_SCHEMA,
     "case": INSTANCE,
 }))
 
@@ -91,10 +91,16 @@ def list_tasks():
     ),
 )
 def get_task(task_id: int):
-    """To its assignee, or to a member of its group while nobody has claimed it."""
+    """To its assignee, or to a member of its group while nobody has claimed it. A drawn form's task comes
+    with the form's schema (the version's, as form-js's viewer renders it) and its fields' keys."""
     task = policy().visible_task(g.api_user, task_id)
-    form = task_form(task, json_data={})
-    return jsonify({**task_json(task), "fields": describe(form), "context": context(form),
+    schema = drawn_schema(task.form_key, task)
+    if schema is not None:
+        fields, shown = describe_drawn(schema, g.api_user), {}
+    else:
+        form = task_form(task, json_data={})
+        fields, shown = describe(form), context(form)
+    return jsonify({**task_json(task), "fields": fields, "context": shown, "schema": schema,
                     "case": instance_json(task.instance)})
 
 
@@ -137,7 +143,7 @@ def complete_task(task_id: int):
     `{ratings: [{customer_id, stars, reason}]}` …; 422 when the definition fails at this step (an incident
     is recorded and nothing of the step is kept)."""
     task = policy().visible_task(g.api_user, task_id)
-    data = validated(task.form_key, json_body().get("data", {}), task)
+    data = validated(task.form_key, json_body().get("data", {}), task, user=g.api_user)
     task = engine().cases.complete(task.id, g.api_user, data)
     return jsonify({"task": task_json(task), "instance": instance_json(task.instance)})
 
@@ -189,7 +195,7 @@ def add_signer(task_id: int):
     decision = None
     if form.position.data == AFTER_SIGN:
         task = policy().visible_task(g.api_user, task_id)
-        decision = validated(task.form_key, json_body().get("data", {}), task)
+        decision = validated(task.form_key, json_body().get("data", {}), task, user=g.api_user)
     side = engine().operations.add_signer(task_id, g.api_user, form.signer.person, form.position.data,
                                           form.comment.data or "", decision)
     return jsonify(task_json(side)), 201
