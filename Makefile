@@ -21,8 +21,9 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	touch $@
 
-# The modeler's and the decision editor's scripts, bundled from frontend/ with their npm packages
-app/static/build/.built: node_modules/.installed $(wildcard frontend/*.js frontend/*.mjs frontend/*/*.js)
+# The modeler's, the decision editor's and the drawn forms' scripts and styles, bundled from frontend/ with
+# their npm packages
+app/static/build/.built: node_modules/.installed $(wildcard frontend/*.js frontend/*.mjs frontend/*.css frontend/*/*.js)
 	npm run --silent build
 	touch $@
 

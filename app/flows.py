@@ -13,7 +13,7 @@ import forms.common
 import forms.drawn
 from app import labels
 from app.domain import delegation, notifications, segregation
-from app.engine import standard
+from app.engine import deployment, standard
 from app.engine.plugins import Extensions, Flow
 from app.policy import Policy
 
@@ -44,6 +44,7 @@ def plug_in(packages: Iterable[str], *, mail: Callable[[], bool]) -> tuple[Exten
         labels.add_words(flow)
     extensions.forms, extensions.validate = forms.FORMS, forms.validated
     extensions.drawn_forms = forms.drawn  # its problems(schema) and keys(schema): what a deploy asks
+    extensions.declared = deployment.declared_process  # processes declared from the administration pages
     policy = Policy(extensions)
     extensions.permission = policy.why_not
     extensions.notify = lambda *args, **kwargs: notifications.notify(*args, mail=mail(), **kwargs)

@@ -100,9 +100,14 @@ def _view_task(user, task: Task, **_):
     return None
 
 
-def _start(user, definition: ProcessDefinition, *, starters: Callable[[str], frozenset | None], **_):
-    roles = starters(definition.key)
+def _start(user, definition: ProcessDefinition, *, starters: Callable[[str], frozenset | None],
+           starting_units: Callable[[str], frozenset | None], **_):
+    """Who may open a case: a holder of one of the process's starting roles (if it names any), in one
+    of its starting units or a unit under one (if it names any)."""
+    roles, units = starters(definition.key), starting_units(definition.key)
     if roles is not None and not any(user.has_role(role) for role in roles):
+        return _l("You may not open cases of this process.")
+    if units and not any(units & set(org.codes_up_from(m.org_unit_id)) for m in user.memberships):
         return _l("You may not open cases of this process.")
     return None
 
@@ -391,10 +396,10 @@ class Policy:
     """The rules above, with what they need of the plugged-in flows (who may open which process)."""
 
     def __init__(self, extensions: Extensions):
-        self.starters = extensions.starters
+        self.starters, self.starting_units = extensions.starters, extensions.starting_units
 
     def why_not(self, user: org.User, action: str, subject=None, **context):
-        return RULES[action](user, subject, starters=self.starters, **context)
+        return RULES[action](user, subject, starters=self.starters, starting_units=self.starting_units, **context)
 
     def may(self, user: org.User, action: str, subject=None, **context) -> bool:
         return self.why_not(user, action, subject, **context) is None

@@ -25,6 +25,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
+from wtforms import HiddenField
 
 from app import db
 from app.calendar import local
@@ -99,16 +100,17 @@ def drawn_schema(form_key: str | None, task=None, definition=None) -> dict | Non
     return version.drawn_form(form_key) if version is not None else None
 
 
-def validated(form_key: str, data, task=None, *, user=None, definition=None) -> dict:
+def validated(form_key: str, data, task=None, *, user=None, definition=None, files=None) -> dict:
     """JSON data checked by the form named by the BPMN (bound to its task, if any), as the form keeps it;
     InvalidData with the fields' errors if it is not valid. A drawn form is the schema of the task's
     version, or for a start (no task) of `definition`, the version the case starts on; `user` fills it in
-    (what its choices offer him): only what the schema has is kept (forms.drawn.clean)."""
+    (what its choices offer him): only what the schema has is kept (forms.drawn.clean); `files`: a
+    filepicker's key -> the names of the files received for it."""
     schema = drawn_schema(form_key, task, definition)
     if schema is not None:
         if user is None:
             raise ValueError(f"the drawn form {form_key!r} is checked for the person filling it in: give `user`")
-        return drawn.clean(schema, data, user=user)
+        return drawn.clean(schema, data, user=user, files=files)
     if form_key not in FORMS:
         raise ValueError(f"no form {form_key!r}: a drawn form is looked up in its version (give `task` or "
                          "`definition`)")
@@ -130,6 +132,22 @@ def for_display(form: FlaskForm, user) -> FlaskForm:
     if hasattr(form, "fill_choices"):
         form.fill_choices(user)
     return form
+
+
+class DrawnPage(FlaskForm):
+    """The page's own form around a drawn form: the CSRF token and `drawn_data`, the JSON form-js's viewer
+    fills in (app/static/build/drawn-form.js writes it on submit). `drawn_problems`: [(field id, label,
+    messages)] of the drawn fields, for the summary above the form (`placed`)."""
+
+    drawn_data = HiddenField()
+    drawn_problems: list = []
+    template = None
+
+
+def file_keys(schema: dict) -> list[str]:
+    """The keys of a drawn form's filepickers (their files go to the case's attachments)."""
+    return [component["key"] for kind, component in drawn._fields(schema.get("components"))
+            if component["type"] == "filepicker"]
 
 
 def describe_drawn(schema: dict, user) -> list[dict]:
@@ -178,8 +196,11 @@ def form_data(form: FlaskForm) -> dict:
 def problems(form: FlaskForm) -> list[tuple[str | None, str, list]]:
     """What is wrong with a form that came back, in the order of its fields, for the summary above it:
     (the id of the input to go to, what it is called, its messages). A row's fields are named by their
-    row (`row_name`, else its number); a list's own messages, about the list as a whole, go to the list."""
-    found = []
+    row (`row_name`, else its number); a list's own messages, about the list as a whole, go to the list.
+    A drawn form's page (DrawnPage) lists its drawn fields' first, each going to `drawn-field-<its id>`
+    (app/static/build/drawn-form.js finds the viewer's input)."""
+    found = [(f"drawn-field-{field_id}" if field_id else None, label, messages)
+             for field_id, label, messages in getattr(form, "drawn_problems", ())]
     for field in form:
         if field.type == "FieldList":
             on_rows = set()
@@ -229,10 +250,14 @@ FACT_WORDS = {"customer_kind": _l("Kind"), "month": _l("Month"), "quarter": _l("
 ISO_MOMENT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 
 
-def readable(form_key: str | None, data: dict) -> list[tuple[str, object]]:
+def readable(form_key: str | None, data: dict, definition=None) -> list[tuple[str, object]]:
     """Submitted values as a reader sees them: each field's label, a choice's words for its code, people,
     customers and branches by name, moments in company time as people write them (2026-12-02 09:30).
-    Lists of rows come back as they were submitted; no internal key is shown."""
+    Lists of rows come back as they were submitted; no internal key is shown. A drawn form's (named in
+    `definition`, the case's version) by its schema's labels (forms.drawn.readable)."""
+    schema = drawn_schema(form_key, definition=definition)
+    if schema is not None:
+        return drawn.readable(schema, data)
     fields = build_form(form_key, json_data={})._fields if form_key in FORMS else {}
     result = []
     for name, value in data.items():

@@ -8,6 +8,10 @@ safe as a WTForms one: nothing the schema lacks is stored, no value is trusted f
     keys(schema) -> {key}               the keys its data has at the top level (what conditions may read)
     choices(component, user) -> [(value, label)]   what a choice offers this user
     clean(schema, data, user=…, files=…) -> data   the data as it is stored, or InvalidData
+    case_facts(schema, data) -> {customer_id, branch_id}   what a case started with it is about
+    offered(schema, user) -> schema     what the page gives form-js's viewer (the choices filled in)
+    placed(schema, errors) -> ({id: messages}, [(id, label, messages)])   clean's errors as the page shows them
+    readable(schema, data) -> [(label, value)]   filed data as a reader sees it
 
 Messages are lazy translations (rendered in the reader's language when shown); a problem names its
 component by key (or id) and label.
@@ -55,6 +59,7 @@ from __future__ import annotations
 import keyword
 import re
 from collections.abc import Callable, Iterator, Mapping
+from copy import deepcopy
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Context, Decimal, InvalidOperation, localcontext
@@ -98,26 +103,16 @@ def _customers(user: org.User, _params: Mapping) -> list[tuple[str, str]]:
     return [(code, f"{code} {name}") for code, name in rows]
 
 
-def _within(unit_id: int | None, ancestor_id: int) -> bool:
-    unit = org.unit(unit_id)
-    while unit is not None and unit.id != ancestor_id:
-        unit = org.unit(unit.parent_id)
-    return unit is not None
-
-
 def _people(_user: org.User, params: Mapping) -> list[tuple[str, str]]:
     """Active holders of the role `role`, in the unit `unit` (a code) or a unit under it, if given."""
-    ancestor = db.session.scalar(select(org.OrgUnit.id).where(org.OrgUnit.code == params["unit"])) \
-        if params.get("unit") else None
-    if params.get("unit") and ancestor is None:
-        return []  # a unit that is gone holds nobody
+    within = params.get("unit")
     rows = db.session.execute(
         select(org.User.username, org.User.display_name, org.Membership.org_unit_id)
         .join(org.Membership, org.Membership.user_id == org.User.id).join(org.Role)
         .where(org.Role.code == params["role"], org.User.active).order_by(org.User.username))
     people = {}
     for username, name, unit_id in rows:
-        if ancestor is None or _within(unit_id, ancestor):
+        if not within or within in org.codes_up_from(unit_id):
             people.setdefault(username, f"{name} · {org.unit_name(unit_id)}")
     return list(people.items())
 
@@ -614,3 +609,117 @@ def clean(schema, data, *, user: org.User, files: Mapping[str, list] | None = No
     if errors:
         raise InvalidData(_l("Some fields are not valid."), errors)
     return stored
+
+
+# -- the page: what form-js's viewer is given, where the errors go, what a reader sees ---------------
+
+def offered(schema: Mapping, user: org.User) -> dict:
+    """The schema as the page gives it to form-js's viewer: a copy whose choices' `values` are what each
+    offers `user` (`choices`; the viewer's own `valuesKey` is refused, so it shows only these)."""
+    shown = deepcopy(dict(schema))
+
+    def fill(components) -> None:
+        for component in components if isinstance(components, list) else []:
+            if _kind(component) in (CHOICE, CHOICES):
+                component["values"] = [{"value": value, "label": label} for value, label in choices(component, user)]
+            if isinstance(component, dict):
+                fill(component.get("components"))
+    fill(shown.get("components"))
+    return shown
+
+
+def _label(component: Mapping) -> str:
+    return str(component.get("label") or _name(component))
+
+
+def placed(schema: Mapping, errors: Mapping[str, list]) -> tuple[dict, list[tuple[str | None, str, list]]]:
+    """`clean`'s errors as the page shows them: by field id as form-js's viewer keeps its own (`{id:
+    messages}`, a row's field `{id: {row index: messages}}`), and a summary in the form's order, each with
+    its field's id and label (a row's as "list label 2 · field label"). An error no field has is summed up
+    by its key, without an id."""
+    by_id: dict[str, object] = {}
+    summary: list[tuple[str | None, str, list]] = []
+    left = {key: [str(message) for message in messages] for key, messages in errors.items()}
+    for _kind_of, component in _fields(schema.get("components")):
+        key = _name(component)
+        if key in left:
+            messages = left.pop(key)
+            by_id[component.get("id") or key] = messages
+            summary.append((component.get("id") or key, _label(component), messages))
+        if component["type"] != ROWS:
+            continue
+        row = re.compile(rf"^{re.escape(key)}-(\d+)-(.+)$")
+        for name in sorted((n for n in left if row.match(n)), key=lambda n: int(row.match(n).group(1))):
+            index, inner = row.match(name).groups()
+            part = next((c for _k, c in _fields(component.get("components")) if _name(c) == inner), None)
+            if part is None:
+                continue
+            messages = left.pop(name)
+            by_id.setdefault(part.get("id") or inner, {})[index] = messages
+            summary.append((part.get("id") or inner, f"{_label(component)} {int(index) + 1} · {_label(part)}", messages))
+    summary += [(None, key, messages) for key, messages in left.items()]
+    return by_id, summary
+
+
+def _words(component: Mapping, value) -> str:
+    """A choice's value as a reader knows it: its label, or the customer, person or branch it names."""
+    source = _source(component)
+    if source == "customers":
+        row = db.session.execute(select(Customer.code, Customer.name).where(Customer.code == value)).first()
+        return f"{row.code} {row.name}" if row else str(value)
+    if source == "people":
+        person = db.session.scalar(select(org.User).where(org.User.username == value))
+        return person.display_name if person else str(value)
+    if source == "branches":
+        name = db.session.scalar(select(org.OrgUnit.name).where(org.OrgUnit.code == value))
+        return name or str(value)
+    labels = {entry.get("value"): entry.get("label") for entry in component.get("values") or []
+              if isinstance(entry, Mapping)}
+    return str(labels.get(value) or value)
+
+
+def _shown(component: Mapping, value):
+    kind = _kind(component)
+    if component["type"] == ROWS:
+        return [readable(component, row) for row in value or [] if isinstance(row, Mapping)]
+    if value is None or value == []:
+        return ""
+    if kind is CHOICE:
+        return _words(component, value)
+    if kind is CHOICES:
+        return "、".join(_words(component, item) for item in value)
+    if component["type"] == "checkbox":
+        return str(_l("Yes") if value else _l("No"))
+    return value
+
+
+def readable(schema: Mapping, data: Mapping) -> list[tuple[str, object]]:
+    """Filed data as a reader sees it, in the form's order: each field's label, a choice's words for its
+    value (a list's rows as lists of the same); keys the form lacks are not shown."""
+    return [(_label(component), _shown(component, data.get(_name(component))))
+            for kind, component in _fields(schema.get("components"))
+            if (kind.stored or component["type"] == ROWS) and _name(component) in data]
+
+
+# -- what a case started with a drawn form is about ---------------------------------------------------
+
+# The source whose chosen value says what the case is about, and the fact the assignment rules read.
+CASE_FACTS = {"customers": ("customer_id", Customer), "branches": ("branch_id", org.OrgUnit)}
+
+
+def case_facts(schema, data: Mapping) -> dict:
+    """From a start form's cleaned data, what the case is about: `customer_id` for the first customer
+    chosen from the customers source, `branch_id` for the first branch, by id (the codes the form
+    stores are what a person reads; the rules about a branch and the case's customer read ids)."""
+    facts = {}
+    components = schema.get("components") if isinstance(schema, Mapping) else None
+    for _kind_of, component in _fields(components):
+        fact = CASE_FACTS.get(_source(component))
+        code = data.get(_name(component))
+        if fact is None or fact[0] in facts or not isinstance(code, str):
+            continue
+        name, model = fact
+        found = db.session.scalar(select(model.id).where(model.code == code))
+        if found is not None:
+            facts[name] = found
+    return facts

@@ -15,6 +15,7 @@ from functools import partial
 from pathlib import Path
 
 import pytest
+from conftest import get_customer
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import func, inspect, select
 
@@ -274,7 +275,9 @@ def test_a_start_is_checked_by_the_drawn_start_form_and_keeps_only_its_fields(ap
                        {"data": {**REQUEST, "quantity": "20", "secret": "不该保存", "initiator_id": 1}})
     assert started.status_code == 201, started.get_json()
     case = db.session.get(Instance, started.get_json()["id"])
-    assert case.start_data == REQUEST  # the quantity as a whole number; no key the form lacks
+    # The quantity as a whole number; no key the form lacks; the customer chosen is the case's.
+    assert case.start_data == {**REQUEST, "customer_id": get_customer("HD-E2-001").id}
+    assert case.customer_id == get_customer("HD-E2-001").id
     started_event = db.session.scalar(select(Event).where(Event.instance_id == case.id,
                                                           Event.type == "instance_started"))
     assert started_event.data["form_data"] == REQUEST

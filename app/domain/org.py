@@ -65,6 +65,16 @@ def unit(unit_id: int | None) -> directory.Unit | None:
     return directory.snapshot().units.get(unit_id)
 
 
+def codes_up_from(unit_id: int | None) -> list[str]:
+    """The codes of a unit and of every unit above it, nearest first (no query)."""
+    units, codes = directory.snapshot().units, []
+    found = units.get(unit_id)
+    while found is not None:
+        codes.append(found.code)
+        found = units.get(found.parent_id)
+    return codes
+
+
 def unit_name(unit_id: int | None) -> str:
     found = unit(unit_id)
     return found.name if found else f"#{unit_id}"

@@ -8,6 +8,7 @@ sensitive (`Process.sensitive`): then it waits for a second person's approval (m
 deployment and the approval or rejection are in the audit trail, as events about no case."""
 from __future__ import annotations
 
+import re
 from functools import partial
 from pathlib import Path
 
@@ -16,11 +17,24 @@ from sqlalchemy import update
 from app import db
 from app.engine import audit, definitions, schedules, validation
 from app.engine.directory import User
-from app.engine.models import ProcessDefinition
-from app.engine.plugins import APPROVE_VERSION
+from app.engine.models import DrawnProcess, ProcessDefinition
+from app.engine.plugins import APPROVE_VERSION, Process
 from app.engine.unit_of_work import UnitOfWork
 from app.errors import Conflict, InvalidData, NotFound
 from app.i18n import _l
+
+# A process key an administrator gives: the BPMN process id, and the name of its files and pages.
+PROCESS_KEY = re.compile(r"^[a-z][a-z0-9_]{2,59}$")
+
+
+def declared_process(key: str) -> Process | None:
+    """What the declaration of a process made in the administration pages says outside its BPMN (who may
+    open its cases, whether its versions need a second approval); None for any other key."""
+    declared = db.session.get(DrawnProcess, key)
+    if declared is None:
+        return None
+    return Process(starters=frozenset(declared.starter_roles) or None,
+                   starting_units=frozenset(declared.starter_units) or None, sensitive=declared.sensitive)
 
 
 class Deployment:
@@ -64,21 +78,53 @@ class Deployment:
         """Deploy an edited or uploaded BPMN document of process `key` as its next version, with the DMN
         tables and drawn forms (`forms`) it uses: new cases start on it, running ones stay on theirs. A
         sensitive process's version waits, pending, until a second person approves it (`approve`); until
-        then new cases start on the version in force, and another version cannot be deployed. The deployment is in the audit trail."""
+        then new cases start on the version in force, and another version cannot be deployed. The
+        deployment is in the audit trail."""
         sensitive = self.uow.ext.sensitive(key)
         try:
             if sensitive and (waiting := definitions.pending_version(key)) is not None:
                 raise Conflict(_l("Version %(version)s waits for approval: it must be approved or rejected before "
                                   "another version is deployed.", version=waiting.version))
-            definition = self._deploy_document(xml, source_name, key, user, change_note, dmn_files,
-                                               takes_effect=not sensitive, forms=forms)
-            self._record(definition, "version_deployed", user, definition.deployed_at,
-                         {"change_note": change_note, "content_hash": definition.content_hash,
-                          "pending": definition.is_pending})
+            definition = self._deployed(xml, source_name, key, user, change_note, dmn_files, forms,
+                                        takes_effect=not sensitive)
             db.session.commit()
         except Exception:
             db.session.rollback()
             raise
+        return definition
+
+    def declare(self, declaration: DrawnProcess, xml: str, forms: dict[str, dict], user: User,
+                change_note: str) -> ProcessDefinition:
+        """A new process from the administration pages: its declaration (key, name, who may open its cases,
+        whether it is sensitive) and its first version, `xml` with its drawn `forms`, in one transaction.
+        The first version takes effect at once, sensitive or not: there is no version in force for a
+        second person to weigh it against, and what it may do is the template's; every later version of a
+        sensitive process waits for approval. InvalidData for a key that is not a process id or that a
+        process already has."""
+        key = declaration.key
+        if not PROCESS_KEY.match(key or ""):
+            raise InvalidData.on("key", _l("Lowercase letters, digits and _, 3 to 60 characters, beginning with a "
+                                           "letter."))
+        if key in self.uow.ext.processes or definitions.newest_version(key) is not None \
+                or db.session.get(DrawnProcess, key) is not None:
+            raise InvalidData.on("key", _l("A process of this key exists already."))
+        try:
+            declaration.created_at, declaration.created_by_id = self.uow.clock.now(), user.id
+            db.session.add(declaration)
+            definition = self._deployed(xml, f"{key}.bpmn", key, user, change_note, {}, forms, takes_effect=True)
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            raise
+        return definition
+
+    def _deployed(self, xml, source_name, key, user, change_note, dmn_files, forms, takes_effect):
+        """The next version deployed and on record, in the current transaction."""
+        definition = self._deploy_document(xml, source_name, key, user, change_note, dmn_files,
+                                           takes_effect=takes_effect, forms=forms)
+        self._record(definition, "version_deployed", user, definition.deployed_at,
+                     {"change_note": change_note, "content_hash": definition.content_hash,
+                      "pending": definition.is_pending})
         return definition
 
     def _deploy_document(self, xml, source_name, key, user, change_note, dmn_files, allow_unchanged=False,

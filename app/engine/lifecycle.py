@@ -43,7 +43,7 @@ class CaseLifecycle:
         uow = self.uow
         now = uow.clock.now()
         process = uow.ext.processes.get(definition.key)
-        start = process.start(data, user, now) if process and process.start else CaseStart(data=dict(data))
+        start = process.start(data, user, now) if process and process.start else self._plain_start(definition, data)
         instance = Instance(definition=definition, process_key=definition.key, business_key=start.business_key,
                             unique_key=start.unique_key, customer_id=start.customer_id, start_data=start.data,
                             state=b"", started_by_id=user.id if user else None, started_at=now)
@@ -55,6 +55,13 @@ class CaseLifecycle:
                                          "form_data": data, "scheduled": user is None})
         uow.advance(case, workflow)
         return instance
+
+    def _plain_start(self, definition: ProcessDefinition, data: dict) -> CaseStart:
+        """A case of a process without a start hook: its data as filed, and, when its start form is drawn,
+        the customer and branch that form chose (what the assignment rules read)."""
+        schema = definition.drawn_form(definition.start_form_key)
+        facts = self.uow.ext.drawn_forms.case_facts(schema, data) if schema is not None else {}
+        return CaseStart(data={**data, **facts}, customer_id=facts.get("customer_id"))
 
     def claim(self, task_id: int, user: User) -> Task:
         def change() -> Task:

@@ -31,6 +31,23 @@ RUNNING_ONLY = "status = 'running'"
 LIVE = "state IN ('open', 'held')"
 
 
+class DrawnProcess(db.Model):
+    """A process an administrator declared from the pages, to draw (issue 21): what a flow's `Process`
+    says in code for the company's own processes — who may open its cases (roles, and org units by code;
+    none: anyone) and whether its versions need a second person's approval. Its versions are
+    ProcessDefinitions like any other's."""
+
+    __tablename__ = "drawn_processes"
+
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    starter_roles: Mapped[list] = mapped_column(JSONDoc, default=list)
+    starter_units: Mapped[list] = mapped_column(JSONDoc, default=list)
+    sensitive: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+
+
 class ProcessDefinition(db.Model):
     """One version of one process. Its content never changes once deployed; versions are decided by
     content. A version takes effect when it is approved (`approved_at`): at once, or, for a sensitive

@@ -114,6 +114,7 @@ class Process:
     start: StartHook | None = None  # checks a new case's data and adds derived facts
     scheduled: ScheduledStarts | None = None  # a scheduled process: the cases one firing opens
     starters: frozenset[str] | None = None  # roles that may open a case by hand (None: anyone)
+    starting_units: frozenset[str] | None = None  # org units (codes) whose people may (None: anywhere)
     # check(specs) → [Problem]: what any version of the process must keep (deploying refuses one that
     # does not), e.g. the consents a loan may not be granted without.
     check: Callable[[list], list] | None = None
@@ -181,6 +182,10 @@ class DrawnForms(Protocol):
     def keys(self, schema) -> set[str]:
         """The keys its data has at the top level: the names a condition may read of it."""
 
+    def case_facts(self, schema, data: dict) -> dict:
+        """What a case started with this form is about, from its cleaned data: `customer_id` and
+        `branch_id` (ids) when the form chose a customer or a branch; the assignment rules read them."""
+
 
 class _NoDrawnForms:
     def problems(self, _schema) -> list:
@@ -188,6 +193,9 @@ class _NoDrawnForms:
 
     def keys(self, _schema) -> set[str]:
         return set()
+
+    def case_facts(self, _schema, _data) -> dict:
+        return {}
 
 
 class _NoDuties:
@@ -226,6 +234,8 @@ class Extensions:
     services: dict[str, Service] = field(default_factory=dict)
     processes: dict[str, Process] = field(default_factory=dict)
     forms: Mapping[str, Any] = field(default_factory=dict)  # the form keys a BPMN may name
+    # Processes declared from the administration pages: key → their Process (None: not one of them).
+    declared: Callable[[str], Process | None] = staticmethod(lambda _process_key: None)
     # Drawn forms (`camunda-forms:deployment:<id>`): which schemas may be deployed, what data they give.
     drawn_forms: DrawnForms = field(default_factory=_NoDrawnForms)
     # validate(form key, data, task=None, *, user=None, definition=None) → the data as the step's form
@@ -258,12 +268,21 @@ class Extensions:
     def rule(self, name: str) -> Rule | None:
         return self.person_rules.get(name) or self.group_rules.get(name)
 
+    def process(self, process_key: str) -> Process | None:
+        """What is decided about a process outside its BPMN: by its flow's code, or, for one declared from
+        the administration pages, by its declaration (`declared`)."""
+        return self.processes.get(process_key) or self.declared(process_key)
+
     def starters(self, process_key: str) -> frozenset[str] | None:
-        process = self.processes.get(process_key)
+        process = self.process(process_key)
         return process.starters if process else None
 
+    def starting_units(self, process_key: str) -> frozenset[str] | None:
+        process = self.process(process_key)
+        return process.starting_units if process else None
+
     def sensitive(self, process_key: str) -> bool:
-        process = self.processes.get(process_key)
+        process = self.process(process_key)
         return bool(process and process.sensitive)
 
     def result_of(self, instance) -> dict | None:

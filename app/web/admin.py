@@ -6,6 +6,8 @@ Process administrators only; compliance reviewers see the processes and their ve
 reject a pending version."""
 import json
 from pathlib import Path
+from string import Template
+from xml.sax.saxutils import escape
 
 from flask import (
     Blueprint,
@@ -20,14 +22,17 @@ from flask import (
 )
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
 from sqlalchemy import select
+from wtforms import BooleanField, SelectMultipleField, StringField
+from wtforms.validators import DataRequired, Length
 
-from app import db
+from app import db, labels
 from app.calendar import clock
-from app.domain.org import User
+from app.domain.org import OrgUnit, Role, User
 from app.engine import definitions, queries
 from app.engine.definitions import DefinitionError, Problem
-from app.engine.models import STATUSES, Task
+from app.engine.models import STATUSES, DrawnProcess, Task
 from app.engine.plugins import ADMINISTER, APPROVE_VERSION
 from app.errors import Conflict, DefinitionFault, InvalidData, NotFound
 from app.policy import REVIEW
@@ -95,6 +100,59 @@ def processes():
     return render_template("admin/processes.html", processes=definitions.latest_definitions(),
                            pending=definitions.pending_versions(), running=queries.running_cases_by_process(),
                            administers=policy().may(current_user, ADMINISTER))
+
+
+class NewProcessForm(FlaskForm):
+    key = StringField(_l("Key"), validators=[DataRequired(), Length(max=60)],
+                      description=_l("The process's id in its BPMN, file names and addresses: lowercase letters, "
+                                     "digits and _, e.g. sample_request. It never changes."))
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    starter_roles = SelectMultipleField(_l("Who may open cases: roles"), choices=[],
+                                        description=_l("None chosen: anyone."))
+    starter_units = SelectMultipleField(_l("Who may open cases: org units"), choices=[],
+                                        description=_l("People of these units and the units under them; none "
+                                                       "chosen: anywhere."))
+    sensitive = BooleanField(_l("Sensitive: every later version needs a second person's approval"))
+
+    def fill_choices(self) -> "NewProcessForm":
+        self.starter_roles.choices = [(code, labels.label(labels.ROLES, code))
+                                      for code in db.session.scalars(select(Role.code).order_by(Role.code))]
+        self.starter_units.choices = [(unit.code, f"{unit.name} ({unit.code})")
+                                      for unit in db.session.scalars(select(OrgUnit).order_by(OrgUnit.code))]
+        return self
+
+
+def _new_process_template(key: str, name: str) -> tuple[str, dict[str, dict]]:
+    """The first version of a new process: processes/templates/ (a request, one approval, an end for each
+    decision) with its key and name, and its two drawn forms."""
+    folder = Path(current_app.config["PROCESSES_DIR"]) / "templates"
+    xml = Template((folder / "new_process.bpmn").read_text(encoding="utf-8")).substitute(
+        key=key, name=escape(name, {'"': "&quot;"}))
+    forms = [json.loads(Template((folder / f"new_process_{part}.form").read_text(encoding="utf-8")).substitute(key=key))
+             for part in ("request", "decision")]
+    return xml, {form["id"]: form for form in forms}
+
+
+@bp.route("/new-process", methods=["GET", "POST"])  # not under /processes/: no key can take its address
+def new_process():
+    """A new process, to be drawn: its declaration, and a first version from the template, which the
+    modeler opens next."""
+    form = NewProcessForm().fill_choices()
+    if form.validate_on_submit():
+        key = form.key.data.strip()
+        declaration = DrawnProcess(key=key, name=form.name.data.strip(), starter_roles=form.starter_roles.data,
+                                   starter_units=form.starter_units.data, sensitive=form.sensitive.data)
+        xml, forms = _new_process_template(key, declaration.name)
+        try:
+            engine().deployment.declare(declaration, xml, forms, current_user, str(_l("New process, from the template")))
+        except InvalidData as exc:
+            for field, messages in exc.fields.items():
+                getattr(form, field).errors = list(getattr(form, field).errors) + list(messages)
+        else:
+            flash(_l("%(name)s is created from the template: draw its steps and forms, then deploy.",
+                     name=declaration.name), "success")
+            return redirect(url_for("admin.modeler", key=key))
+    return render_template("admin/new_process.html", form=form)
 
 
 @bp.route("/processes/<key>")

@@ -8,10 +8,10 @@ from app.engine import attachments, definitions, queries
 from app.engine.plugins import ADMINISTER, ATTACH, START, WITHDRAW
 from app.errors import Conflict, InvalidData
 from app.read import timeline
-from app.web import engine, policy
+from app.web import drawn_forms, engine, policy
 from app.web.files import send_attachment
 from app.web.operation_forms import CopyForm, ReasonForm, UrgeForm
-from forms import build_form, for_display, form_data, uploaded_files
+from forms import build_form, drawn_schema, for_display, form_data, readable, uploaded_files
 
 bp = Blueprint("cases", __name__)
 
@@ -41,6 +41,9 @@ def new_request(key: str):
     if definition is None or not definition.start_form_key:
         abort(404)
     policy().require(current_user, START, definition)
+    drawn_form = drawn_forms.page_form(definition.start_form_key, definition=definition)
+    if drawn_form is not None:
+        return _new_drawn_request(key, definition, drawn_form)
     form = build_form(definition.start_form_key)
     if request.method == "GET" and request.args.get("customer_id", type=int) and hasattr(form, "customer_id"):
         form.customer_id.data = request.args.get("customer_id", type=int)
@@ -63,6 +66,25 @@ def new_request(key: str):
                            form=for_display(form, current_user)), status
 
 
+def _new_drawn_request(key: str, definition, form):
+    """A request whose start form is drawn (app.web.drawn_forms): what was posted is kept on a refusal."""
+    if form.validate_on_submit():
+        try:
+            data, files = drawn_forms.posted(form, current_user, definition=definition)
+            instance = engine().cases.start(key, current_user, data)
+            if files:  # the filepickers' files, as a code form's
+                engine().cases.attach(instance.id, current_user, files)
+        except (InvalidData, Conflict) as exc:
+            if not form.drawn_problems:  # the flow's own refusal, after the form's check
+                drawn_forms.refused(form, exc.fields, exc.message)
+        else:
+            flash(_l("Your request has been filed (case %(id)s).", id=instance.id), "success")
+            return redirect(url_for("cases.case", instance_id=instance.id))
+    status = 400 if request.method == "POST" else 200
+    return render_template("cases/new_request.html", definition=definition, form=form,
+                           drawn=drawn_forms.shown(form, current_user)), status
+
+
 @bp.route("/cases/<int:instance_id>")
 @login_required
 def case(instance_id: int):
@@ -82,8 +104,18 @@ def case(instance_id: int):
 
 @bp.app_context_processor
 def inject_case_result():
-    """For the pages of an ended case: the facts it leads with (_macros.html `case_result`)."""
-    return {"result_of": lambda instance: engine().extensions.result_of(instance)}
+    """For the pages of an ended case: the facts it leads with (_macros.html `case_result`); for a drawn
+    form's data, what was filed by the form's labels (_macros.html `case_summary`, `history`)."""
+    return {"result_of": lambda instance: engine().extensions.result_of(instance), "drawn_filed": drawn_filed}
+
+
+def drawn_filed(form_key: str | None, data, definition, leave_out=()) -> list[tuple[str, object]]:
+    """What was filed in a drawn form (`form_key` of the case's version `definition`) by its labels, but
+    the keys `leave_out` (shown otherwise); [] for a form of the code, whose pages show what matters of it
+    by themselves."""
+    if not isinstance(data, dict) or drawn_schema(form_key, definition=definition) is None:
+        return []
+    return readable(form_key, {key: value for key, value in data.items() if key not in leave_out}, definition)
 
 
 @bp.route("/cases/<int:instance_id>/attachments", methods=["POST"])

@@ -11,7 +11,7 @@ from app.engine.models import STEP
 from app.engine.plugins import ACT, CLAIM
 from app.errors import AppError, InvalidData
 from app.read import timeline
-from app.web import engine, policy
+from app.web import drawn_forms, engine, policy
 from app.web.operation_forms import BatchForm, SendBackForm, SignerForm, TransferForm, UrgeForm
 from forms import batch_approvable, for_display, form_data, problems, task_form, validated
 
@@ -41,6 +41,8 @@ def inbox():
 
 
 def _render_task(task, form, status=200, **operation_forms):
+    if getattr(form, "schema", None) is not None and "drawn" not in operation_forms:  # a drawn form's page
+        operation_forms["drawn"] = drawn_forms.shown(form, current_user)
     instance = task.instance
     may_act = task.is_open and policy().may(current_user, ACT, task)
     operations = may_act and task.kind == STEP
@@ -72,22 +74,50 @@ def _operation(task_id: int, form, act, done_message, **render):
         else:
             flash(done_message, "success")
             return redirect(url_for("tasks.inbox"))
-    return _render_task(task, task_form(task), 400, **render)
+    return _render_task(task, _page_form(task), 400, **render)
+
+
+def _page_form(task, prefill: dict | None = None):
+    """The form of the task page: a drawn form's (app.web.drawn_forms, the data to show in `filled`), or
+    the code's."""
+    drawn_form = drawn_forms.page_form(task.form_key, task)
+    if drawn_form is None:
+        return task_form(task, prefill=prefill)
+    drawn_form.filled = prefill or {}
+    return drawn_form
+
+
+def _decision(task, form) -> tuple[dict, list[tuple[str, bytes]]]:
+    """The posted decision, checked by the task's form (drawn or of the code), and a drawn form's files
+    for the case's attachments; InvalidData, with the fields' errors on `form`, when it is not valid (CSRF
+    included)."""
+    if not form.validate_on_submit():
+        raise InvalidData(_l("Some fields are not valid."), {})
+    if getattr(form, "schema", None) is not None:
+        return drawn_forms.posted(form, current_user, task)
+    return form_data(form), []
 
 
 @bp.route("/tasks/<int:task_id>", methods=["GET", "POST"])
 @login_required
 def task(task_id: int):
     task = policy().visible_task(current_user, task_id)
-    form = task_form(task, prefill=queries.previous_submission(task) if request.method == "GET" else None)
+    form = _page_form(task, prefill=queries.previous_submission(task) if request.method == "GET" else None)
     if request.method == "POST":
-        if not form.validate_on_submit():
+        try:
+            decision, files = _decision(task, form)
+        except InvalidData:
             return _render_task(task, form, 400)
         try:
-            engine().cases.complete(task.id, current_user, form_data(form))
+            engine().cases.complete(task.id, current_user, decision)
+            if files:  # a drawn form's filepickers'
+                engine().cases.attach(task.instance_id, current_user, files)
         except InvalidData as exc:
-            for name, messages in exc.fields.items():
-                getattr(form, name).errors.extend(messages)
+            if getattr(form, "schema", None) is not None:
+                drawn_forms.refused(form, exc.fields, exc.message)
+            else:
+                for name, messages in exc.fields.items():
+                    getattr(form, name).errors.extend(messages)
             return _render_task(task, form, 400)
         flash(_l("Done: “%(name)s”.", name=task.name), "success")
         return redirect(url_for("tasks.inbox"))
@@ -120,11 +150,11 @@ def add_signer(task_id: int):
     def act(task, f):
         decision = None
         if f.position.data != "before_sign":
-            decision_form = task_form(task)
-            if not decision_form.validate_on_submit():
+            try:
+                decision, _files = _decision(task, _page_form(task))
+            except InvalidData:
                 raise InvalidData(_l("Decide first: the signer decides after you."),
-                                  {"position": [_l("Decide first: the signer decides after you.")]})
-            decision = form_data(decision_form)
+                                  {"position": [_l("Decide first: the signer decides after you.")]}) from None
         engine().operations.add_signer(task.id, current_user, f.signer.person, f.position.data, f.comment.data or "",
                             decision)
     return _operation(task_id, form, act, _l("Signer added: the task waits for his opinion."), signer_form=form)
