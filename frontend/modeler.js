@@ -1,12 +1,14 @@
 // The process modeler: bpmn-js with the properties panel and Camunda's moddle, in the page's language and
 // in our terms (assignment rules, form keys, due dates); Validate (problems by element name, selecting
-// the element) and Deploy.
+// the element) and Deploy, with the process's drawn forms (modeler-forms.js): a form edited or added on
+// the page is posted with the diagram, and offered at once by a step's form choice.
 import BpmnModeler from 'bpmn-js/lib/Modeler';
 import { BpmnPropertiesPanelModule, BpmnPropertiesProviderModule, CamundaPlatformPropertiesProviderModule }
   from 'bpmn-js-properties-panel';
 import camunda from 'camunda-bpmn-moddle/resources/camunda.json';
 
 import { post, show } from './editor-outcome';
+import { PageForms, mountForms } from './modeler-forms';
 import ourProperties from './our-properties';
 import { translateModule } from './translate';
 import zh from './zh/bpmn';
@@ -32,6 +34,7 @@ function fitBesidePalette(canvas, container) {
     fetch(root.dataset.xmlUrl).then((r) => r.text()),
     fetch(root.dataset.termsUrl).then((r) => r.json()),
   ]);
+  const forms = new PageForms(JSON.parse(document.getElementById('modeler-forms').textContent));
   const modeler = new BpmnModeler({
     container: '#canvas',
     propertiesPanel: { parent: '#properties' },
@@ -39,11 +42,15 @@ function fitBesidePalette(canvas, container) {
       CamundaPlatformPropertiesProviderModule, ourProperties, translateModule(zh)],
     moddleExtensions: { camunda },
     modelerTerms: terms,
+    drawnForms: forms,
   });
   window.processModeler = modeler; // for the browser tests and the console
   await modeler.importXML(xml);
   const registry = modeler.get('elementRegistry');
   fitBesidePalette(modeler.get('canvas'), document.getElementById('canvas'));
+  mountForms(forms, modeler, root);
+  // A new form is offered at once by the selected step's form choice.
+  forms.onChange(() => modeler.get('eventBus').fire('propertiesPanel.providersChanged'));
 
   function select(id) {
     const element = id && registry.get(id);
@@ -64,7 +71,7 @@ function fitBesidePalette(canvas, container) {
 
   async function send(url, extra) {
     const { xml } = await modeler.saveXML({ format: true });
-    return post(url, root.dataset.csrf, { xml, ...extra }, root.dataset.textFailed);
+    return post(url, root.dataset.csrf, { xml, forms: forms.all(), ...extra }, root.dataset.textFailed);
   }
 
   document.getElementById('validate').addEventListener('click', async () => {

@@ -1,6 +1,7 @@
 // The properties panel in our terms: who does a user task (our assignment rules by name), its form
-// (our form keys by name) and its due date (ISO 8601 or our helpers), instead of Camunda's free text
-// about users, EL and embedded forms; and none of the groups our engine never reads.
+// (our form keys by name, and the page's drawn forms by title) and its due date (ISO 8601 or our
+// helpers), instead of Camunda's free text about users, EL and embedded forms; and none of the groups
+// our engine never reads.
 import { CheckboxEntry, SelectEntry, TextFieldEntry, isCheckboxEntryEdited, isSelectEntryEdited,
   isTextFieldEntryEdited } from '@bpmn-io/properties-panel';
 import { h } from '@bpmn-io/properties-panel/preact';
@@ -22,19 +23,22 @@ export default {
   ourPropertiesProvider: ['type', OurPropertiesProvider],
 };
 
-// `terms` (config.modelerTerms) is what the server offers: rules, form keys, due date examples, texts.
-function OurPropertiesProvider(propertiesPanel, terms) {
+// `terms` (config.modelerTerms) is what the server offers: rules, form keys, due date examples, texts;
+// `drawnForms` (config.drawnForms, modeler-forms.js's PageForms) the page's drawn forms.
+function OurPropertiesProvider(propertiesPanel, terms, drawnForms) {
   this.getGroups = (element) => (groups) => {
     const kept = groups.filter((group) => !IGNORED_GROUPS.has(group.id));
     const assignment = kept.find((group) => group.id === 'CamundaPlatform__UserAssignment');
     if (assignment) assignment.entries = assignmentEntries(element, terms);
     const form = kept.find((group) => group.id === 'CamundaPlatform__Form');
-    if (form) form.entries = [{ id: 'formKey', element, terms, component: FormKey, isEdited: isSelectEntryEdited }];
+    if (form) {
+      form.entries = [{ id: 'formKey', element, terms, drawnForms, component: FormKey, isEdited: isSelectEntryEdited }];
+    }
     return kept;
   };
   propertiesPanel.registerProvider(LOW_PRIORITY, this);
 }
-OurPropertiesProvider.$inject = ['propertiesPanel', 'config.modelerTerms'];
+OurPropertiesProvider.$inject = ['propertiesPanel', 'config.modelerTerms', 'config.drawnForms'];
 
 function assignmentEntries(element, terms) {
   return [
@@ -61,9 +65,10 @@ function useUpdate(element, property) {
 
 // A select of the offered codes; a code the document holds that the server does not know stays
 // visible (and Validate names it).
-function codeOptions(offered, current, texts) {
-  const options = [{ value: '', label: texts.none }, ...offered.map((item) => ({ value: item.code, label: item.option }))];
-  if (current && !offered.some((item) => item.code === current)) {
+function codeOptions(offered, current, texts, more = []) {
+  const options = [{ value: '', label: texts.none }, ...offered.map((item) => ({ value: item.code, label: item.option })),
+    ...more];
+  if (current && !options.some((option) => option.value === current)) {
     options.push({ value: current, label: `${current} — ${texts.unknown}` });
   }
   return options;
@@ -82,7 +87,16 @@ function codeSelect(property, id, text, offered) {
 }
 
 const Assignee = codeSelect('camunda:assignee', 'assignee', 'assignee', 'person_rules');
-const FormKey = codeSelect('camunda:formKey', 'formKey', 'form_key', 'form_keys');
+// A step's form: a form key of the code, or one of the page's drawn forms ("Form: <title>").
+function FormKey({ element, terms, drawnForms }) {
+  const setValue = useUpdate(element, 'camunda:formKey');
+  const getValue = () => getBusinessObject(element).get('camunda:formKey') || '';
+  const drawn = () => (drawnForms ? drawnForms.choices(terms.texts.drawn_form) : []);
+  return SelectEntry({
+    element, id: 'formKey', label: terms.texts.form_key, description: terms.texts.form_key_help,
+    getValue, setValue, getOptions: () => codeOptions(terms.form_keys, getValue(), terms.texts, drawn()),
+  });
+}
 
 function groupRulesOf(element) {
   return (getBusinessObject(element).get('camunda:candidateGroups') || '')

@@ -215,7 +215,13 @@ def diff(key: str):
 
 @bp.route("/processes/<key>/modeler")
 def modeler(key: str):
-    return render_template("admin/modeler.html", latest=_process(key))
+    """bpmn-js on the newest version, with its drawn forms (form-js's editor): what the choices' data
+    sources may name (roles, org units) is listed beside the forms."""
+    latest = _process(key)
+    roles = [(code, labels.label(labels.ROLES, code)) for code in db.session.scalars(select(Role.code).order_by(Role.code))]
+    units = [(unit.code, unit.name) for unit in db.session.scalars(select(OrgUnit).order_by(OrgUnit.code))]
+    return render_template("admin/modeler.html", latest=latest, forms=latest.form_schemas or {}, roles=roles,
+                           units=units)
 
 
 @bp.route("/processes/<key>/decisions/<file_name>")

@@ -33,7 +33,9 @@ TEXTS = {
     "due_date": _l("Due date"),
     "due_date_help": _l("When the task is due. Empty: no due date. For example:"),
     "form_key": _l("Form"),
-    "form_key_help": _l("The form the person fills in at this step; on a start event, the request form."),
+    "form_key_help": _l("The form the person fills in at this step; on a start event, the request form. The "
+                        "process's drawn forms are below the diagram."),
+    "drawn_form": _l("Form: {title}"),
     "none": _l("(none)"),
     "unknown": _l("not known here"),
 }
