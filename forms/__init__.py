@@ -140,36 +140,8 @@ class DrawnPage(FlaskForm):
     messages)] of the drawn fields, for the summary above the form (`placed`)."""
 
     drawn_data = HiddenField()
-    drawn_problems: list = []
+    drawn_problems: tuple | list = ()  # a page's own list, set when what it posted is refused
     template = None
-
-
-def file_keys(schema: dict) -> list[str]:
-    """The keys of a drawn form's filepickers (their files go to the case's attachments)."""
-    return [component["key"] for kind, component in drawn._fields(schema.get("components"))
-            if component["type"] == "filepicker"]
-
-
-def describe_drawn(schema: dict, user) -> list[dict]:
-    """A drawn form's fields for API clients, as `describe` gives a code form's: name (its key), type
-    (form-js's), label, required, the choices it offers `user`, min and max, a list's row fields as
-    `items`. Layout, attachments (they go to the case's attachments) and fixed fields are left out."""
-    def level(components) -> list[dict]:
-        fields = []
-        for kind, component in drawn._fields(components):
-            if not kind.stored and component["type"] != drawn.ROWS:
-                continue
-            name, rules = drawn._name(component), drawn._validate(component)
-            entry = {"name": name, "type": component["type"], "label": str(component.get("label") or name),
-                     "required": bool(rules.get("required"))}
-            if component["type"] == drawn.ROWS:
-                entry["items"] = level(component.get("components"))
-            if kind is drawn.CHOICE or kind is drawn.CHOICES:
-                entry["choices"] = [{"value": value, "label": label} for value, label in drawn.choices(component, user)]
-            entry.update({bound: rules[bound] for bound in ("min", "max") if rules.get(bound) not in (None, "")})
-            fields.append(entry)
-        return fields
-    return level(schema.get("components"))
 
 
 NOT_DATA = ("CSRFTokenField", "SubmitField", "FileField", "MultipleFileField")  # files go to attachments

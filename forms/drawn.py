@@ -428,6 +428,7 @@ LAYOUT = Kind(keyed=False, stored=False)
 TEXT = Kind(_clean_text, _text_problems)
 CHOICE = Kind(_clean_choice, _choice_problems)
 CHOICES = Kind(_clean_choices, _choice_problems, empty=list)
+ROWS, GROUP, FILEPICKER = "dynamiclist", "group", "filepicker"
 KINDS: dict[str, Kind] = {
     "textfield": TEXT,
     "textarea": TEXT,
@@ -438,14 +439,13 @@ KINDS: dict[str, Kind] = {
     "checklist": CHOICES,
     "taglist": CHOICES,
     "checkbox": Kind(_clean_checkbox, empty=lambda: False),
-    "filepicker": Kind(_clean_files, _file_problems, stored=False, in_rows=False),
-    "dynamiclist": Kind(empty=list, in_rows=False),  # its rows: _clean_rows
+    FILEPICKER: Kind(_clean_files, _file_problems, stored=False, in_rows=False),
+    ROWS: Kind(empty=list, in_rows=False),  # its rows: _clean_rows
     "text": LAYOUT,
     "spacer": LAYOUT,
     "separator": LAYOUT,
-    "group": Kind(keyed=False, stored=False, in_rows=False),
+    GROUP: Kind(keyed=False, stored=False, in_rows=False),
 }
-ROWS, GROUP = "dynamiclist", "group"
 
 
 def _name(component: Mapping):
@@ -699,6 +699,34 @@ def readable(schema: Mapping, data: Mapping) -> list[tuple[str, object]]:
     return [(_label(component), _shown(component, data.get(_name(component))))
             for kind, component in _fields(schema.get("components"))
             if (kind.stored or component["type"] == ROWS) and _name(component) in data]
+
+
+def file_keys(schema: dict) -> list[str]:
+    """The keys of a drawn form's filepickers (their files go to the case's attachments)."""
+    return [component["key"] for kind, component in _fields(schema.get("components"))
+            if component["type"] == FILEPICKER]
+
+
+def describe(schema: dict, user) -> list[dict]:
+    """A drawn form's fields for API clients, as `forms.describe` gives a code form's: name (its key), type
+    (form-js's), label, required, the choices it offers `user`, min and max, a list's row fields as
+    `items`. Layout, attachments (they go to the case's attachments) and fixed fields are left out."""
+    def level(components) -> list[dict]:
+        fields = []
+        for kind, component in _fields(components):
+            if not kind.stored and component["type"] != ROWS:
+                continue
+            name, rules = _name(component), _validate(component)
+            entry = {"name": name, "type": component["type"], "label": str(component.get("label") or name),
+                     "required": bool(rules.get("required"))}
+            if component["type"] == ROWS:
+                entry["items"] = level(component.get("components"))
+            if kind is CHOICE or kind is CHOICES:
+                entry["choices"] = [{"value": value, "label": label} for value, label in choices(component, user)]
+            entry.update({bound: rules[bound] for bound in ("min", "max") if rules.get(bound) not in (None, "")})
+            fields.append(entry)
+        return fields
+    return level(schema.get("components"))
 
 
 # -- what a case started with a drawn form is about ---------------------------------------------------

@@ -180,11 +180,16 @@ def _start_form_key(process: etree._Element) -> str | None:
     return None
 
 
+def form_keys(specs, start_form: str | None) -> list[str]:
+    """The form keys a process names: its start event's, its user tasks' (subprocesses' included)."""
+    keys = [start_form] if start_form else []
+    return keys + [task_spec.form.key for spec in specs for task_spec in spec.task_specs.values()
+                   if isinstance(task_spec, ApprovalUserTask)]
+
+
 def _drawn_form_ids(specs, start_form: str | None) -> set[str]:
-    """The drawn forms a process names: its start event's, its user tasks' (subprocesses' included)."""
-    keys = [start_form] + [task_spec.form.key for spec in specs for task_spec in spec.task_specs.values()
-                           if isinstance(task_spec, ApprovalUserTask)]
-    return {form_id for form_id in map(drawn_form_id, keys) if form_id is not None}
+    """The drawn forms a process names."""
+    return {form_id for form_id in map(drawn_form_id, form_keys(specs, start_form)) if form_id is not None}
 
 
 def _forms_text(forms: dict) -> str:

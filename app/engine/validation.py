@@ -22,7 +22,7 @@ from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
 from SpiffWorkflow.dmn.specs.business_rule_task_mixin import BusinessRuleTaskMixin
 
 from app.engine import sandbox, schedules
-from app.engine.definitions import BPMN_NS, Problem
+from app.engine.definitions import BPMN_NS, Problem, form_keys
 from app.engine.due_dates import is_literal
 from app.engine.models import ProcessDefinition
 from app.engine.parser import CAMUNDA_MODEL_NS, ApprovalUserTask, TopicServiceTask
@@ -513,20 +513,28 @@ def _start_event(process, form_key: str) -> str | None:
 def _drawn_throughout(ext: Extensions, specs, start_form_key: str | None) -> bool:
     """Whether every form the process names is drawn (and it names one), and no start hook of the code adds
     facts to its cases: a process an administrator drew, whose data only its forms and its own BPMN set."""
-    keys = _form_keys(specs, start_form_key)
+    keys = form_keys(specs, start_form_key)
     declared = ext.processes.get(specs[0].name)
     return (bool(keys) and all(drawn_form_id(key) is not None for key in keys)
             and not (declared is not None and declared.start is not None))
 
 
+def _parsed(text: str, mode: str):
+    """The syntax tree of a definition's expression (`mode` "eval") or script ("exec"); None for one too
+    long or that does not parse (its own check says why)."""
+    if len(text or "") > MAX_EXPRESSION_CHARS:
+        return None
+    try:
+        return ast.parse(text.strip() if mode == "eval" else text, mode=mode)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+
+
 def _names_read(text: str) -> set[str]:
     """The names an expression reads from the case (less those it binds itself: a comprehension's, a
-    lambda's); empty when it does not parse (its own check says why)."""
-    if len(text or "") > MAX_EXPRESSION_CHARS:
-        return set()
-    try:
-        tree = ast.parse(text.strip(), mode="eval")
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
+    lambda's)."""
+    tree = _parsed(text, "eval")
+    if tree is None:
         return set()
     read, bound = set(), set()
     for node in ast.walk(tree):
@@ -538,15 +546,13 @@ def _names_read(text: str) -> set[str]:
 
 
 def _names_set(text: str) -> set[str]:
-    """The names a script assigns (anywhere in it); none for one too long to compile (refused on its own)."""
-    if len(text) > MAX_EXPRESSION_CHARS:
+    """The names a script assigns (anywhere in it)."""
+    tree = _parsed(text, "exec")
+    if tree is None:
         return set()
-    try:
-        tree = ast.parse(text)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return set()
-    names = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load)}
-    return names | {node.name for node in ast.walk(tree) if isinstance(node, ast.FunctionDef | ast.ClassDef)}
+    nodes = list(ast.walk(tree))
+    names = {node.id for node in nodes if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load)}
+    return names | {node.name for node in nodes if isinstance(node, ast.FunctionDef | ast.ClassDef)}
 
 
 def _set_by_the_process(specs) -> set[str]:
@@ -581,7 +587,7 @@ def _condition_field_problems(ext: Extensions, specs, start_form_key: str | None
     if not _drawn_throughout(ext, specs, start_form_key):
         return []
     known = set(sandbox.HELPERS) | set(sandbox.BUILTINS) | set(ext.helpers) | _set_by_the_process(specs)
-    for form_id in {drawn_form_id(key) for key in _form_keys(specs, start_form_key)}:
+    for form_id in {drawn_form_id(key) for key in form_keys(specs, start_form_key)}:
         if form_id in forms:
             known |= set(ext.drawn_forms.keys(forms[form_id]))
     called = {spec.name for spec in specs} - {process.get("id")}
@@ -596,10 +602,3 @@ def _condition_field_problems(ext: Extensions, specs, start_form_key: str | None
                 problems.append(Problem(flow.get("id"), "its condition names " + ", ".join(map(repr, unknown))
                                         + ": no form of the process has such a field, and nothing else sets it"))
     return problems
-
-
-def _form_keys(specs, start_form_key: str | None) -> list[str]:
-    """The form keys a process names: its start event's, its user tasks' (subprocesses' included)."""
-    keys = [start_form_key] if start_form_key else []
-    return keys + [task_spec.form.key for spec in specs for task_spec in spec.task_specs.values()
-                   if isinstance(task_spec, ApprovalUserTask)]

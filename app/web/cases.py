@@ -11,7 +11,7 @@ from app.read import timeline
 from app.web import drawn_forms, engine, policy
 from app.web.files import send_attachment
 from app.web.operation_forms import CopyForm, ReasonForm, UrgeForm
-from forms import build_form, drawn_schema, for_display, form_data, readable, uploaded_files
+from forms import build_form, drawn, drawn_schema, for_display, form_data, uploaded_files
 
 bp = Blueprint("cases", __name__)
 
@@ -113,9 +113,10 @@ def drawn_filed(form_key: str | None, data, definition, leave_out=()) -> list[tu
     """What was filed in a drawn form (`form_key` of the case's version `definition`) by its labels, but
     the keys `leave_out` (shown otherwise); [] for a form of the code, whose pages show what matters of it
     by themselves."""
-    if not isinstance(data, dict) or drawn_schema(form_key, definition=definition) is None:
+    schema = drawn_schema(form_key, definition=definition) if isinstance(data, dict) else None
+    if schema is None:
         return []
-    return readable(form_key, {key: value for key, value in data.items() if key not in leave_out}, definition)
+    return drawn.readable(schema, {key: value for key, value in data.items() if key not in leave_out})
 
 
 @bp.route("/cases/<int:instance_id>/attachments", methods=["POST"])

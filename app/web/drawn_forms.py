@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 
 from app.engine import attachments
 from app.errors import InvalidData
-from forms import DrawnPage, drawn, drawn_schema, file_keys, validated
+from forms import DrawnPage, drawn, drawn_schema, validated
 
 FILES = "drawn_files-"  # + a filepicker's key: the input drawn-form.js fills with its files on submit
 
@@ -31,7 +31,7 @@ def posted(form: DrawnPage, user, task=None, definition=None) -> tuple[dict, lis
     files for the case's attachments, each checked (attachments.checked); InvalidData, with the data kept
     on `form` to show it again and the errors placed by field (`refused`), when it is not valid."""
     files, received, wrong = [], {}, {}
-    for key in file_keys(form.schema):
+    for key in drawn.file_keys(form.schema):
         for storage in request.files.getlist(FILES + key):
             if not storage.filename:
                 continue

@@ -13,7 +13,7 @@ from app.errors import AppError, InvalidData
 from app.read import timeline
 from app.web import drawn_forms, engine, policy
 from app.web.operation_forms import BatchForm, SendBackForm, SignerForm, TransferForm, UrgeForm
-from forms import batch_approvable, for_display, form_data, problems, task_form, validated
+from forms import DrawnPage, batch_approvable, for_display, form_data, problems, task_form, validated
 
 bp = Blueprint("tasks", __name__)
 
@@ -41,7 +41,7 @@ def inbox():
 
 
 def _render_task(task, form, status=200, **operation_forms):
-    if getattr(form, "schema", None) is not None and "drawn" not in operation_forms:  # a drawn form's page
+    if isinstance(form, DrawnPage) and "drawn" not in operation_forms:  # a drawn form's page
         operation_forms["drawn"] = drawn_forms.shown(form, current_user)
     instance = task.instance
     may_act = task.is_open and policy().may(current_user, ACT, task)
@@ -93,7 +93,7 @@ def _decision(task, form) -> tuple[dict, list[tuple[str, bytes]]]:
     included)."""
     if not form.validate_on_submit():
         raise InvalidData(_l("Some fields are not valid."), {})
-    if getattr(form, "schema", None) is not None:
+    if isinstance(form, DrawnPage):
         return drawn_forms.posted(form, current_user, task)
     return form_data(form), []
 
@@ -113,7 +113,7 @@ def task(task_id: int):
             if files:  # a drawn form's filepickers'
                 engine().cases.attach(task.instance_id, current_user, files)
         except InvalidData as exc:
-            if getattr(form, "schema", None) is not None:
+            if isinstance(form, DrawnPage):
                 drawn_forms.refused(form, exc.fields, exc.message)
             else:
                 for name, messages in exc.fields.items():

@@ -63,7 +63,7 @@ def iso(moment):
     return moment.isoformat() if moment else None
 
 
-# A field of a form, as `forms.describe` (a form of the code) or `forms.describe_drawn` (a drawn form) gives it.
+# A field of a form, as `forms.describe` (a form of the code) or `forms.drawn.describe` (a drawn form) gives it.
 FIELD = {"type": "object", "description": "A field of the form: name, type, label, required, and its choices, "
                                           "min, max and items (a row's fields) where it has them.",
          "required": ["name", "type", "label", "required"]}

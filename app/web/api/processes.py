@@ -18,7 +18,7 @@ from app.web.api.contract import (
     obj,
     operation,
 )
-from forms import build_form, describe, describe_drawn, drawn_schema, validated
+from forms import build_form, describe, drawn, drawn_schema, validated
 
 bp = Blueprint("processes", __name__)
 
@@ -70,7 +70,7 @@ def start_form(key: str):
     definition = _latest(key)
     schema = drawn_schema(definition.start_form_key, definition=definition)
     if schema is not None:
-        fields = describe_drawn(schema, g.api_user)
+        fields = drawn.describe(schema, g.api_user)
     else:
         fields = describe(build_form(definition.start_form_key, json_data={})) if definition.start_form_key else []
     return jsonify(form_key=definition.start_form_key, fields=fields, schema=schema)

@@ -42,7 +42,7 @@ from app.web.api.contract import (
 )
 from app.web.operation_forms import BatchForm, SendBackForm, SignerForm, TransferForm, UrgeForm
 from app.web.tasks import approve_each
-from forms import context, describe, describe_drawn, drawn_schema, task_form, validated
+from forms import context, describe, drawn, drawn_schema, task_form, validated
 
 bp = Blueprint("tasks", __name__)
 
@@ -96,7 +96,7 @@ def get_task(task_id: int):
     task = policy().visible_task(g.api_user, task_id)
     schema = drawn_schema(task.form_key, task)
     if schema is not None:
-        fields, shown = describe_drawn(schema, g.api_user), {}
+        fields, shown = drawn.describe(schema, g.api_user), {}
     else:
         form = task_form(task, json_data={})
         fields, shown = describe(form), context(form)
