@@ -94,7 +94,8 @@ def test_the_specialist_files_the_rating_sheet_and_it_goes_to_hq(browser, base_u
     summary = specialist.get_by_test_id("error-summary")
     expect(summary).to_contain_text(code)
     first = specialist.get_by_test_id("rating-sheet").locator(f"tr[data-customer='{code}']")
-    assert specialist.evaluate("() => document.activeElement.closest('tr')?.dataset.customer") == code
+    # forms.js (deferred) moves the focus there once it runs: wait for it rather than race it.
+    specialist.wait_for_function("code => document.activeElement?.closest('tr')?.dataset.customer === code", arg=code)
     expect(first.locator("input[type=text]")).to_be_in_viewport()
     specialist.screenshot(path=ARTIFACTS / "rating-sheet-error-phone.png")
     summary.locator("a").first.click()  # the summary's link leads to the field
